@@ -1,0 +1,1 @@
+"""greetcue dashboard: MQTT ingest, store, analytics and pages (built in later issues)."""

@@ -1,0 +1,1 @@
+"""greetcue edge process: camera -> detector -> tracker -> ranging -> zones -> events."""
