@@ -1,0 +1,30 @@
+"""Shared fixtures: where the real footage and detector weights are (fail loudly when missing)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+def _env_dir(var: str, what: str) -> Path:
+    value = os.environ.get(var)
+    if not value:
+        pytest.fail(f"{var} is not set: point it at the {what} (see README, Tests)", pytrace=False)
+    path = Path(value).expanduser().resolve()
+    if not path.is_dir():
+        pytest.fail(f"{var}={value} is not a folder: point it at the {what}", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def footage_dir() -> Path:
+    """Root of the real footage (PETS 2009 S2L1 and the Intel sample clips)."""
+    return _env_dir("GREETCUE_FOOTAGE", "footage folder (pets2009_s2l1/, intel/)")
+
+
+@pytest.fixture(scope="session")
+def model_mirror() -> Path:
+    """Folder holding the real detector weights named in models/manifest.yaml."""
+    return _env_dir("GREETCUE_MODEL_MIRROR", "model mirror folder holding the .onnx weights")
