@@ -38,7 +38,9 @@ class Detections:
     def __len__(self) -> int:
         return int(self.scores.shape[0])
 
-    def __getitem__(self, index: npt.NDArray[np.bool_] | npt.NDArray[np.intp] | slice) -> Detections:
+    def __getitem__(
+        self, index: npt.NDArray[np.bool_] | npt.NDArray[np.intp] | slice
+    ) -> Detections:
         """Select by boolean mask, index array or slice."""
         return Detections(self.xyxy[index].reshape(-1, 4), self.scores[index].reshape(-1))
 

@@ -1,0 +1,205 @@
+"""One validated YAML configuration: every key typed, documented and checked at start-up.
+
+Unknown keys are rejected (a misspelt key must fail, not be ignored), and every error names
+the key, the bad value and what to do about it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Pair = Annotated[tuple[float, float], Field(description="two numbers: [x, y]")]
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, unreadable or invalid."""
+
+
+class Strict(BaseModel):
+    """Base of every config model: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CameraConfig(Strict):
+    """The camera: where frames come from and its lens."""
+
+    name: str = Field("counter-1", description="camera name used in MQTT topics", min_length=1)
+    source: int | str = Field(
+        0, description="USB index, /dev/videoN, rtsp://..., http://..., a video file or folder"
+    )
+    hfov_deg: float | None = Field(
+        66.0, gt=1, lt=179, description="horizontal field of view in degrees (or set focal_px)"
+    )
+    focal_px: Pair | None = Field(None, description="focal length in pixels [fx, fy]")
+    principal_px: Pair | None = Field(
+        None, description="principal point [cx, cy] in pixels; default: the image centre"
+    )
+    distortion: list[float] | None = Field(
+        None, description="OpenCV distortion coefficients k1 k2 p1 p2 [k3]"
+    )
+
+    @model_validator(mode="after")
+    def _check_distortion(self) -> Self:
+        if self.distortion is not None and len(self.distortion) not in (4, 5, 8):
+            raise ValueError(
+                f"camera.distortion has {len(self.distortion)} values; give 4 or 5 "
+                "(k1 k2 p1 p2 [k3]) or 8, as OpenCV's calibrateCamera prints them"
+            )
+        if self.focal_px is None and self.hfov_deg is None:
+            raise ValueError("camera needs hfov_deg (lens field of view) or focal_px [fx, fy]")
+        return self
+
+
+class FloorPoint(Strict):
+    """One pixel <-> floor correspondence used to solve the camera pose."""
+
+    pixel: Pair = Field(description="image position [u, v] in pixels")
+    floor_ft: Pair = Field(description="floor position [x, y] in feet, counter coordinates")
+
+
+class ArucoMarker(Strict):
+    """An ArUco marker lying flat on the floor, found in a snapshot to solve the camera pose."""
+
+    dictionary: str = Field("DICT_4X4_50", description="OpenCV ArUco dictionary name")
+    id: int = Field(0, ge=0, description="marker id")
+    size_ft: float = Field(gt=0, description="side length of the black square, in feet")
+    floor_ft: Pair = Field((0.0, 0.0), description="floor position of the marker centre, in feet")
+    yaw_deg: float = Field(
+        0.0, description="rotation of the marker's x axis from the floor x axis, degrees"
+    )
+
+
+class CalibrationConfig(Strict):
+    """How the camera pose is found: floor points, or an ArUco marker on the floor."""
+
+    floor_points: list[FloorPoint] | None = Field(
+        None, description="four or more pixel <-> floor pairs (floor in feet)"
+    )
+    aruco: ArucoMarker | None = Field(None, description="a marker lying on the floor")
+
+    @model_validator(mode="after")
+    def _one_method(self) -> Self:
+        if (self.floor_points is None) == (self.aruco is None):
+            raise ValueError("calibration needs exactly one of floor_points or aruco")
+        if self.floor_points is not None and len(self.floor_points) < 4:
+            raise ValueError(
+                f"calibration.floor_points has {len(self.floor_points)} points; "
+                "measure at least 4 spread over the floor area people walk on"
+            )
+        return self
+
+
+class CounterConfig(Strict):
+    """Where staff stand: distances are measured to this floor point."""
+
+    position_ft: Pair = Field((0.0, 0.0), description="counter position on the floor, feet")
+
+
+class ZoneConfig(Strict):
+    """A ring around the counter; entering it is a zone event."""
+
+    name: str = Field(min_length=1, description="zone name used in topics and events")
+    radius_ft: float = Field(gt=0, le=100, description="ring radius in feet")
+
+
+def _default_zones() -> list[ZoneConfig]:
+    return [ZoneConfig(name=f"{r}ft", radius_ft=r) for r in (10, 5, 3)]
+
+
+class MqttConfig(Strict):
+    """The MQTT broker events go to."""
+
+    host: str = Field("localhost", description="broker host name or address")
+    port: int = Field(1883, ge=1, le=65535, description="broker TCP port")
+
+
+class DetectorConfig(Strict):
+    """Person detector: which model and how it runs."""
+
+    model: str = Field("yolox-nano", description="model name from `greetcue models list`")
+    threads: int = Field(1, ge=1, le=64, description="ONNX Runtime intra-op threads")
+    score: float | None = Field(
+        None, gt=0, lt=1, description="minimum person score; default: the model's own"
+    )
+    nms_iou: float | None = Field(
+        None, gt=0, lt=1, description="NMS overlap threshold; default: the model's own"
+    )
+
+
+class TrackerConfig(Strict):
+    """Multi-person tracker (ByteTrack-style association, constant-velocity Kalman filter)."""
+
+
+class RangingConfig(Strict):
+    """Distance to the counter from boxes on a calibrated camera."""
+
+    head_height_ft: float = Field(
+        5.583, gt=3, lt=8, description="head height used when the feet are cut off (5 ft 7 in)"
+    )
+    bottom_margin_px: float = Field(
+        2.0, ge=0, le=50, description="a box within this many pixels of the bottom is cut off"
+    )
+
+
+class Config(Strict):
+    """The whole greetcue edge configuration."""
+
+    site: str = Field("store-1", min_length=1, description="site name used in MQTT topics")
+    camera: CameraConfig = Field(default_factory=lambda: CameraConfig())
+    calibration: CalibrationConfig | None = Field(
+        None, description="camera pose; needed for distances"
+    )
+    counter: CounterConfig = Field(default_factory=lambda: CounterConfig())
+    zones: list[ZoneConfig] = Field(default_factory=_default_zones, min_length=1)
+    mqtt: MqttConfig | None = Field(None, description="no mqtt section: an embedded broker")
+    detector: DetectorConfig = Field(default_factory=lambda: DetectorConfig())
+    tracker: TrackerConfig = Field(default_factory=lambda: TrackerConfig())
+    ranging: RangingConfig = Field(default_factory=lambda: RangingConfig())
+
+
+def _describe(err: Any) -> str:
+    """One error line: the key, what is wrong, the bad value and the key's meaning."""
+    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    line = f"{loc}: {msg}"
+    if err["type"] == "extra_forbidden":
+        line = f"{loc}: unknown key; check its spelling (see the configuration reference)"
+    elif "input" in err and not isinstance(err["input"], dict | list):
+        line += f" (got {err['input']!r})"
+    return line
+
+
+def parse_config(data: Any, origin: str = "configuration") -> Config:
+    """Validate already-parsed YAML data into a Config, with readable errors."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: the top level must be a mapping of keys, got {data!r}")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        lines = "\n".join(f"  - {_describe(e)}" for e in exc.errors())
+        raise ConfigError(f"{origin} is invalid:\n{lines}") from None
+
+
+def load_config(path: Path | str | None) -> Config:
+    """Load and validate the YAML file at ``path``; ``None`` gives the embedded defaults."""
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist; check the --config path") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    return parse_config(data, origin=str(path))
