@@ -1,0 +1,129 @@
+"""Replay: run a per-frame step over a source, one JSON line per frame, optional annotated video.
+
+The step turns a frame into a plain JSON row; drawing works from that row alone, so what the
+video shows is exactly what the file says.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from edge.sources import Frame, FrameSource
+
+log = logging.getLogger(__name__)
+
+Image = npt.NDArray[np.uint8]
+Row = dict[str, Any]
+Step = Callable[[Frame], Row]
+Draw = Callable[[Image, Row], Image]
+
+
+class OutputError(ValueError):
+    """An output file cannot be written."""
+
+
+class VideoOut:
+    """An MP4 writer that fails at open, not silently at the first frame."""
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
+        if path.suffix.lower() not in (".mp4", ".avi"):
+            raise OutputError(f"{path}: annotated video must end in .mp4 or .avi")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fourcc = cv2.VideoWriter.fourcc(*("mp4v" if path.suffix.lower() == ".mp4" else "MJPG"))
+        self._writer = cv2.VideoWriter(str(path), fourcc, max(fps, 1.0), size)
+        if not self._writer.isOpened():
+            raise OutputError(f"{path}: OpenCV cannot write video here; check the folder")
+        self.path = path
+
+    def write(self, image: Image) -> None:
+        self._writer.write(image)
+
+    def close(self) -> None:
+        self._writer.release()
+
+    def __enter__(self) -> VideoOut:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaySummary:
+    """What a replay did: frames written and where."""
+
+    frames: int
+    out: Path
+    video: Path | None
+    seconds: float
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+    )
+
+
+def replay(
+    source: FrameSource,
+    out: Path,
+    step: Step,
+    draw: Draw | None = None,
+    video: Path | None = None,
+    description: str = "replay",
+    progress: bool = True,
+) -> ReplaySummary:
+    """Write ``step(frame)`` for every frame of ``source`` as JSON lines to ``out``.
+
+    Lines are flushed as they are written, so an interrupted run keeps every finished frame.
+    """
+    if out.suffix.lower() != ".jsonl":
+        raise OutputError(f"{out}: the replay file must end in .jsonl (one JSON object per line)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    writer = VideoOut(video, source.fps, source.size) if video is not None and draw else None
+    frames, started = 0, cv2.getTickCount()
+    with out.open("w", encoding="utf-8") as lines, _progress() as bar:
+        task = bar.add_task(description, total=source.frame_count, rate="", visible=progress)
+        try:
+            for frame in source:
+                row = step(frame)
+                lines.write(json.dumps(row, separators=(",", ":")) + "\n")
+                if writer is not None and draw is not None:
+                    writer.write(draw(frame.image.copy(), row))
+                frames += 1
+                if frames % 10 == 0:
+                    lines.flush()
+                    elapsed = (cv2.getTickCount() - started) / cv2.getTickFrequency()
+                    bar.update(task, completed=frames, rate=f"{frames / elapsed:.1f} fps")
+            bar.update(task, completed=frames)
+        except KeyboardInterrupt:
+            log.warning("interrupted after %d frames; %s holds every finished frame", frames, out)
+        finally:
+            if writer is not None:
+                writer.close()
+    seconds = (cv2.getTickCount() - started) / cv2.getTickFrequency()
+    return ReplaySummary(frames, out, writer.path if writer else None, seconds)
