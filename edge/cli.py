@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from edge.detection_eval import DetectionScore
 
 app = typer.Typer(
     name="greetcue",
@@ -12,6 +20,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+eval_app = typer.Typer(help="Score replay files against ground truth.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+console = Console()
+log = logging.getLogger("greetcue")
 
 
 @app.callback()
@@ -21,3 +33,93 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logg
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+
+
+@app.command()
+def detect(
+    source: str = typer.Argument(help="USB index, /dev/videoN, rtsp://..., video, GIF or folder"),
+    out: Path = typer.Option(..., "--out", help="replay file to write (.jsonl)"),
+    model: str | None = typer.Option(None, help="model name (default: yolox-nano)"),
+    threads: int = typer.Option(1, min=1, help="ONNX Runtime threads"),
+    score: float | None = typer.Option(None, min=0.0, max=1.0, help="minimum person score"),
+    annotate: Path | None = typer.Option(None, help="also write an annotated video (.mp4)"),
+    realtime: bool = typer.Option(False, help="pace a file to its frame rate"),
+    credit: str = typer.Option("", help="attribution line drawn on the annotated video"),
+) -> None:
+    """Run the person detector over a source: one JSON line per frame."""
+    from edge.annotate import draw_credit, draw_detections
+    from edge.detectors import create_detector
+    from edge.replay import detection_step, replay
+    from edge.sources import open_source
+
+    detector = create_detector(model, threads=threads, score=score)
+    with open_source(source, realtime=realtime) as frames:
+        summary = replay(
+            frames,
+            out,
+            detection_step(detector),
+            draw=lambda image, row: draw_credit(draw_detections(image, row), credit),
+            video=annotate,
+            description=f"detect {frames.description}",
+        )
+    console.print(
+        f"{summary.frames} frames in {summary.seconds:.1f} s -> {summary.out}"
+        + (f", video {summary.video}" if summary.video else "")
+    )
+
+
+@eval_app.command("detect")
+def eval_detect(
+    files: list[Path] = typer.Argument(help="detection replay files (.jsonl)"),
+    truth: Path = typer.Option(..., "--truth", help="ground truth (PETS/CVML XML)"),
+    offset: list[int] = typer.Option(
+        [], help="truth frame number of each file's frame 0, one per file (PETS part k: 250*k)"
+    ),
+    iou: float = typer.Option(0.5, min=0.05, max=0.95, help="IoU that makes a match"),
+    score: list[float] = typer.Option([], help="score thresholds to report (default: all)"),
+) -> None:
+    """Recall and precision of detection replays against ground truth, frame by frame."""
+    from edge.detection_eval import read_detections_jsonl, score_frames
+    from edge.groundtruth import load_pets_xml
+
+    if offset and len(offset) != len(files):
+        raise typer.BadParameter(f"give one --offset per file ({len(files)}), or none")
+    offsets = offset or [0] * len(files)
+    if len(files) > 1 and not offset:
+        raise typer.BadParameter("several files: give each one's --offset into the truth")
+    gt = load_pets_xml(truth)
+    runs = [(f, o, read_detections_jsonl(f)) for f, o in zip(files, offsets, strict=True)]
+    table = Table(title=f"detection vs {truth.name} at IoU {iou}")
+    for column in ("file", "min score", "frames", "truth", "detections", "recall", "precision"):
+        table.add_column(column, justify="left" if column == "file" else "right")
+    for threshold in score or [0.0]:
+        total = None
+        for path, off, dets in runs:
+            shifted = {frame + off: d for frame, d in dets.items()}
+            s = score_frames(shifted, gt, sorted(shifted), iou=iou, min_score=threshold)
+            total = s if total is None else total + s
+            table.add_row(path.name, f"{threshold:.2f}", *_score_cells(s))
+        if total is not None and len(runs) > 1:
+            table.add_row("[bold]all", f"{threshold:.2f}", *_score_cells(total))
+    console.print(table)
+
+
+def _score_cells(s: DetectionScore) -> list[str]:
+    return [
+        str(s.frames),
+        str(s.truths),
+        str(s.detections),
+        f"{s.recall:.3f}",
+        f"{s.precision:.3f}",
+    ]
+
+
+def run() -> None:
+    """Console entry point: known errors become one clear line and exit code 2."""
+    try:
+        app()
+    except (ValueError, RuntimeError, OSError) as exc:
+        if log.isEnabledFor(logging.DEBUG):
+            raise
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(2)

@@ -78,7 +78,9 @@ def score_frames(
         gt_boxes = gt.xyxy if gt is not None else np.zeros((0, 4), np.float32)
         dets = detections.get(number, empty)
         dets = dets[dets.scores >= min_score]
-        total += DetectionScore(1, len(gt_boxes), len(dets), count_matches(gt_boxes, dets.xyxy, iou))
+        total += DetectionScore(
+            1, len(gt_boxes), len(dets), count_matches(gt_boxes, dets.xyxy, iou)
+        )
     return total
 
 
@@ -86,7 +88,9 @@ def read_detections_jsonl(path: Path | str) -> dict[int, Detections]:
     """Read a ``greetcue detect`` replay file into frame index -> Detections."""
     path = Path(path)
     if not path.is_file():
-        raise ReplayFileError(f"{path} does not exist; write it with `greetcue detect SOURCE --out`")
+        raise ReplayFileError(
+            f"{path} does not exist; write it with `greetcue detect SOURCE --out`"
+        )
     frames: dict[int, Detections] = {}
     with path.open(encoding="utf-8") as lines:
         for lineno, line in enumerate(lines, 1):

@@ -26,6 +26,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from edge.detectors import Detector
 from edge.sources import Frame, FrameSource
 
 log = logging.getLogger(__name__)
@@ -127,3 +128,13 @@ def replay(
                 writer.close()
     seconds = (cv2.getTickCount() - started) / cv2.getTickFrequency()
     return ReplaySummary(frames, out, writer.path if writer else None, seconds)
+
+
+def detection_step(detector: Detector) -> Step:
+    """The ``greetcue detect`` row: ``{"frame": i, "t": s, "detections": [...]}``."""
+
+    def step(frame: Frame) -> Row:
+        detections = detector.detect(frame.image)
+        return {"frame": frame.index, "t": round(frame.t, 4), "detections": detections.to_json()}
+
+    return step
