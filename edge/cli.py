@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 eval_app = typer.Typer(help="Score replay files against ground truth.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+models_app = typer.Typer(help="Detector weights: fetch them into the cache, list the cache.")
+app.add_typer(models_app, name="models", no_args_is_help=True)
 console = Console()
 log = logging.getLogger("greetcue")
 
@@ -112,6 +114,41 @@ def _score_cells(s: DetectionScore) -> list[str]:
         f"{s.recall:.3f}",
         f"{s.precision:.3f}",
     ]
+
+
+_CACHE_OPTION = typer.Option(None, "--cache", help="model cache folder (default: user cache)")
+
+
+@models_app.command("pull")
+def models_pull(
+    name: str | None = typer.Argument(None, help="model name (default: every model)"),
+    cache: Path | None = _CACHE_OPTION,
+) -> None:
+    """Fetch weights (from GREETCUE_MODEL_MIRROR when set, else upstream), sha256 checked."""
+    from edge.modelstore import pull
+
+    for path in pull(name, cache=cache):
+        console.print(f"ok {path}", highlight=False)
+
+
+@models_app.command("list")
+def models_list(cache: Path | None = _CACHE_OPTION) -> None:
+    """Every model in the manifest and whether the cache holds intact weights for it."""
+    from edge.modelstore import cache_dir, status
+
+    table = Table(title=f"models in {cache_dir(cache)}")
+    for column in ("model", "default", "state", "size", "path"):
+        table.add_column(column, justify="right" if column == "size" else "left", overflow="fold")
+    colour = {"present": "green", "missing": "yellow", "corrupt": "red"}
+    for row in status(cache):
+        table.add_row(
+            row.name,
+            "*" if row.default else "",
+            f"[{colour[row.state]}]{row.state}",
+            "" if row.size is None else f"{row.size:,}",
+            str(row.path),
+        )
+    console.print(table)
 
 
 def run() -> None:

@@ -1,0 +1,264 @@
+"""Model store: the manifest of detector weights and the local cache they are pulled into.
+
+Weights are never committed. ``models/manifest.yaml`` pins each file to an upstream URL and a
+sha256; :func:`pull` copies it into the cache (from ``GREETCUE_MODEL_MIRROR`` when set, else
+from the URL) and :func:`resolve` hands the detector a path whose bytes were checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import logging
+import os
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import IO, Annotated, Literal, Self
+
+import platformdirs
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+log = logging.getLogger(__name__)
+
+CACHE_ENV = "GREETCUE_MODEL_CACHE"
+MIRROR_ENV = "GREETCUE_MODEL_MIRROR"
+_CHUNK = 1 << 20
+_DOWNLOAD_TIMEOUT_S = 60.0
+
+
+class ManifestError(ValueError):
+    """The model manifest is unreadable or invalid."""
+
+
+class UnknownModelError(ValueError):
+    """A model name that the manifest does not list."""
+
+
+class ModelMissingError(RuntimeError):
+    """The weights are not in the cache, or their bytes do not match the manifest."""
+
+
+class ModelPullError(RuntimeError):
+    """The weights could not be fetched, or what arrived does not match the manifest."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TensorSpec(_Strict):
+    """A model input or output: the tensor name and its fixed shape."""
+
+    name: str = Field(min_length=1)
+    shape: tuple[Annotated[int, Field(gt=0)], ...] = Field(min_length=1)
+
+
+class ModelSpec(_Strict):
+    """One manifest entry: where the weights come from and how to run them."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="name used on the CLI")
+    file: str = Field(pattern=r"^[\w.-]+\.onnx$", description="file name in the cache")
+    url: str = Field(pattern=r"^(https|file)://", description="upstream URL pinned to a commit")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(gt=0, description="file size in bytes")
+    licence: str = Field(min_length=1)
+    input: TensorSpec
+    output: TensorSpec
+    decoder: Literal["yolox", "fastestdet"]
+    score: float = Field(gt=0, lt=1, description="default minimum person score")
+    nms_iou: float = Field(gt=0, lt=1, description="default NMS overlap threshold")
+
+
+class Manifest(_Strict):
+    """Every model greetcue can run, and which one it runs by default."""
+
+    default: str
+    models: tuple[ModelSpec, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_names(self) -> Self:
+        for key in ("name", "file"):
+            values = [getattr(m, key) for m in self.models]
+            if len(set(values)) != len(values):
+                raise ValueError(f"model {key}s must be unique, got {values}")
+        if self.default not in self.names:
+            raise ValueError(f"default {self.default!r} is not one of the models {self.names}")
+        return self
+
+    @property
+    def names(self) -> list[str]:
+        return [m.name for m in self.models]
+
+    def get(self, name: str | None = None) -> ModelSpec:
+        """The entry called ``name`` (None: the default model)."""
+        wanted = self.default if name is None else name
+        for spec in self.models:
+            if spec.name == wanted:
+                return spec
+        raise UnknownModelError(
+            f"unknown model {wanted!r}; valid names: {', '.join(self.names)} "
+            "(see `greetcue models list`)"
+        )
+
+
+def load_manifest(path: Path | None = None) -> Manifest:
+    """Read and validate a manifest (default: the one shipped in the ``models`` package)."""
+    source = path if path is not None else files("models").joinpath("manifest.yaml")
+    try:
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+        return Manifest.model_validate(data)
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise ManifestError(f"model manifest {source} is invalid: {exc}") from None
+
+
+def cache_dir(cache: Path | str | None = None) -> Path:
+    """Where weights live: ``cache``, else ``$GREETCUE_MODEL_CACHE``, else the user cache."""
+    if cache is not None:
+        return Path(cache).expanduser()
+    from_env = os.environ.get(CACHE_ENV)
+    if from_env:
+        return Path(from_env).expanduser()
+    return Path(platformdirs.user_cache_dir("greetcue")) / "models"
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+# Files already hashed in this process, keyed so that a rewritten file is hashed again.
+_verified: set[tuple[str, int, int, str]] = set()
+
+
+def _is_intact(path: Path, spec: ModelSpec) -> bool:
+    """True when ``path`` holds exactly the manifest's bytes (hashed once per process)."""
+    stat = path.stat()
+    if stat.st_size != spec.size:
+        return False
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, spec.sha256)
+    if key not in _verified:
+        if _sha256(path) != spec.sha256:
+            return False
+        _verified.add(key)
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class ModelStatus:
+    """What the cache holds for one model."""
+
+    name: str
+    default: bool
+    state: Literal["present", "missing", "corrupt"]
+    size: int | None
+    path: Path
+
+
+def status(cache: Path | str | None = None, manifest: Manifest | None = None) -> list[ModelStatus]:
+    """One row per manifest model: present, missing or corrupt in the cache."""
+    manifest = manifest if manifest is not None else load_manifest()
+    root = cache_dir(cache)
+    rows = []
+    for spec in manifest.models:
+        path = root / spec.file
+        if not path.is_file():
+            rows.append(
+                ModelStatus(spec.name, spec.name == manifest.default, "missing", None, path)
+            )
+            continue
+        state: Literal["present", "corrupt"] = "present" if _is_intact(path, spec) else "corrupt"
+        size = path.stat().st_size
+        rows.append(ModelStatus(spec.name, spec.name == manifest.default, state, size, path))
+    return rows
+
+
+def resolve(
+    name: str | None = None, cache: Path | str | None = None, manifest: Manifest | None = None
+) -> Path:
+    """Path of the checked weights of ``name`` (None: the default model) in the cache."""
+    manifest = manifest if manifest is not None else load_manifest()
+    spec = manifest.get(name)
+    path = cache_dir(cache) / spec.file
+    fix = f"run `greetcue models pull {spec.name}`"
+    if not path.is_file():
+        raise ModelMissingError(f"model {spec.name!r} is not in the cache ({path}); {fix}")
+    if not _is_intact(path, spec):
+        raise ModelMissingError(
+            f"model {spec.name!r} at {path} does not match the manifest sha256 (corrupt or "
+            f"partial file); {fix} to replace it"
+        )
+    return path
+
+
+def _open_source(spec: ModelSpec) -> tuple[IO[bytes], str]:
+    """A byte stream of the weights: from the mirror folder when set, else from the URL."""
+    mirror = os.environ.get(MIRROR_ENV)
+    if mirror:
+        local = Path(mirror).expanduser() / spec.file
+        if not local.is_file():
+            raise ModelPullError(
+                f"{MIRROR_ENV}={mirror} has no {spec.file}; put the file there or unset "
+                f"{MIRROR_ENV} to download {spec.url}"
+            )
+        return local.open("rb"), str(local)
+    try:
+        return urllib.request.urlopen(spec.url, timeout=_DOWNLOAD_TIMEOUT_S), spec.url
+    except OSError as exc:  # URLError and HTTPError included
+        raise ModelPullError(
+            f"cannot download {spec.name!r} from {spec.url}: {exc}; check the network, or set "
+            f"{MIRROR_ENV} to a folder holding {spec.file}"
+        ) from None
+
+
+def _fetch(spec: ModelSpec, target: Path) -> None:
+    """Copy the weights to a temporary file beside ``target``, check them, then rename.
+
+    The rename is atomic, so the cache never holds a partial or unchecked file.
+    """
+    stream, origin = _open_source(spec)
+    digest = hashlib.sha256()
+    part: Path | None = None
+    try:
+        with (
+            stream,
+            tempfile.NamedTemporaryFile(dir=target.parent, suffix=".part", delete=False) as out,
+        ):
+            part = Path(out.name)
+            while chunk := stream.read(_CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != spec.sha256:
+            raise ModelPullError(
+                f"{origin} has sha256 {digest.hexdigest()}, the manifest expects {spec.sha256} "
+                f"for {spec.name!r}; the source changed or is corrupt, the cache was left as it was"
+            )
+        part.replace(target)
+    except (OSError, http.client.HTTPException) as exc:
+        raise ModelPullError(f"copying {origin} to {target} failed: {exc}; try again") from None
+    finally:
+        if part is not None:
+            part.unlink(missing_ok=True)
+    log.info("pulled %s from %s into %s", spec.name, origin, target)
+
+
+def pull(
+    name: str | None = None, cache: Path | str | None = None, manifest: Manifest | None = None
+) -> list[Path]:
+    """Fetch ``name`` (None: every model) into the cache unless already intact there."""
+    manifest = manifest if manifest is not None else load_manifest()
+    specs = manifest.models if name is None else (manifest.get(name),)
+    root = cache_dir(cache)
+    root.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for spec in specs:
+        target = root / spec.file
+        if target.is_file() and _is_intact(target, spec):
+            log.info("%s is already in the cache at %s", spec.name, target)
+        else:
+            _fetch(spec, target)
+        paths.append(target)
+    return paths
