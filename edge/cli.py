@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 eval_app = typer.Typer(help="Score replay files against ground truth.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+bench_app = typer.Typer(help="Measure what this box can do.")
+app.add_typer(bench_app, name="bench")
 models_app = typer.Typer(help="Detector weights: fetch them into the cache, list the cache.")
 app.add_typer(models_app, name="models", no_args_is_help=True)
 console = Console()
@@ -67,6 +69,47 @@ def detect(
     console.print(
         f"{summary.frames} frames in {summary.seconds:.1f} s -> {summary.out}"
         + (f", video {summary.video}" if summary.video else "")
+    )
+
+
+@bench_app.callback(invoke_without_command=True)
+def bench(
+    ctx: typer.Context,
+    model: str | None = typer.Option(None, help="model name (default: yolox-nano)"),
+    threads: int = typer.Option(1, min=1, help="ONNX Runtime threads"),
+    source: Path | None = typer.Option(
+        None, help="clip to run on (default: PETS vtest_part0.avi under GREETCUE_FOOTAGE)"
+    ),
+    runs: int = typer.Option(250, min=100, help="timed runs of each kind"),
+) -> None:
+    """Bare ONNX inference against the full per-frame detect step, in one run."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import onnxruntime
+
+    from edge.bench import bench_detector
+    from edge.detectors import create_detector
+    from edge.footage import footage_path
+
+    clip = source or footage_path("pets2009_s2l1/vtest_part0.avi")
+    detector = create_detector(model, threads=threads)
+    with console.status(f"timing {detector.spec.name} on {clip.name} ({runs} runs each)"):
+        result = bench_detector(detector, clip, runs=runs)
+    w, h = result.frame_size
+    table = Table(
+        title=f"{detector.spec.name}, {threads} thread(s), {clip.name} {w}x{h}, "
+        f"onnxruntime {onnxruntime.__version__}"
+    )
+    for column in ("measured", "p50 ms", "p99 ms", "mean ms"):
+        table.add_column(column, justify="left" if column == "measured" else "right")
+    rows = [("bare inference", result.bare), ("full detect step", result.full)]
+    rows += [(f"  {name}", timing) for name, timing in result.stages.items()]
+    for name, timing in rows:
+        table.add_row(name, f"{timing.p50:.2f}", f"{timing.p99:.2f}", f"{timing.mean:.2f}")
+    console.print(table)
+    console.print(
+        f"full / bare (p50): [bold]{result.ratio:.3f}[/bold]   "
+        f"full step: [bold]{result.fps:.1f} fps[/bold] on one stream"
     )
 
 

@@ -1,0 +1,28 @@
+"""Where the shared footage lives: the folder named by ``GREETCUE_FOOTAGE``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ENV = "GREETCUE_FOOTAGE"
+
+PETS_CREDIT = "PETS 2009 benchmark data, University of Reading"
+INTEL_CREDIT = "Sample videos by Intel Corporation (intel-iot-devkit/sample-videos), CC BY 4.0"
+
+
+class FootageError(FileNotFoundError):
+    """The footage folder or a clip in it is missing."""
+
+
+def footage_path(relative: str) -> Path:
+    """A file under the footage folder, checked to exist."""
+    root = os.environ.get(ENV)
+    if not root:
+        raise FootageError(
+            f"{ENV} is not set: point it at the footage folder (pets2009_s2l1/, intel/)"
+        )
+    path = Path(root).expanduser() / relative
+    if not path.exists():
+        raise FootageError(f"{path} does not exist: is {ENV}={root} the footage folder?")
+    return path
