@@ -1,13 +1,16 @@
 """File sources: a video or GIF, or a folder of images, every frame in order.
 
 Files are replayed for evaluation and demos, so nothing is ever skipped; ``realtime=True``
-paces them to their frame rate to behave like a camera.
+paces them to their frame rate to behave like a camera. A thread decodes a few frames ahead, so
+on a multi-core box decoding overlaps with inference instead of adding to it.
 """
 
 from __future__ import annotations
 
 import math
+import queue
 import re
+import threading
 import time
 from abc import abstractmethod
 from pathlib import Path
@@ -37,22 +40,51 @@ class FileSource(FrameSource):
         fps: float,
         frame_count: int | None,
         realtime: bool,
+        read_ahead: int = 4,
     ) -> None:
         super().__init__(description, (first.shape[1], first.shape[0]), fps, frame_count)
         self._pending: Image | None = first
         self._index = 0
         self._pacer = Pacer() if realtime else None
         self._closed = False
+        self._ahead: queue.Queue[Image | Exception | None] = queue.Queue(maxsize=read_ahead)
+        self._stop = threading.Event()
+        self._reader = threading.Thread(target=self._read_ahead, name="file-decode", daemon=True)
+        self._reader.start()
 
     @abstractmethod
     def _decode(self) -> Image | None:
         """The image after the last one decoded, or ``None`` at the end."""
 
+    def _read_ahead(self) -> None:
+        """Decode into the bounded queue until the end, an error, or ``close()``."""
+        item: Image | Exception | None = None
+        try:
+            while not self._stop.is_set():
+                item = self._decode()
+                if not self._offer(item) or item is None:
+                    return
+        except Exception as exc:  # handed to the consumer, raised there
+            self._offer(exc)
+
+    def _offer(self, item: Image | Exception | None) -> bool:
+        """Queue ``item``, waiting for room; False once the source is closing."""
+        while not self._stop.is_set():
+            try:
+                self._ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def __next__(self) -> Frame:
         if self._closed:
             raise StopIteration
-        image = self._pending if self._pending is not None else self._decode()
+        image = self._pending if self._pending is not None else self._ahead.get()
         self._pending = None
+        if isinstance(image, Exception):
+            self.close()
+            raise image
         if image is None:
             self.close()
             raise StopIteration
@@ -66,6 +98,9 @@ class FileSource(FrameSource):
     def close(self) -> None:
         self._closed = True
         self._pending = None
+        self._stop.set()
+        if self._reader is not threading.current_thread():
+            self._reader.join()
 
 
 class VideoFileSource(FileSource):
