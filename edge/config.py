@@ -134,6 +134,51 @@ class DetectorConfig(Strict):
 class TrackerConfig(Strict):
     """Multi-person tracker (ByteTrack-style association, constant-velocity Kalman filter)."""
 
+    high_score: float = Field(
+        0.5, gt=0, lt=1, description="detections at or above this score are matched first"
+    )
+    low_score: float = Field(
+        0.1,
+        gt=0,
+        lt=1,
+        description="detections from here up to high_score only extend tracks; below: ignored",
+    )
+    new_track_score: float = Field(
+        0.6, gt=0, lt=1, description="an unmatched detection needs this score to start a track"
+    )
+    match_iou: float = Field(
+        0.1, gt=0, lt=1, description="minimum IoU of a high-score detection and a predicted box"
+    )
+    low_match_iou: float = Field(
+        0.5, gt=0, lt=1, description="minimum IoU of a low-score detection and a predicted box"
+    )
+    min_hits: int = Field(
+        2, ge=1, le=30, description="consecutive matches before a new track gets an id"
+    )
+    max_lost_s: float = Field(
+        1.5, gt=0, le=60, description="a track unseen for longer than this (seconds) ends"
+    )
+    coast_s: float = Field(
+        0.0,
+        ge=0,
+        le=60,
+        description="also report tracks unseen for up to this long (seconds), at the predicted box",
+    )
+
+    @model_validator(mode="after")
+    def _check_scores(self) -> Self:
+        if not self.low_score <= self.high_score <= self.new_track_score:
+            raise ValueError(
+                "tracker scores must satisfy low_score <= high_score <= new_track_score, got "
+                f"{self.low_score} / {self.high_score} / {self.new_track_score}"
+            )
+        if self.coast_s > self.max_lost_s:
+            raise ValueError(
+                f"tracker.coast_s ({self.coast_s}) cannot exceed max_lost_s ({self.max_lost_s}): "
+                "a track is only reported while it exists"
+            )
+        return self
+
 
 class RangingConfig(Strict):
     """Distance to the counter from boxes on a calibrated camera."""
