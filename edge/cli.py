@@ -113,6 +113,71 @@ def bench(
     )
 
 
+@bench_app.command("track")
+def bench_track(
+    footage: Path | None = typer.Option(
+        None, "--footage", help="footage folder (default: GREETCUE_FOOTAGE)"
+    ),
+    model: str | None = typer.Option(None, help="model name (default: yolox-nano)"),
+    threads: int = typer.Option(1, min=1, help="ONNX Runtime threads"),
+    score: float = typer.Option(
+        0.1, min=0.01, max=0.9, help="detector score floor (the low-score stage needs weak boxes)"
+    ),
+    rounds: int = typer.Option(3, min=1, help="timed rounds of each tracker"),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="take the tracker settings from this YAML configuration"
+    ),
+) -> None:
+    """Our tracker against roboflow trackers' ByteTrack on PETS S2L1 parts 0-1, same detections."""
+    from edge.config import load_config
+    from edge.detectors import create_detector
+    from edge.footage import footage_path
+    from edge.tracking_eval import (
+        PETS_DIR,
+        compare_trackers,
+        frame_rate,
+        ours,
+        peer_version,
+        peers_like,
+        pets_frames,
+    )
+
+    footage = footage if footage is not None else footage_path(PETS_DIR).parent
+    tracker_config = load_config(config).tracker
+    detector = create_detector(model, threads=threads, score=score)
+    with console.status(f"detecting people in PETS S2L1 with {detector.spec.name}"):
+        sequences = pets_frames(footage, detector.detect)
+    contenders = [ours(tracker_config), *peers_like(tracker_config, frame_rate(sequences))]
+    with console.status(f"tracking ({rounds} timed rounds after a warm-up)"):
+        results = compare_trackers(sequences, contenders, rounds=rounds)
+    frames = sum(len(s) for s in sequences)
+    table = Table(
+        title=f"PETS S2L1 parts 0-1 ({frames} frames), {detector.spec.name} at score >= {score}"
+    )
+    columns = ("tracker", "MOTA", "IDF1", "ID sw", "FP", "FN", "ms mean", "ms p99", "ours/this")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "tracker" else "right")
+    for r in results:
+        s = r.score
+        table.add_row(
+            r.name,
+            f"{s.mota:.3f}",
+            f"{s.idf1:.3f}",
+            str(s.id_switches),
+            str(s.false_positives),
+            str(s.misses),
+            f"{r.ms_mean:.3f}",
+            f"{r.ms_p99:.3f}",
+            f"{r.cost_ratio:.2f}",
+        )
+    console.print(table)
+    console.print(
+        f"ByteTrack: {peer_version()} ByteTrackTracker, fed the same detections. ms: the "
+        "tracker's update call alone, per frame; ours/this: our mean ms over the row's.",
+        highlight=False,
+    )
+
+
 @eval_app.command("detect")
 def eval_detect(
     files: list[Path] = typer.Argument(help="detection replay files (.jsonl)"),
