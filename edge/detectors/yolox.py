@@ -1,7 +1,7 @@
 """YOLOX-style detectors (YOLOX-Nano, the person-only 192 model): letterbox in, grid decode out.
 
-Per frame only the resized image is written: the 114-grey canvas and the NCHW input tensor
-are allocated once, and the decoder's grid offsets and strides are computed once at load.
+Per frame only the resized image is written: its buffer and the NCHW input tensor (the
+114-grey letterbox canvas) are allocated once, as are the decoder's grid offsets and strides.
 Rows are decoded only where objectness x person score passes the threshold.
 """
 
@@ -33,7 +33,7 @@ class YoloxDetector(Detector):
                 f"{list(expected[:2])} + [5 + classes] for strides {STRIDES}; the manifest says "
                 f"{list(self.spec.input.shape)} -> {list(self.spec.output.shape)}"
             )
-        self._canvas = np.full((self._height, self._width, 3), PAD_VALUE, np.uint8)
+        self._resized = np.empty((self._height, self._width, 3), np.uint8)
         self._tensor = np.full((1, 3, self._height, self._width), PAD_VALUE, np.float32)
         self._last_frame: FrameSize = (0, 0)
 
@@ -44,12 +44,12 @@ class YoloxDetector(Detector):
         check_frame(image)
         frame_size = (image.shape[0], image.shape[1])
         ratio = self._ratio(frame_size)
-        height, width = int(frame_size[0] * ratio), int(frame_size[1] * ratio)
+        height = max(1, int(frame_size[0] * ratio))
+        width = max(1, int(frame_size[1] * ratio))
         if frame_size != self._last_frame:  # a new frame size leaves stale pixels in the pad
-            self._canvas.fill(PAD_VALUE)
             self._tensor.fill(PAD_VALUE)
             self._last_frame = frame_size
-        region = self._canvas[:height, :width]
+        region = self._resized[:height, :width]
         cv2.resize(image, (width, height), dst=region, interpolation=cv2.INTER_LINEAR)
         np.copyto(self._tensor[0, :, :height, :width], region.transpose(2, 0, 1))
         return self._tensor
@@ -64,9 +64,8 @@ class YoloxDetector(Detector):
         scale = self._strides[keep] / self._ratio(frame_size)  # input cells -> frame pixels
         centre = (picked[:, :2] + self._grid[keep]) * scale
         half = np.exp(picked[:, 2:4]) * (scale * 0.5)
-        return finish(
-            np.hstack((centre - half, centre + half)), person[keep], frame_size, self.nms_iou
-        )
+        xyxy = np.concatenate((centre - half, centre + half), axis=1)
+        return finish(xyxy, person[keep], frame_size, self.nms_iou)
 
 
 def _grid(height: int, width: int) -> tuple[FloatArray, FloatArray]:
