@@ -20,6 +20,7 @@ import numpy as np
 
 from edge.config import TrackerConfig
 from edge.detections import Detections, iou_matrix
+from edge.footage import FootageError
 from edge.groundtruth import FrameTruth, load_pets_xml
 from edge.tracker import Tracker, Tracks
 
@@ -267,6 +268,8 @@ def pets_frames(
     from edge.sources import open_source
 
     root = Path(footage_dir) / PETS_DIR
+    if not root.is_dir():
+        raise FootageError(f"{footage_dir} has no {PETS_DIR}/: is it the footage folder?")
     truth = load_pets_xml(root / PETS_TRUTH)
     nobody = FrameTruth(np.zeros(0, np.int64), np.zeros((0, 4), np.float32))
     sequences = []
