@@ -259,6 +259,44 @@ def models_list(cache: Path | None = _CACHE_OPTION) -> None:
     console.print(table)
 
 
+@app.command()
+def calibrate(
+    config: Path = typer.Option(..., "--config", "-c", help="greetcue YAML configuration"),
+    image: Path = typer.Option(..., "--image", help="snapshot from this camera (image or video)"),
+    out: Path | None = typer.Option(
+        None, "--out", help="write the solved camera (YAML) for calibration.camera_file"
+    ),
+    rings: Path | None = typer.Option(None, "--rings", help="write the check picture (PNG)"),
+    ring_ft: list[float] = typer.Option(
+        [], "--ring-ft", help="ring radius to draw, feet (repeatable; default: the zones)"
+    ),
+) -> None:
+    """Solve the camera from floor points or an ArUco marker; print residuals, draw rings."""
+    import cv2
+
+    from edge import calibration
+    from edge.config import load_config
+    from edge.rings import draw_check
+
+    cfg = load_config(config)
+    snapshot = calibration.read_snapshot(image)
+    result = calibration.calibrate(cfg, snapshot)
+    console.print(calibration.report(result), highlight=False)
+    for warning in calibration.check(result, cfg):
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    if out is not None:
+        calibration.save_camera(out, result)
+        console.print(f"camera written to {out}", highlight=False)
+    if rings is not None:
+        named = [(f"{r:g} ft", r) for r in ring_ft] or [(z.name, z.radius_ft) for z in cfg.zones]
+        picture, unseen = draw_check(snapshot, result, cfg.counter.position_ft, named)
+        if not cv2.imwrite(str(rings), picture):
+            raise OSError(f"cannot write {rings}; use a .png path in a writable folder")
+        console.print(f"check picture written to {rings}", highlight=False)
+        for name in unseen:
+            console.print(f"[yellow]warning:[/yellow] ring {name} is not in view", highlight=False)
+
+
 def run() -> None:
     """Console entry point: known errors become one clear line and exit code 2."""
     try:

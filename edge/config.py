@@ -81,11 +81,25 @@ class CalibrationConfig(Strict):
         None, description="four or more pixel <-> floor pairs (floor in feet)"
     )
     aruco: ArucoMarker | None = Field(None, description="a marker lying on the floor")
+    camera_file: Path | None = Field(
+        None,
+        description="camera solved by `greetcue calibrate --out`; when set, the edge process "
+        "loads it instead of solving (needed with aruco: the marker is gone after set-up). "
+        "A relative path is relative to the edge process's working directory",
+    )
+    max_residual_in: float = Field(
+        6.0, gt=0, description="`greetcue calibrate` warns about floor points off by more (inches)"
+    )
 
     @model_validator(mode="after")
     def _one_method(self) -> Self:
-        if (self.floor_points is None) == (self.aruco is None):
-            raise ValueError("calibration needs exactly one of floor_points or aruco")
+        if self.floor_points is not None and self.aruco is not None:
+            raise ValueError("calibration needs exactly one of floor_points or aruco, not both")
+        if self.floor_points is None and self.aruco is None and self.camera_file is None:
+            raise ValueError(
+                "calibration needs exactly one of floor_points or aruco "
+                "(or a camera_file written by `greetcue calibrate --out`)"
+            )
         if self.floor_points is not None and len(self.floor_points) < 4:
             raise ValueError(
                 f"calibration.floor_points has {len(self.floor_points)} points; "
@@ -187,7 +201,29 @@ class RangingConfig(Strict):
         5.583, gt=3, lt=8, description="head height used when the feet are cut off (5 ft 7 in)"
     )
     bottom_margin_px: float = Field(
-        2.0, ge=0, le=50, description="a box within this many pixels of the bottom is cut off"
+        6.0, ge=0, le=50, description="a box within this many pixels of the bottom is cut off"
+    )
+    head_height_sd_ft: float = Field(
+        0.3, ge=0, le=2, description="spread of people's height around head_height_ft (feet)"
+    )
+    body_radius_ft: float = Field(
+        0.5,
+        ge=0,
+        le=2,
+        description="half a person's depth: box edges touch the body's near or far side, "
+        "the position is its centre",
+    )
+    pixel_noise_px: float = Field(
+        3.0, gt=0, le=50, description="jitter of a box edge between frames (measurement noise)"
+    )
+    step_noise_ft: float = Field(
+        0.3, ge=0, le=5, description="jitter of the foot point as a person steps (feet)"
+    )
+    accel_noise_ftps2: float = Field(
+        4.0, gt=0, le=50, description="how fast walking speed can change (ft/s^2, process noise)"
+    )
+    min_approach_ftps: float = Field(
+        0.5, ge=0, le=10, description="slower approaches count as standing: no time-to-arrival"
     )
 
 
