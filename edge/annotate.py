@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
+
+from edge.camera import Camera
+from edge.rings import ring_pieces
 
 Image = npt.NDArray[np.uint8]
 
@@ -45,3 +49,48 @@ def draw_credit(image: Image, text: str) -> Image:
         cv2.putText(image, text, (6, h - 8), FONT, 0.4, (0, 0, 0), 3, cv2.LINE_AA)
         cv2.putText(image, text, (6, h - 8), FONT, 0.4, TEXT_BGR, 1, cv2.LINE_AA)
     return image
+
+
+ZONE_BGR = [(0, 220, 255), (0, 140, 255), (0, 0, 255), (255, 0, 255), (255, 255, 0)]
+OUTSIDE_BGR = (200, 200, 200)
+
+
+class TrackOverlay:
+    """Draws ``greetcue track`` rows: zone rings on the floor, boxes coloured by zone, labels.
+
+    The rings are projected once; each frame only draws polylines and boxes.
+    """
+
+    def __init__(
+        self, camera: Camera, counter_ft: Sequence[float], zones: Sequence[tuple[str, float]]
+    ) -> None:
+        self._zones = sorted(zones, key=lambda z: -z[1])  # outermost first
+        self._rings = [
+            (name, ring_pieces(camera, counter_ft, radius), ZONE_BGR[i % len(ZONE_BGR)])
+            for i, (name, radius) in enumerate(self._zones)
+        ]
+
+    def _colour(self, distance: float | None) -> tuple[int, int, int]:
+        """The colour of the innermost zone the distance lies in."""
+        colour = OUTSIDE_BGR
+        for (_, radius), (_, _, ring_colour) in zip(self._zones, self._rings, strict=True):
+            if distance is not None and distance <= radius:
+                colour = ring_colour
+        return colour
+
+    def __call__(self, image: Image, row: dict[str, Any]) -> Image:
+        for _, pieces, colour in self._rings:
+            cv2.polylines(image, pieces, False, colour, 1, cv2.LINE_AA)
+        for track in row["tracks"]:
+            distance = track["distance_ft"]
+            colour = self._colour(distance)
+            x, y = _box(image, track["box"], colour)
+            text = f"#{track['id']}"
+            if distance is not None:
+                text += f" {distance:.1f} ft"
+                if track["speed_ftps"] is not None:
+                    text += f" {track['speed_ftps']:+.1f} ft/s"
+            if track["truncated"]:
+                text += " (cut off)"
+            _label(image, text, x, y, colour)
+        return image

@@ -13,6 +13,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from edge.detection_eval import DetectionScore
+    from edge.replay import ReplaySummary
 
 app = typer.Typer(
     name="greetcue",
@@ -51,21 +52,54 @@ def detect(
     credit: str = typer.Option("", help="attribution line drawn on the annotated video"),
 ) -> None:
     """Run the person detector over a source: one JSON line per frame."""
-    from edge.annotate import draw_credit, draw_detections
-    from edge.detectors import create_detector
-    from edge.replay import detection_step, replay
-    from edge.sources import open_source
+    from edge.jobs import run_detect
 
-    detector = create_detector(model, threads=threads, score=score)
-    with open_source(source, realtime=realtime) as frames:
-        summary = replay(
-            frames,
-            out,
-            detection_step(detector),
-            draw=lambda image, row: draw_credit(draw_detections(image, row), credit),
-            video=annotate,
-            description=f"detect {frames.description}",
-        )
+    summary = run_detect(
+        source,
+        out,
+        model=model,
+        threads=threads,
+        score=score,
+        video=annotate,
+        realtime=realtime,
+        credit=credit,
+    )
+    _print_summary(summary)
+
+
+@app.command()
+def track(
+    source: str | None = typer.Argument(None, help="source to replay (default: camera.source)"),
+    config: Path = typer.Option(..., "--config", help="configuration file (YAML)"),
+    out: Path = typer.Option(..., "--out", help="replay file to write (.jsonl)"),
+    annotate: Path | None = typer.Option(None, help="also write an annotated video (.mp4)"),
+    plot: Path | None = typer.Option(None, help="also plot distance over time (.png)"),
+    model: str | None = typer.Option(None, help="model name (default: detector.model)"),
+    threads: int | None = typer.Option(None, min=1, help="threads (default: detector.threads)"),
+    realtime: bool = typer.Option(False, help="pace a file to its frame rate"),
+    credit: str = typer.Option("", help="attribution line drawn on the video and plot"),
+) -> None:
+    """Track people and range them to the counter: one JSON line per frame."""
+    from edge.config import load_config
+    from edge.jobs import run_track
+
+    summary = run_track(
+        load_config(config),
+        out,
+        source=source,
+        model=model,
+        threads=threads,
+        video=annotate,
+        plot=plot,
+        realtime=realtime,
+        credit=credit,
+    )
+    _print_summary(summary)
+    if plot is not None:
+        console.print(f"plot {plot}")
+
+
+def _print_summary(summary: ReplaySummary) -> None:
     console.print(
         f"{summary.frames} frames in {summary.seconds:.1f} s -> {summary.out}"
         + (f", video {summary.video}" if summary.video else "")

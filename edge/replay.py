@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from rich.progress import (
 )
 
 from edge.detectors import Detector
+from edge.perception import Perception
 from edge.sources import Frame, FrameSource
 
 log = logging.getLogger(__name__)
@@ -136,5 +138,33 @@ def detection_step(detector: Detector) -> Step:
     def step(frame: Frame) -> Row:
         detections = detector.detect(frame.image)
         return {"frame": frame.index, "t": round(frame.t, 4), "detections": detections.to_json()}
+
+    return step
+
+
+def _number(value: float, ndigits: int) -> float | None:
+    """A JSON number, or null where there is none (NaN)."""
+    return round(float(value), ndigits) if math.isfinite(value) else None
+
+
+def tracking_step(perception: Perception) -> Step:
+    """The ``greetcue track`` row: ``{"frame": i, "t": s, "tracks": [...]}``."""
+
+    def step(frame: Frame) -> Row:
+        seen = perception(frame)
+        tracks, ranges = seen.tracks, seen.ranges
+        rows = [
+            {
+                "id": int(tracks.ids[k]),
+                "box": [round(float(v), 1) for v in tracks.xyxy[k]],
+                "floor_ft": [_number(v, 2) for v in ranges.floor_ft[k]],
+                "distance_ft": _number(ranges.distance_ft[k], 2),
+                "speed_ftps": _number(ranges.speed_ftps[k], 2),
+                "tta_s": _number(ranges.tta_s[k], 2),
+                "truncated": bool(ranges.truncated[k]),
+            }
+            for k in range(len(tracks))
+        ]
+        return {"frame": frame.index, "t": round(frame.t, 4), "tracks": rows}
 
     return step
