@@ -236,6 +236,7 @@ def _fetch(spec: ModelSpec, target: Path) -> None:
                 f"{origin} has sha256 {digest.hexdigest()}, the manifest expects {spec.sha256} "
                 f"for {spec.name!r}; the source changed or is corrupt, the cache was left as it was"
             )
+        part.chmod(0o644)  # temporary files are private; weights are not secret
         part.replace(target)
     except (OSError, http.client.HTTPException) as exc:
         raise ModelPullError(f"copying {origin} to {target} failed: {exc}; try again") from None

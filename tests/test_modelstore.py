@@ -79,6 +79,7 @@ def test_pull_downloads_every_model_and_resolve_returns_it(
     assert [p.name for p in paths] == ["tiny-a.onnx", "tiny-b.onnx"]
     for path in paths:
         assert path.read_bytes() == (upstream / path.name).read_bytes()
+        assert path.stat().st_mode & 0o777 == 0o644
     assert resolve("tiny-b", cache=cache, manifest=manifest) == cache / "tiny-b.onnx"
     assert resolve(None, cache=cache, manifest=manifest) == cache / "tiny-a.onnx"
     assert list(cache.glob("*.part")) == []
