@@ -37,5 +37,5 @@ class Perception:
         tracks = self.tracker.update(self.detector.detect(frame.image), frame.t)
         self.ranger.end(tracks.ended.tolist())
         height, width = frame.image.shape[:2]
-        ranges = self.ranger.update(tracks.ids, tracks.xyxy, frame.t, (width, height))
+        ranges = self.ranger.update(tracks.ids, tracks.measured_xyxy, frame.t, (width, height))
         return Perceived(frame, tracks, ranges)

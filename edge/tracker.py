@@ -49,16 +49,24 @@ class TrackerTimeError(ValueError):
 class Tracks:
     """One frame's tracked people as parallel arrays, plus the ids that ended in this frame.
 
-    ``ids`` int64 [M], ``xyxy`` float32 [M, 4], ``scores`` float32 [M] (score of the last
-    matched detection), ``coasting`` bool [M] (not matched in this frame: the box is
-    predicted), ``ended`` int64 [E] (ids gone for good: drop any state kept for them).
+    ``ids`` int64 [M], ``xyxy`` float32 [M, 4] (the filtered box), ``observed`` float32
+    [M, 4] (the detection matched in this frame as the detector drew it, NaN when coasting),
+    ``scores`` float32 [M] (score of the last matched detection), ``coasting`` bool [M] (not
+    matched in this frame: the box is predicted), ``ended`` int64 [E] (ids gone for good: drop
+    any state kept for them).
     """
 
     ids: npt.NDArray[np.int64]
     xyxy: npt.NDArray[np.float32]
+    observed: npt.NDArray[np.float32]
     scores: npt.NDArray[np.float32]
     coasting: npt.NDArray[np.bool_]
     ended: npt.NDArray[np.int64]
+
+    @property
+    def measured_xyxy(self) -> npt.NDArray[np.float32]:
+        """The detector's box where there is one this frame, else the filtered one."""
+        return np.where(np.isnan(self.observed), self.xyxy, self.observed)
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -134,17 +142,21 @@ class Tracker:
         self._hits[rows] += 1
         self._last_seen[rows] = t
         self._scores[rows] = scores[cols]
+        observed = np.full((len(self._ids), 4), np.nan, np.float32)
+        observed[rows] = detections.xyxy[cols]
 
         expired = confirmed & (t - self._last_seen > cfg.max_lost_s)
         ended = self._ids[expired]
         keep = (confirmed | matched) & ~expired
         if not keep.all():
             self._keep(keep)
+            observed = observed[keep]
         born = free & (scores >= cfg.new_track_score)
         if born.any():
             self._birth(detections[born], t)
+            observed = np.concatenate([observed, detections.xyxy[born]])
         self._confirm(self._hits >= (1 if first_frame else cfg.min_hits))
-        return self._report(t, ended)
+        return self._report(t, ended, observed)
 
     def _keep(self, rows: npt.NDArray[np.bool_]) -> None:
         """Drop every track outside ``rows``."""
@@ -169,12 +181,15 @@ class Tracker:
         self._ids[new] = np.arange(self._next_id, self._next_id + len(new))
         self._next_id += len(new)
 
-    def _report(self, t: float, ended: npt.NDArray[np.int64]) -> Tracks:
+    def _report(
+        self, t: float, ended: npt.NDArray[np.int64], observed: npt.NDArray[np.float32]
+    ) -> Tracks:
         lost_s = t - self._last_seen
         shown = (self._ids > 0) & (lost_s <= self.config.coast_s)
         return Tracks(
             ids=self._ids[shown],
             xyxy=self._kf.boxes()[shown],
+            observed=observed[shown],
             scores=self._scores[shown],
             coasting=lost_s[shown] > 0,
             ended=ended,

@@ -218,6 +218,7 @@ def bytetrack_peer(name: str, **options: Any) -> Contender:
         return Tracks(
             ids=np.asarray(out.tracker_id, np.int64)[kept],
             xyxy=np.asarray(out.xyxy, np.float32).reshape(-1, 4)[kept],
+            observed=np.asarray(out.xyxy, np.float32).reshape(-1, 4)[kept],
             scores=np.asarray(out.confidence, np.float32)[kept],
             coasting=np.zeros(n, bool),
             ended=np.zeros(0, np.int64),

@@ -245,3 +245,16 @@ def test_match(iou: list[list[float]], min_iou: float, pairs: list[tuple[int, in
 def test_tracker_config_errors_name_the_key(tracker: dict[str, float], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_config({"tracker": tracker})
+
+
+def test_observed_boxes_are_the_detections_and_nan_while_coasting() -> None:
+    tracker = Tracker(TrackerConfig(coast_s=1.0))
+    box = np.array([[100, 100, 140, 200]], np.float32)
+    for k in range(3):
+        moved = box + np.float32(4 * k)
+        tracks = tracker.update(Detections(moved, np.array([0.9], np.float32)), k * 0.1)
+    np.testing.assert_array_equal(tracks.observed, moved)
+    np.testing.assert_array_equal(tracks.measured_xyxy, moved)
+    coasting = tracker.update(Detections.empty(), 0.3)
+    assert coasting.coasting.all() and np.isnan(coasting.observed).all()
+    np.testing.assert_array_equal(coasting.measured_xyxy, coasting.xyxy)

@@ -42,6 +42,7 @@ def tracks(*found: tuple[int, list[float]]) -> Tracks:
     return Tracks(
         ids=np.asarray([i for i, _ in found], np.int64),
         xyxy=np.asarray([b for _, b in found], np.float32).reshape(-1, 4),
+        observed=np.asarray([b for _, b in found], np.float32).reshape(-1, 4),
         scores=np.ones(n, np.float32),
         coasting=np.zeros(n, bool),
         ended=np.zeros(0, np.int64),
