@@ -43,11 +43,12 @@ def draw_detections(image: Image, row: dict[str, Any]) -> Image:
 
 
 def draw_credit(image: Image, text: str) -> Image:
-    """The footage's attribution line, bottom left, as its licence asks."""
+    """The footage's attribution line on a dark band, bottom left, as its licence asks."""
     if text:
-        h = image.shape[0]
-        cv2.putText(image, text, (6, h - 8), FONT, 0.4, (0, 0, 0), 3, cv2.LINE_AA)
-        cv2.putText(image, text, (6, h - 8), FONT, 0.4, TEXT_BGR, 1, cv2.LINE_AA)
+        (w, h), base = cv2.getTextSize(text, FONT, 0.4, 1)
+        bottom = image.shape[0]
+        cv2.rectangle(image, (0, bottom - h - base - 6), (w + 8, bottom), (0, 0, 0), cv2.FILLED)
+        cv2.putText(image, text, (4, bottom - base - 2), FONT, 0.4, TEXT_BGR, 1, cv2.LINE_AA)
     return image
 
 

@@ -99,6 +99,20 @@ def track(
         console.print(f"plot {plot}")
 
 
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("out/demo"), help="folder for the demo's files"),
+) -> None:
+    """Run the detector, tracker and ranging on real footage (GREETCUE_FOOTAGE)."""
+    from edge.demo import run_demo
+
+    summary = run_demo(out)
+    console.print(
+        summary.read_text(encoding="utf-8"), markup=False, highlight=False, soft_wrap=True
+    )
+    console.print(f"[bold]demo written to {out}/[/bold] (open summary.md, the .mp4 and .png files)")
+
+
 def _print_summary(summary: ReplaySummary) -> None:
     console.print(
         f"{summary.frames} frames in {summary.seconds:.1f} s -> {summary.out}"

@@ -1,0 +1,35 @@
+"""The README's main job: `greetcue demo` on the real footage leaves files a person can look at."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import pytest
+from typer.testing import CliRunner
+
+from edge.cli import app
+
+
+def test_demo_writes_videos_plots_and_a_summary(
+    tmp_path: Path, footage_dir: Path, model_mirror: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GREETCUE_MODEL_CACHE", str(tmp_path / "cache"))
+    runner = CliRunner()
+    assert runner.invoke(app, ["models", "pull", "yolox-nano"]).exit_code == 0
+    out = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = (out / "summary.md").read_text()
+    assert "recall" in summary and "median relative error" in summary
+    assert "University of Reading" in summary and "CC BY 4.0" in summary
+    for name in ("pets-detect", "pets-track", "corridor-track"):
+        video = cv2.VideoCapture(str(out / f"{name}.mp4"))
+        assert video.read()[0], f"{name}.mp4 has no frame"
+        video.release()
+        first = json.loads((out / f"{name}.jsonl").read_text().splitlines()[0])
+        assert first["frame"] == 0
+    for name in ("pets-track", "corridor-track"):
+        assert (out / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+        assert f"({name}.png)" in summary
