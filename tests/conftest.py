@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,3 +29,17 @@ def footage_dir() -> Path:
 def model_mirror() -> Path:
     """Folder holding the real detector weights named in models/manifest.yaml."""
     return _env_dir("GREETCUE_MODEL_MIRROR", "model mirror folder holding the .onnx weights")
+
+
+@pytest.fixture(scope="session")
+def model_cache(model_mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A fresh model cache holding every manifest model, pulled from the mirror (sha256 checked)
+    and named by GREETCUE_MODEL_CACHE for the whole session."""
+    from edge import modelstore
+
+    cache = tmp_path_factory.mktemp("model-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(modelstore.MIRROR_ENV, str(model_mirror))
+        patch.setenv(modelstore.CACHE_ENV, str(cache))
+        modelstore.pull(cache=cache)
+        yield cache

@@ -6,20 +6,16 @@ import json
 from pathlib import Path
 
 import cv2
-import pytest
 from typer.testing import CliRunner
 
 from edge.cli import app
 
 
 def test_demo_writes_videos_plots_and_a_summary(
-    tmp_path: Path, footage_dir: Path, model_mirror: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, footage_dir: Path, model_cache: Path
 ) -> None:
-    monkeypatch.setenv("GREETCUE_MODEL_CACHE", str(tmp_path / "cache"))
-    runner = CliRunner()
-    assert runner.invoke(app, ["models", "pull", "yolox-nano"]).exit_code == 0
     out = tmp_path / "demo"
-    result = runner.invoke(app, ["demo", "--out", str(out)])
+    result = CliRunner().invoke(app, ["demo", "--out", str(out)])
     assert result.exit_code == 0, result.output
     summary = (out / "summary.md").read_text()
     assert "recall" in summary and "median relative error" in summary

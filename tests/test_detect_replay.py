@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -22,14 +21,11 @@ FRAMES_PER_PART = 250
 def replays(
     tmp_path_factory: pytest.TempPathFactory,
     footage_dir: Path,
-    model_mirror: Path,
-    monkeypatch_module: pytest.MonkeyPatch,
+    model_cache: Path,
 ) -> dict[int, Path]:
     """Detection replays of PETS parts 0 and 1 (part 0 also annotated), made by the CLI."""
     out = tmp_path_factory.mktemp("detect")
-    monkeypatch_module.setenv("GREETCUE_MODEL_CACHE", str(out / "cache"))
     runner = CliRunner()
-    assert runner.invoke(app, ["models", "pull", "yolox-nano"]).exit_code == 0
     files = {}
     for part in PARTS:
         files[part] = out / f"part{part}.jsonl"
@@ -40,12 +36,6 @@ def replays(
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
     return files
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
 
 
 def test_replay_lines_are_exactly_the_documented_shape(replays: dict[int, Path]) -> None:

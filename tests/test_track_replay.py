@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,23 +22,14 @@ MM_PER_FT = 304.8
 
 
 @pytest.fixture(scope="module")
-def module_env() -> Iterator[pytest.MonkeyPatch]:
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
-
-
-@pytest.fixture(scope="module")
 def replays(
     tmp_path_factory: pytest.TempPathFactory,
     footage_dir: Path,
-    model_mirror: Path,
-    module_env: pytest.MonkeyPatch,
+    model_cache: Path,
 ) -> dict[int, Path]:
     """Track replays of PETS parts 0 and 1 (part 0 also annotated and plotted), by the CLI."""
     out = tmp_path_factory.mktemp("track")
-    module_env.setenv("GREETCUE_MODEL_CACHE", str(out / "cache"))
     runner = CliRunner()
-    assert runner.invoke(app, ["models", "pull", "yolox-nano"]).exit_code == 0
     files = {}
     for part in (0, 1):
         files[part] = out / f"part{part}.jsonl"
