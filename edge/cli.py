@@ -23,6 +23,8 @@ app = typer.Typer(
 )
 eval_app = typer.Typer(help="Score replay files against ground truth.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+config_app = typer.Typer(help="Check a configuration file; print the reference.")
+app.add_typer(config_app, name="config", no_args_is_help=True)
 bench_app = typer.Typer(help="Measure what this box can do.")
 app.add_typer(bench_app, name="bench")
 models_app = typer.Typer(help="Detector weights: fetch them into the cache, list the cache.")
@@ -50,6 +52,7 @@ def detect(
     annotate: Path | None = typer.Option(None, help="also write an annotated video (.mp4)"),
     realtime: bool = typer.Option(False, help="pace a file to its frame rate"),
     credit: str = typer.Option("", help="attribution line drawn on the annotated video"),
+    overwrite: bool = typer.Option(False, help="replace output files that already exist"),
 ) -> None:
     """Run the person detector over a source: one JSON line per frame."""
     from edge.jobs import run_detect
@@ -63,6 +66,7 @@ def detect(
         video=annotate,
         realtime=realtime,
         credit=credit,
+        overwrite=overwrite,
     )
     _print_summary(summary)
 
@@ -78,6 +82,7 @@ def track(
     threads: int | None = typer.Option(None, min=1, help="threads (default: detector.threads)"),
     realtime: bool = typer.Option(False, help="pace a file to its frame rate"),
     credit: str = typer.Option("", help="attribution line drawn on the video and plot"),
+    overwrite: bool = typer.Option(False, help="replace output files that already exist"),
 ) -> None:
     """Track people and range them to the counter: one JSON line per frame."""
     from edge.config import load_config
@@ -93,6 +98,7 @@ def track(
         plot=plot,
         realtime=realtime,
         credit=credit,
+        overwrite=overwrite,
     )
     _print_summary(summary)
     if plot is not None:
@@ -111,6 +117,40 @@ def demo(
         summary.read_text(encoding="utf-8"), markup=False, highlight=False, soft_wrap=True
     )
     console.print(f"[bold]demo written to {out}/[/bold] (open summary.md, the .mp4 and .png files)")
+
+
+@config_app.command("check")
+def config_check(path: Path = typer.Argument(help="configuration file (YAML)")) -> None:
+    """Validate a configuration file; print what it sets up."""
+    from edge.config import load_config
+
+    config = load_config(path)
+    zones = ", ".join(f"{z.name} ({z.radius_ft:g} ft)" for z in config.zones)
+    calibration = config.calibration
+    how = "none (no distances)"
+    if calibration is not None and calibration.floor_points is not None:
+        how = f"{len(calibration.floor_points)} floor points"
+    elif calibration is not None and calibration.aruco is not None:
+        how = f"ArUco marker {calibration.aruco.id} ({calibration.aruco.dictionary})"
+    console.print(f"{path}: valid")
+    console.print(f"  site {config.site}, camera {config.camera.name} <- {config.camera.source}")
+    console.print(f"  calibration: {how}; counter at {config.counter.position_ft} ft")
+    console.print(f"  zones: {zones}; detector {config.detector.model}")
+
+
+@config_app.command("reference")
+def config_reference(
+    out: Path | None = typer.Option(None, help="write to this file instead of printing"),
+) -> None:
+    """Every configuration key with its type, default and meaning (Markdown)."""
+    from edge.config_reference import reference_markdown
+
+    text = reference_markdown()
+    if out is None:
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"wrote {out}")
 
 
 def _print_summary(summary: ReplaySummary) -> None:
@@ -352,5 +392,5 @@ def run() -> None:
     except (ValueError, RuntimeError, OSError) as exc:
         if log.isEnabledFor(logging.DEBUG):
             raise
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)

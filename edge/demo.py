@@ -69,7 +69,7 @@ def _detect_part(out: Path) -> list[str]:
     clip = footage_path("pets2009_s2l1/vtest_part0.avi")
     replay = out / "pets-detect.jsonl"
     video = out / "pets-detect.mp4"
-    result = run_detect(clip, replay, video=video, credit=PETS_CREDIT)
+    result = run_detect(clip, replay, video=video, credit=PETS_CREDIT, overwrite=True)
     truth = load_pets_xml(footage_path("pets2009_s2l1/PETS2009-S2L1.xml"))
     detections = read_detections_jsonl(replay)
     score = score_frames(detections, truth, sorted(detections))
@@ -90,7 +90,9 @@ def _track_part(out: Path, examples: Path, clip: Clip) -> list[str]:
     config = load_config(config_path)
     source = footage_path(clip.footage)
     replay, video, plot = (out / f"{clip.name}{ext}" for ext in (".jsonl", ".mp4", ".png"))
-    result = run_track(config, replay, source=source, video=video, plot=plot, credit=clip.credit)
+    result = run_track(
+        config, replay, source=source, video=video, plot=plot, credit=clip.credit, overwrite=True
+    )
     rows = read_rows(replay)
     people = {t["id"] for row in rows for t in row["tracks"]}
     nearest = min(

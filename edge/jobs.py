@@ -16,7 +16,7 @@ from edge.config import Config
 from edge.detectors import create_detector
 from edge.perception import Perception
 from edge.plots import plot_distances
-from edge.replay import ReplaySummary, detection_step, replay, tracking_step
+from edge.replay import ReplaySummary, check_outputs, detection_step, replay, tracking_step
 from edge.sources import open_source
 
 
@@ -30,8 +30,10 @@ def run_detect(
     video: Path | None = None,
     realtime: bool = False,
     credit: str = "",
+    overwrite: bool = False,
 ) -> ReplaySummary:
     """Detect people in every frame of ``source``; write the replay (and video)."""
+    check_outputs(out, video, overwrite=overwrite)
     detector = create_detector(model, threads=threads, score=score)
     with open_source(source, realtime=realtime) as frames:
         return replay(
@@ -55,12 +57,14 @@ def run_track(
     plot: Path | None = None,
     realtime: bool = False,
     credit: str = "",
+    overwrite: bool = False,
 ) -> ReplaySummary:
     """Track and range people in ``source`` (default: ``camera.source``); replay, video, plot.
 
     The detector runs down to ``tracker.low_score`` so the tracker's second, low-score
     association stage has boxes to work with.
     """
+    check_outputs(out, video, plot, overwrite=overwrite)
     detector = create_detector(
         model or config.detector.model,
         threads=threads or config.detector.threads,

@@ -69,6 +69,15 @@ class VideoOut:
         self.close()
 
 
+def check_outputs(*paths: Path | None, overwrite: bool = False) -> None:
+    """Refuse to replace existing results unless asked: an earlier run's output is data too."""
+    for path in paths:
+        if path is not None and path.exists() and not overwrite:
+            raise OutputError(
+                f"{path} already exists; pass --overwrite to replace it, or choose another path"
+            )
+
+
 @dataclass(frozen=True, slots=True)
 class ReplaySummary:
     """What a replay did: frames written and where."""

@@ -89,3 +89,17 @@ def test_eval_detect_command_prints_the_table(replays: dict[int, Path], footage_
         app, ["eval", "detect", str(replays[0]), str(replays[1]), "--truth", str(truth)]
     )
     assert missing.exit_code != 0 and "--offset" in missing.output
+
+
+def test_existing_results_are_never_replaced_without_overwrite(
+    tmp_path: Path, footage_dir: Path, model_cache: Path
+) -> None:
+    out = tmp_path / "kept.jsonl"
+    out.write_text("an earlier run\n")
+    clip = str(footage_dir / "intel" / "people-detection.gif")
+    refused = CliRunner().invoke(app, ["detect", clip, "--out", str(out)])
+    assert refused.exit_code != 0 and "--overwrite" in str(refused.exception)
+    assert out.read_text() == "an earlier run\n"
+    replaced = CliRunner().invoke(app, ["detect", clip, "--out", str(out), "--overwrite"])
+    assert replaced.exit_code == 0, replaced.output
+    assert len(out.read_text().splitlines()) == 23
