@@ -198,13 +198,50 @@ class RangingConfig(Strict):
     """Distance to the counter from boxes on a calibrated camera."""
 
     head_height_ft: float = Field(
-        5.583, gt=3, lt=8, description="head height used when the feet are cut off (5 ft 7 in)"
+        5.583,
+        gt=3,
+        lt=8,
+        description="head height (5 ft 7 in) assumed for cut-off boxes of a track whose own "
+        "height is not learnt yet",
     )
     bottom_margin_px: float = Field(
-        6.0, ge=0, le=50, description="a box within this many pixels of the bottom is cut off"
+        6.0,
+        ge=0,
+        le=50,
+        description="a box within this many pixels of the bottom (or any) edge is cut off there",
     )
     head_height_sd_ft: float = Field(
         0.3, ge=0, le=2, description="spread of people's height around head_height_ft (feet)"
+    )
+    body_width_ft: float = Field(
+        1.6,
+        gt=0.5,
+        lt=5,
+        description="apparent width of a person's box (shoulders and arms, feet), used to range "
+        "cut-off boxes of a track whose own width is not learnt yet",
+    )
+    body_width_sd_ft: float = Field(
+        0.3, ge=0, le=2, description="spread of people's apparent width around body_width_ft (feet)"
+    )
+    learn_frames: int = Field(
+        30,
+        ge=1,
+        le=1000,
+        description="a track's own height and width are the median of its latest this many frames "
+        "with the whole box in view",
+    )
+    learn_min_frames: int = Field(
+        5,
+        ge=1,
+        le=1000,
+        description="frames with the whole box in view before a track's own height and width "
+        "replace head_height_ft and body_width_ft",
+    )
+    learnt_height_range_ft: Pair = Field(
+        (4.5, 7.0), description="a track's learnt head height is clamped to [low, high] feet"
+    )
+    learnt_width_range_ft: Pair = Field(
+        (1.0, 3.0), description="a track's learnt apparent width is clamped to [low, high] feet"
     )
     body_radius_ft: float = Field(
         0.5,
@@ -225,6 +262,19 @@ class RangingConfig(Strict):
     min_approach_ftps: float = Field(
         0.5, ge=0, le=10, description="slower approaches count as standing: no time-to-arrival"
     )
+
+    @model_validator(mode="after")
+    def _check_learning(self) -> Self:
+        if self.learn_min_frames > self.learn_frames:
+            raise ValueError(
+                f"ranging.learn_min_frames ({self.learn_min_frames}) cannot exceed learn_frames "
+                f"({self.learn_frames}): the size would never be learnt"
+            )
+        for key in ("learnt_height_range_ft", "learnt_width_range_ft"):
+            low, high = getattr(self, key)
+            if not 0 < low < high:
+                raise ValueError(f"ranging.{key} must be [low, high] with 0 < low < high feet")
+        return self
 
 
 class Config(Strict):
