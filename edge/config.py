@@ -299,7 +299,9 @@ def _describe(err: Any) -> str:
     msg = str(err["msg"]).removeprefix("Value error, ")
     line = f"{loc}: {msg}"
     if err["type"] == "extra_forbidden":
-        line = f"{loc}: unknown key; check its spelling (see the configuration reference)"
+        line = (
+            f"{loc}: unknown key; check its spelling (`greetcue config reference` lists every key)"
+        )
     elif "input" in err and not isinstance(err["input"], dict | list):
         line += f" (got {err['input']!r})"
     return line
