@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -43,3 +43,33 @@ def model_cache(model_mirror: Path, tmp_path_factory: pytest.TempPathFactory) ->
         patch.setenv(modelstore.CACHE_ENV, str(cache))
         modelstore.pull(cache=cache)
         yield cache
+
+
+PETS_PARTS = (0, 1)
+ReplayPets = Callable[[str, list[str], dict[str, str]], dict[int, Path]]
+
+
+@pytest.fixture(scope="session")
+def replay_pets(
+    footage_dir: Path, model_cache: Path, tmp_path_factory: pytest.TempPathFactory
+) -> ReplayPets:
+    """Runs ``greetcue COMMAND CLIP --out partK.jsonl OPTIONS`` over PETS parts 0 and 1 through
+    the CLI; ``part0_files`` maps options to file names written beside part 0's replay."""
+    from typer.testing import CliRunner
+
+    from edge.cli import app
+
+    def run(command: str, options: list[str], part0_files: dict[str, str]) -> dict[int, Path]:
+        out = tmp_path_factory.mktemp(command)
+        files = {}
+        for part in PETS_PARTS:
+            files[part] = out / f"part{part}.jsonl"
+            clip = footage_dir / "pets2009_s2l1" / f"vtest_part{part}.avi"
+            args = [command, str(clip), "--out", str(files[part]), *options]
+            if part == 0:
+                args += [arg for opt, name in part0_files.items() for arg in (opt, str(out / name))]
+            result = CliRunner().invoke(app, args)
+            assert result.exit_code == 0, result.output
+        return files
+
+    return run

@@ -7,35 +7,20 @@ from pathlib import Path
 
 import cv2
 import pytest
+from conftest import ReplayPets
 from typer.testing import CliRunner
 
 from edge.cli import app
 from edge.detection_eval import read_detections_jsonl, score_frames
 from edge.groundtruth import load_pets_xml
 
-PARTS = (0, 1)
 FRAMES_PER_PART = 250
 
 
 @pytest.fixture(scope="module")
-def replays(
-    tmp_path_factory: pytest.TempPathFactory,
-    footage_dir: Path,
-    model_cache: Path,
-) -> dict[int, Path]:
+def replays(replay_pets: ReplayPets) -> dict[int, Path]:
     """Detection replays of PETS parts 0 and 1 (part 0 also annotated), made by the CLI."""
-    out = tmp_path_factory.mktemp("detect")
-    runner = CliRunner()
-    files = {}
-    for part in PARTS:
-        files[part] = out / f"part{part}.jsonl"
-        args = ["detect", str(footage_dir / "pets2009_s2l1" / f"vtest_part{part}.avi")]
-        args += ["--out", str(files[part]), "--score", "0.4"]
-        if part == 0:
-            args += ["--annotate", str(out / "part0.mp4")]
-        result = runner.invoke(app, args)
-        assert result.exit_code == 0, result.output
-    return files
+    return replay_pets("detect", ["--score", "0.4"], {"--annotate": "part0.mp4"})
 
 
 def test_replay_lines_are_exactly_the_documented_shape(replays: dict[int, Path]) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ReplayPets
 from typer.testing import CliRunner
 
 from edge.cli import app
@@ -22,24 +23,10 @@ MM_PER_FT = 304.8
 
 
 @pytest.fixture(scope="module")
-def replays(
-    tmp_path_factory: pytest.TempPathFactory,
-    footage_dir: Path,
-    model_cache: Path,
-) -> dict[int, Path]:
+def replays(replay_pets: ReplayPets) -> dict[int, Path]:
     """Track replays of PETS parts 0 and 1 (part 0 also annotated and plotted), by the CLI."""
-    out = tmp_path_factory.mktemp("track")
-    runner = CliRunner()
-    files = {}
-    for part in (0, 1):
-        files[part] = out / f"part{part}.jsonl"
-        clip = footage_dir / "pets2009_s2l1" / f"vtest_part{part}.avi"
-        args = ["track", str(clip), "--config", str(EXAMPLE), "--out", str(files[part])]
-        if part == 0:
-            args += ["--annotate", str(out / "part0.mp4"), "--plot", str(out / "part0.png")]
-        result = runner.invoke(app, args)
-        assert result.exit_code == 0, result.output
-    return files
+    outputs = {"--annotate": "part0.mp4", "--plot": "part0.png"}
+    return replay_pets("track", ["--config", str(EXAMPLE)], outputs)
 
 
 def test_track_lines_are_exactly_the_documented_shape(replays: dict[int, Path]) -> None:
