@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-from edge.camera import Camera
+from edge.camera import Camera, focal_from_hfov
 from edge.config import ArucoMarker, CalibrationConfig, CameraConfig, Config
 
 F64 = npt.NDArray[np.float64]
@@ -89,7 +89,7 @@ def lens(cfg: CameraConfig, image_size: tuple[int, int]) -> tuple[F64, F64]:
         fx, fy = cfg.focal_px
     else:
         assert cfg.hfov_deg is not None  # the config validator guarantees one of the two
-        fx = fy = (width / 2) / np.tan(np.radians(cfg.hfov_deg) / 2)
+        fx = fy = focal_from_hfov(width, cfg.hfov_deg)
     cx, cy = cfg.principal_px if cfg.principal_px is not None else (width / 2, height / 2)
     matrix = np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
     return matrix, np.asarray(cfg.distortion or [], np.float64)

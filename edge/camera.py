@@ -23,6 +23,11 @@ _MIN_DEPTH_FT = 1e-3
 _UNDISTORT_CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-10)
 
 
+def focal_from_hfov(width: float, hfov_deg: float) -> float:
+    """Focal length in pixels of a distortion-free lens seeing ``hfov_deg`` across ``width`` px."""
+    return float((width / 2) / np.tan(np.radians(hfov_deg) / 2))
+
+
 def _monotonic_radius(distortion: F64) -> float:
     """Largest undistorted radius up to which the radial distortion is still increasing.
 
@@ -81,7 +86,7 @@ class Camera:
         down = np.cross(forward, right)
         rotation = np.vstack([right, down, forward])
         width, height = image_size
-        focal = (width / 2) / np.tan(np.radians(hfov_deg) / 2)
+        focal = focal_from_hfov(width, hfov_deg)
         matrix = np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1]])
         translation = -rotation @ np.asarray(position_ft, np.float64).reshape(3)
         return cls(matrix, rotation, translation, np.zeros(0), (int(width), int(height)))
