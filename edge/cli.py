@@ -358,14 +358,17 @@ def calibrate(
     ring_ft: list[float] = typer.Option(
         [], "--ring-ft", help="ring radius to draw, feet (repeatable; default: the zones)"
     ),
+    overwrite: bool = typer.Option(False, help="replace output files that already exist"),
 ) -> None:
     """Solve the camera from floor points or an ArUco marker; print residuals, draw rings."""
     import cv2
 
     from edge import calibration
     from edge.config import load_config
+    from edge.outputs import OutputError, check_outputs
     from edge.rings import draw_check
 
+    check_outputs(out, rings, overwrite=overwrite)
     cfg = load_config(config)
     snapshot = calibration.read_snapshot(image)
     result = calibration.calibrate(cfg, snapshot)
@@ -379,7 +382,7 @@ def calibrate(
         named = [(f"{r:g} ft", r) for r in ring_ft] or [(z.name, z.radius_ft) for z in cfg.zones]
         picture, unseen = draw_check(snapshot, result, cfg.counter.position_ft, named)
         if not cv2.imwrite(str(rings), picture):
-            raise OSError(f"cannot write {rings}; use a .png path in a writable folder")
+            raise OutputError(f"cannot write {rings}; use a .png path in a writable folder")
         console.print(f"check picture written to {rings}", highlight=False)
         for name in unseen:
             console.print(f"[yellow]warning:[/yellow] ring {name} is not in view", highlight=False)

@@ -1,8 +1,8 @@
 """Scoring detections against ground truth: recall and precision at an IoU threshold.
 
-Each frame's detections are matched one-to-one to ground-truth boxes by maximum total IoU
-(Hungarian assignment); a match counts only at IoU >= ``iou``. Frames of the ground truth with
-no detection line still count their people as missed.
+Each frame's detections are matched one-to-one to ground-truth boxes at IoU >= ``iou``, as
+many pairs as possible (Hungarian assignment, :func:`edge.detections.match`). Frames of the
+ground truth with no detection line still count their people as missed.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
-from edge.detections import Detections, iou_matrix
+from edge.detections import Detections, iou_matrix, match
 from edge.groundtruth import FrameTruth
 
 
@@ -58,9 +57,8 @@ def count_matches(truth_xyxy: np.ndarray, det_xyxy: np.ndarray, iou: float = 0.5
     """Number of one-to-one matches between truth and detections with IoU >= ``iou``."""
     if len(truth_xyxy) == 0 or len(det_xyxy) == 0:
         return 0
-    overlap = iou_matrix(truth_xyxy, det_xyxy)
-    rows, cols = linear_sum_assignment(overlap, maximize=True)
-    return int(np.count_nonzero(overlap[rows, cols] >= iou))
+    rows, _ = match(iou_matrix(truth_xyxy, det_xyxy), iou)
+    return len(rows)
 
 
 def score_frames(

@@ -6,8 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy.optimize import linear_sum_assignment
 
 FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.intp]
+_NO_MATCH = 1e6
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +66,14 @@ def iou_matrix(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating]) -> npt.
     area_b = np.prod(b64[:, 2:] - b64[:, :2], axis=1)
     union = area_a[:, None] + area_b[None, :] - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def match(iou: npt.NDArray[np.float64], min_iou: float) -> tuple[IntArray, IntArray]:
+    """Rows and columns of one-to-one pairs, each at IoU ``min_iou`` or more: as many pairs as
+    possible, and among those the largest total IoU (Hungarian method, SciPy)."""
+    if iou.size == 0:
+        return np.zeros(0, np.intp), np.zeros(0, np.intp)
+    admissible = iou >= min_iou
+    rows, cols = linear_sum_assignment(np.where(admissible, 1.0 - iou, _NO_MATCH))
+    ok = admissible[rows, cols]
+    return rows[ok].astype(np.intp), cols[ok].astype(np.intp)

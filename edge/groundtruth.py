@@ -36,19 +36,28 @@ def load_pets_xml(path: Path | str) -> dict[int, FrameTruth]:
         raise GroundTruthError(f"ground truth {path} is not valid XML: {exc}") from None
     frames: dict[int, FrameTruth] = {}
     for frame in root.iter("frame"):
-        ids: list[int] = []
-        boxes: list[tuple[float, float, float, float]] = []
-        for obj in frame.iter("object"):
-            box = obj.find("box")
-            if box is None:
-                raise GroundTruthError(f"{path}: object {obj.get('id')} has no <box>")
-            xc, yc = float(box.attrib["xc"]), float(box.attrib["yc"])
-            w, h = float(box.attrib["w"]), float(box.attrib["h"])
-            ids.append(int(obj.attrib["id"]))
-            boxes.append((xc - w / 2, yc - h / 2, xc + w / 2, yc + h / 2))
-        frames[int(frame.attrib["number"])] = FrameTruth(
-            np.asarray(ids, np.int64), np.asarray(boxes, np.float32).reshape(-1, 4)
-        )
+        try:
+            frames[int(frame.attrib["number"])] = _frame_truth(frame)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise GroundTruthError(
+                f"{path}: frame {frame.get('number')!r}: {exc}; every <frame> needs a number, "
+                "every <object> an id and a <box> with numeric xc, yc, w and h"
+            ) from None
     if not frames:
         raise GroundTruthError(f"{path} holds no <frame> elements; is it a PETS/CVML file?")
     return frames
+
+
+def _frame_truth(frame: ET.Element) -> FrameTruth:
+    """One ``<frame>``'s people; KeyError / ValueError on a missing or non-numeric value."""
+    ids: list[int] = []
+    boxes: list[tuple[float, float, float, float]] = []
+    for obj in frame.iter("object"):
+        box = obj.find("box")
+        if box is None:
+            raise ValueError(f"object {obj.get('id')} has no <box>")
+        xc, yc = float(box.attrib["xc"]), float(box.attrib["yc"])
+        w, h = float(box.attrib["w"]), float(box.attrib["h"])
+        ids.append(int(obj.attrib["id"]))
+        boxes.append((xc - w / 2, yc - h / 2, xc + w / 2, yc + h / 2))
+    return FrameTruth(np.asarray(ids, np.int64), np.asarray(boxes, np.float32).reshape(-1, 4))

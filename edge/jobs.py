@@ -13,10 +13,12 @@ from typing import Any
 from edge.annotate import TrackOverlay, draw_credit, draw_detections
 from edge.calibration import camera_for
 from edge.config import Config
+from edge.detection_eval import ReplayFileError
 from edge.detectors import create_detector
+from edge.outputs import check_outputs
 from edge.perception import Perception
 from edge.plots import plot_distances
-from edge.replay import ReplaySummary, check_outputs, detection_step, replay, tracking_step
+from edge.replay import ReplaySummary, detection_step, replay, tracking_step
 from edge.sources import open_source
 
 
@@ -89,6 +91,14 @@ def run_track(
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    """The JSON rows of a replay file."""
+    """The JSON rows of a replay file; a broken line is an error naming the file and line."""
+    rows = []
     with path.open(encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
+        for lineno, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ReplayFileError(f"{path}:{lineno}: not a JSON line ({exc})") from None
+    return rows

@@ -1,7 +1,8 @@
 """Perception: one frame through detector -> tracker -> ranging, wired and nothing more.
 
 Each stage keeps its own state; this class only passes one stage's output to the next and
-tells the ranging stage which tracks ended.
+tells the ranging stage which tracks ended. Ranging takes the detector's own box of the frame
+(NaN for a coasting track, which it then predicts), so no box is smoothed twice.
 """
 
 from __future__ import annotations
@@ -37,5 +38,5 @@ class Perception:
         tracks = self.tracker.update(self.detector.detect(frame.image), frame.t)
         self.ranger.end(tracks.ended.tolist())
         height, width = frame.image.shape[:2]
-        ranges = self.ranger.update(tracks.ids, tracks.measured_xyxy, frame.t, (width, height))
+        ranges = self.ranger.update(tracks.ids, tracks.observed, frame.t, (width, height))
         return Perceived(frame, tracks, ranges)

@@ -1,8 +1,8 @@
 """Scoring ranged distances against ground truth: tracked distance vs the annotated foot point.
 
-Each frame's tracks are matched one-to-one to ground-truth boxes (Hungarian on IoU, a match at
-IoU >= ``iou``); the true distance is where the ground-truth box's bottom centre meets the floor,
-through a reference camera, measured to the counter.
+Each frame's tracks are matched one-to-one to ground-truth boxes at IoU >= ``iou``
+(:func:`edge.detections.match`); the true distance is where the ground-truth box's bottom
+centre meets the floor, through a reference camera, measured to the counter.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linear_sum_assignment
 
-from edge.detections import iou_matrix
+from edge.detections import iou_matrix, match
 from edge.groundtruth import FrameTruth
 
 F64 = npt.NDArray[np.float64]
@@ -42,10 +41,7 @@ def distance_errors(
         if gt is None or not len(gt.xyxy) or not ranged:
             continue
         boxes = np.asarray([t["box"] for t in ranged], np.float64)
-        overlap = iou_matrix(gt.xyxy, boxes)
-        gt_rows, track_rows = linear_sum_assignment(overlap, maximize=True)
-        good = overlap[gt_rows, track_rows] >= iou
-        gt_rows, track_rows = gt_rows[good], track_rows[good]
+        gt_rows, track_rows = match(iou_matrix(gt.xyxy, boxes), iou)
         foot = np.column_stack(
             [(gt.xyxy[gt_rows, 0] + gt.xyxy[gt_rows, 2]) / 2, gt.xyxy[gt_rows, 3]]
         ).astype(np.float64)

@@ -10,9 +10,9 @@ import json
 import logging
 import math
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import cv2
@@ -28,6 +28,7 @@ from rich.progress import (
 )
 
 from edge.detectors import Detector
+from edge.outputs import OutputError, VideoOut
 from edge.perception import Perception
 from edge.sources import Frame, FrameSource
 
@@ -37,45 +38,6 @@ Image = npt.NDArray[np.uint8]
 Row = dict[str, Any]
 Step = Callable[[Frame], Row]
 Draw = Callable[[Image, Row], Image]
-
-
-class OutputError(ValueError):
-    """An output file cannot be written."""
-
-
-class VideoOut:
-    """An MP4 writer that fails at open, not silently at the first frame."""
-
-    def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
-        if path.suffix.lower() not in (".mp4", ".avi"):
-            raise OutputError(f"{path}: annotated video must end in .mp4 or .avi")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fourcc = cv2.VideoWriter.fourcc(*("mp4v" if path.suffix.lower() == ".mp4" else "MJPG"))
-        self._writer = cv2.VideoWriter(str(path), fourcc, max(fps, 1.0), size)
-        if not self._writer.isOpened():
-            raise OutputError(f"{path}: OpenCV cannot write video here; check the folder")
-        self.path = path
-
-    def write(self, image: Image) -> None:
-        self._writer.write(image)
-
-    def close(self) -> None:
-        self._writer.release()
-
-    def __enter__(self) -> VideoOut:
-        return self
-
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        self.close()
-
-
-def check_outputs(*paths: Path | None, overwrite: bool = False) -> None:
-    """Refuse to replace existing results unless asked: an earlier run's output is data too."""
-    for path in paths:
-        if path is not None and path.exists() and not overwrite:
-            raise OutputError(
-                f"{path} already exists; pass --overwrite to replace it, or choose another path"
-            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,21 +73,26 @@ def replay(
 ) -> ReplaySummary:
     """Write ``step(frame)`` for every frame of ``source`` as JSON lines to ``out``.
 
-    Lines are flushed as they are written, so an interrupted run keeps every finished frame.
+    Lines are flushed every few frames, so an interrupted run keeps the frames it finished.
+    The frame's image is drawn on in place: the step is done with it by then.
     """
     if out.suffix.lower() != ".jsonl":
         raise OutputError(f"{out}: the replay file must end in .jsonl (one JSON object per line)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    writer = VideoOut(video, source.fps, source.size) if video is not None and draw else None
     frames, started = 0, cv2.getTickCount()
-    with out.open("w", encoding="utf-8") as lines, _progress() as bar:
+    with ExitStack() as stack:
+        writer = None
+        if video is not None and draw is not None:
+            writer = stack.enter_context(VideoOut(video, source.fps, source.size))
+        lines = stack.enter_context(out.open("w", encoding="utf-8"))
+        bar = stack.enter_context(_progress())
         task = bar.add_task(description, total=source.frame_count, rate="", visible=progress)
         try:
             for frame in source:
                 row = step(frame)
                 lines.write(json.dumps(row, separators=(",", ":")) + "\n")
                 if writer is not None and draw is not None:
-                    writer.write(draw(frame.image.copy(), row))
+                    writer.write(draw(frame.image, row))
                 frames += 1
                 if frames % 10 == 0:
                     lines.flush()
@@ -134,9 +101,6 @@ def replay(
             bar.update(task, completed=frames)
         except KeyboardInterrupt:
             log.warning("interrupted after %d frames; %s holds every finished frame", frames, out)
-        finally:
-            if writer is not None:
-                writer.close()
     seconds = (cv2.getTickCount() - started) / cv2.getTickFrequency()
     return ReplaySummary(frames, out, writer.path if writer else None, seconds)
 

@@ -16,8 +16,9 @@ never gets one. Death: a confirmed track unseen for more than ``max_lost_s`` sec
 its id is reported once in :attr:`Tracks.ended`. Ids are small integers from 1, never reused
 until :meth:`Tracker.reset`.
 
-Reported boxes are the filtered (Kalman) boxes: steadier foot points for ranging than raw
-detections (on PETS they also give fewer identity switches against the ground truth). A track
+Reported boxes ``xyxy`` are the filtered (Kalman) boxes, for display and MOT scoring (on PETS
+they give fewer identity switches against the ground truth than raw detections); ``observed``
+is the detector's own box of the frame, which ranging uses so nothing is smoothed twice. A track
 missing from one frame's report has not ended; only :attr:`Tracks.ended` ends it. Tracks
 missed in this frame are left out unless ``coast_s`` > 0, which reports them at their
 predicted box for that long, flagged ``coasting``; the default is 0 because on PETS those
@@ -31,14 +32,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linear_sum_assignment
 
 from edge.config import TrackerConfig
-from edge.detections import Detections, iou_matrix
+from edge.detections import Detections, iou_matrix, match
 from edge.track_kalman import BoxKalman
 
 IntArray = npt.NDArray[np.intp]
-_NO_MATCH = 1e6
 
 
 class TrackerTimeError(ValueError):
@@ -63,24 +62,8 @@ class Tracks:
     coasting: npt.NDArray[np.bool_]
     ended: npt.NDArray[np.int64]
 
-    @property
-    def measured_xyxy(self) -> npt.NDArray[np.float32]:
-        """The detector's box where there is one this frame, else the filtered one."""
-        return np.where(np.isnan(self.observed), self.xyxy, self.observed)
-
     def __len__(self) -> int:
         return int(self.ids.shape[0])
-
-
-def match(iou: npt.NDArray[np.float64], min_iou: float) -> tuple[IntArray, IntArray]:
-    """Rows and columns of one-to-one pairs, each at IoU ``min_iou`` or more: as many pairs as
-    possible, and among those the largest total IoU (Hungarian method, SciPy)."""
-    if iou.size == 0:
-        return np.zeros(0, np.intp), np.zeros(0, np.intp)
-    admissible = iou >= min_iou
-    rows, cols = linear_sum_assignment(np.where(admissible, 1.0 - iou, _NO_MATCH))
-    ok = admissible[rows, cols]
-    return rows[ok].astype(np.intp), cols[ok].astype(np.intp)
 
 
 class Tracker:

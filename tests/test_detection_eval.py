@@ -10,7 +10,7 @@ import pytest
 
 from edge.detection_eval import ReplayFileError, count_matches, read_detections_jsonl, score_frames
 from edge.detections import Detections
-from edge.groundtruth import FrameTruth, load_pets_xml
+from edge.groundtruth import FrameTruth, GroundTruthError, load_pets_xml
 
 BOX = [10.0, 10.0, 30.0, 60.0]
 
@@ -69,3 +69,21 @@ def test_pets_truth_reads_every_frame(footage_dir: Path) -> None:
     assert sorted(truth) == list(range(795))
     boxes = np.concatenate([t.xyxy for t in truth.values()])
     assert np.all(boxes[:, 2] > boxes[:, 0]) and np.all(boxes[:, 3] > boxes[:, 1])
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        '<dataset><frame number="0"><objectlist><object id="1"><box xc="1" yc="2" w="3"/>'
+        "</object></objectlist></frame></dataset>",
+        '<dataset><frame number="0"><objectlist><object id="1"><box xc="a" yc="2" w="3" h="4"/>'
+        "</object></objectlist></frame></dataset>",
+        "<dataset><frame><objectlist/></frame></dataset>",
+        '<dataset><frame number="0"><objectlist><object id="1"/></objectlist></frame></dataset>',
+    ],
+)
+def test_malformed_truth_names_the_file_and_what_is_missing(tmp_path: Path, xml: str) -> None:
+    path = tmp_path / "gt.xml"
+    path.write_text(xml)
+    with pytest.raises(GroundTruthError, match=r"gt.xml: frame .*numeric xc, yc, w and h"):
+        load_pets_xml(path)

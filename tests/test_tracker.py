@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from edge.config import ConfigError, TrackerConfig, parse_config
-from edge.detections import Detections
-from edge.tracker import Tracker, TrackerTimeError, Tracks, match
+from edge.detections import Detections, match
+from edge.tracker import Tracker, TrackerTimeError, Tracks
 
 W, H = 20.0, 60.0  # a person's box, pixels
 HIGH, LOW = 0.9, 0.3  # detection scores on either side of the default high_score 0.5
@@ -254,7 +254,5 @@ def test_observed_boxes_are_the_detections_and_nan_while_coasting() -> None:
         moved = box + np.float32(4 * k)
         tracks = tracker.update(Detections(moved, np.array([0.9], np.float32)), k * 0.1)
     np.testing.assert_array_equal(tracks.observed, moved)
-    np.testing.assert_array_equal(tracks.measured_xyxy, moved)
     coasting = tracker.update(Detections.empty(), 0.3)
     assert coasting.coasting.all() and np.isnan(coasting.observed).all()
-    np.testing.assert_array_equal(coasting.measured_xyxy, coasting.xyxy)
