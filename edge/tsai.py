@@ -120,6 +120,11 @@ class TsaiCamera:
         scale[scale <= 0] = np.nan
         return np.asarray(centre[:2] + scale[:, None] * rays[:, :2], np.float64)
 
+    def ground_points_ft(self, pixels: npt.ArrayLike) -> F64:
+        """World (x, y) in feet [N, 2] of the floor (z = 0) under pixels [N, 2]: the dataset's
+        origin and axes, in the units greetcue's configuration uses."""
+        return self.ground_points(pixels) / MM_PER_FT
+
     def _distorted_radius(self, radius_u: F64) -> F64:
         """Invert r_u = r_d (1 + kappa1 r_d^2) by Newton's method (a few steps suffice)."""
         radius_d = radius_u.copy()
@@ -157,7 +162,7 @@ def example_floor_points(tsai: TsaiCamera) -> list[tuple[tuple[float, float], tu
     targets = np.array(
         [(fu * width, fv * height) for fv in (0.3, 0.6, 0.9) for fu in (0.1, 0.5, 0.9)]
     )
-    floor_ft = np.round(tsai.ground_points(targets) / MM_PER_FT)
+    floor_ft = np.round(tsai.ground_points_ft(targets))
     floor_mm = np.column_stack([floor_ft * MM_PER_FT, np.zeros(len(floor_ft))])
     pixels = np.round(tsai.project(floor_mm), 1)
     return [

@@ -356,7 +356,7 @@ def _ground_grid(tsai: TsaiCamera) -> tuple[F64, F64]:
     """Pixels over the ground part of the image and their ground points (ft), via Tsai."""
     u, v = np.meshgrid(np.linspace(5, 763, 25), np.linspace(150, 571, 20))
     pixels = np.column_stack([u.ravel(), v.ravel()])
-    return pixels, tsai.ground_points(pixels) / MM_PER_FT
+    return pixels, tsai.ground_points_ft(pixels)
 
 
 @pytest.mark.footage
@@ -383,7 +383,7 @@ def test_pets_ground_truth_is_ranged_as_tsai_ranges_it(
     assert len(feet) > 4000
     config = load_config(EXAMPLES / "pets-view001.yaml")
     counter = np.asarray(config.counter.position_ft)
-    by_tsai = np.linalg.norm(tsai.ground_points(feet) / MM_PER_FT - counter, axis=1)
+    by_tsai = np.linalg.norm(tsai.ground_points_ft(feet) - counter, axis=1)
     by_pinhole = np.linalg.norm(pets_camera.backproject(feet) - counter, axis=1)
     relative = np.abs(by_pinhole - by_tsai) / by_tsai
     assert np.median(relative) < 0.005
