@@ -143,6 +143,11 @@ class DetectorConfig(Strict):
     nms_iou: float | None = Field(
         None, gt=0, lt=1, description="NMS overlap threshold; default: the model's own"
     )
+    spin: bool = Field(
+        False,
+        description="let ONNX Runtime threads spin while idle: a little faster with threads > 1, "
+        "but burns CPU the rest of the box may need",
+    )
 
 
 class TrackerConfig(Strict):

@@ -39,11 +39,6 @@ class DetectionScore:
     def precision(self) -> float:
         return self.matched / self.detections if self.detections else 0.0
 
-    @property
-    def f1(self) -> float:
-        r, p = self.recall, self.precision
-        return 2 * r * p / (r + p) if r + p else 0.0
-
     def __add__(self, other: DetectionScore) -> DetectionScore:
         return DetectionScore(
             self.frames + other.frames,

@@ -72,6 +72,7 @@ def run_track(
         threads=threads or config.detector.threads,
         score=config.tracker.low_score,
         nms_iou=config.detector.nms_iou,
+        spin=config.detector.spin,
     )
     zones = [(zone.name, zone.radius_ft) for zone in config.zones]
     with open_source(config.camera.source if source is None else source, realtime) as frames:

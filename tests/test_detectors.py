@@ -18,7 +18,6 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from edge import modelstore
 from edge.detection_eval import count_matches
 from edge.detections import Detections, iou_matrix
 from edge.detectors import (
@@ -326,16 +325,6 @@ MODELS = ["yolox-nano", "fastestdet", "person-192"]
 
 
 @pytest.fixture(scope="module")
-def real_cache(model_mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh cache holding the three real models, pulled from the mirror."""
-    cache = tmp_path_factory.mktemp("models")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(modelstore.MIRROR_ENV, str(model_mirror))
-        modelstore.pull(cache=cache)
-    return cache
-
-
-@pytest.fixture(scope="module")
 def pets(footage_dir: Path) -> Callable[[int], tuple[npt.NDArray[np.uint8], Detections]]:
     """Frame N of PETS 2009 S2L1 part 0 and its ground-truth boxes (as Detections)."""
     folder = footage_dir / "pets2009_s2l1"
@@ -367,9 +356,9 @@ def pets(footage_dir: Path) -> Callable[[int], tuple[npt.NDArray[np.uint8], Dete
     ],
 )
 def test_create_detector_picks_the_family_from_the_manifest(
-    real_cache: Path, name: str, family: type[Detector]
+    model_cache: Path, name: str, family: type[Detector]
 ) -> None:
-    detector = create_detector(name, cache=real_cache, score=0.5)
+    detector = create_detector(name, cache=model_cache, score=0.5)
     assert type(detector) is family
     assert (detector.spec.name, detector.score) == (name, 0.5)
 
@@ -384,9 +373,9 @@ def test_create_detector_errors_name_the_fix(tmp_path: Path) -> None:
 @pytest.mark.model
 @pytest.mark.footage
 def test_default_model_finds_most_people_on_pets(
-    real_cache: Path, pets: Callable[[int], tuple[npt.NDArray[np.uint8], Detections]]
+    model_cache: Path, pets: Callable[[int], tuple[npt.NDArray[np.uint8], Detections]]
 ) -> None:
-    detector = create_detector(cache=real_cache)
+    detector = create_detector(cache=model_cache)
     truths = detections = matched = 0
     for number in range(0, 250, 25):
         image, truth = pets(number)
@@ -405,7 +394,7 @@ def test_default_model_finds_most_people_on_pets(
 @pytest.mark.footage
 @pytest.mark.parametrize("number", [50, 225])
 def test_all_models_agree_on_a_clearly_visible_person(
-    real_cache: Path,
+    model_cache: Path,
     pets: Callable[[int], tuple[npt.NDArray[np.uint8], Detections]],
     number: int,
 ) -> None:
@@ -417,7 +406,7 @@ def test_all_models_agree_on_a_clearly_visible_person(
     person = truth.xyxy[alone[np.argmax(area)]][None]
     boxes = []
     for name in MODELS:
-        found = create_detector(name, cache=real_cache).detect(image)
+        found = create_detector(name, cache=model_cache).detect(image)
         match = iou_matrix(person, found.xyxy)[0]
         assert match.max() >= 0.5, f"{name} misses the person at {person[0]}"
         boxes.append(found.xyxy[match.argmax()])
@@ -428,14 +417,14 @@ def test_all_models_agree_on_a_clearly_visible_person(
 @pytest.mark.footage
 @pytest.mark.parametrize("name", MODELS)
 def test_detection_is_repeatable(
-    real_cache: Path, pets: Callable[[int], tuple[npt.NDArray[np.uint8], Detections]], name: str
+    model_cache: Path, pets: Callable[[int], tuple[npt.NDArray[np.uint8], Detections]], name: str
 ) -> None:
     image, _ = pets(100)
-    first = create_detector(name, cache=real_cache)
+    first = create_detector(name, cache=model_cache)
     once = first.detect(image)
     first.detect(pets(0)[0])  # a different frame in between must leave no trace
     again = first.detect(image)
-    fresh = create_detector(name, cache=real_cache).detect(image)
+    fresh = create_detector(name, cache=model_cache).detect(image)
     assert len(once) > 0
     for other in (again, fresh):
         np.testing.assert_array_equal(other.xyxy, once.xyxy)

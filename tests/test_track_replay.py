@@ -44,7 +44,7 @@ def test_track_lines_are_exactly_the_documented_shape(replays: dict[int, Path]) 
             assert isinstance(track["truncated"], bool)
             assert track["tta_s"] is None or track["tta_s"] >= 0
             assert len(track["box"]) == 4 and len(track["floor_ft"]) == 2
-            seen_ids.update(ids)
+        seen_ids.update(ids)
     assert len(seen_ids) >= 5, "PETS part 0 shows many people"
 
 

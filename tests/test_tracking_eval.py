@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge import modelstore
 from edge.config import TrackerConfig
 from edge.detections import Detections
 from edge.detectors import create_detector
@@ -114,15 +113,9 @@ def test_frame_rate_of_recorded_sequences(fps: float) -> None:
 
 
 @pytest.fixture(scope="module")
-def pets(
-    footage_dir: Path, model_mirror: Path, tmp_path_factory: pytest.TempPathFactory
-) -> list[list[EvalFrame]]:
+def pets(footage_dir: Path, model_cache: Path) -> list[list[EvalFrame]]:
     """PETS S2L1 parts 0-1 with YOLOX-Nano detections down to score 0.1, detected once."""
-    cache = tmp_path_factory.mktemp("models")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(modelstore.MIRROR_ENV, str(model_mirror))
-        modelstore.pull("yolox-nano", cache=cache)
-    detector = create_detector("yolox-nano", cache=cache, score=0.1)
+    detector = create_detector("yolox-nano", cache=model_cache, score=0.1)
     return pets_frames(footage_dir, detector.detect)
 
 
