@@ -10,22 +10,14 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.camera import Camera
-from edge.rings import ring_pieces
+from edge.drawing import FONT, label
+from edge.rings import ZONE_COLOURS, ring_pieces
 
 Image = npt.NDArray[np.uint8]
 
 DETECTION_BGR = (0, 200, 255)
 TEXT_BGR = (255, 255, 255)
-FONT = cv2.FONT_HERSHEY_SIMPLEX
-
-
-def _label(image: Image, text: str, x: int, y: int, colour: tuple[int, int, int]) -> None:
-    """Text on a filled background, kept inside the frame."""
-    (w, h), base = cv2.getTextSize(text, FONT, 0.45, 1)
-    x = min(max(x, 0), max(image.shape[1] - w - 2, 0))
-    y = min(max(y, h + base + 2), image.shape[0] - 1)
-    cv2.rectangle(image, (x, y - h - base - 2), (x + w + 2, y), colour, cv2.FILLED)
-    cv2.putText(image, text, (x + 1, y - base), FONT, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+LABEL_INK = (0, 0, 0)
 
 
 def _box(image: Image, box: list[float], colour: tuple[int, int, int]) -> tuple[int, int]:
@@ -38,7 +30,7 @@ def draw_detections(image: Image, row: dict[str, Any]) -> Image:
     """Boxes and scores of one ``greetcue detect`` row."""
     for det in row["detections"]:
         x, y = _box(image, det["box"], DETECTION_BGR)
-        _label(image, f"{det['score']:.2f}", x, y, DETECTION_BGR)
+        label(image, f"{det['score']:.2f}", (x, y), LABEL_INK, DETECTION_BGR)
     return image
 
 
@@ -52,7 +44,6 @@ def draw_credit(image: Image, text: str) -> Image:
     return image
 
 
-ZONE_BGR = [(0, 220, 255), (0, 140, 255), (0, 0, 255), (255, 0, 255), (255, 255, 0)]
 OUTSIDE_BGR = (200, 200, 200)
 
 
@@ -67,7 +58,7 @@ class TrackOverlay:
     ) -> None:
         self._zones = sorted(zones, key=lambda z: -z[1])  # outermost first
         self._rings = [
-            (name, ring_pieces(camera, counter_ft, radius), ZONE_BGR[i % len(ZONE_BGR)])
+            (name, ring_pieces(camera, counter_ft, radius), ZONE_COLOURS[i % len(ZONE_COLOURS)])
             for i, (name, radius) in enumerate(self._zones)
         ]
 
@@ -93,5 +84,5 @@ class TrackOverlay:
                     text += f" {track['speed_ftps']:+.1f} ft/s"
             if track["truncated"]:
                 text += " (cut off)"
-            _label(image, text, x, y, colour)
+            label(image, text, (x, y), LABEL_INK, colour)
         return image

@@ -16,10 +16,12 @@ import numpy.typing as npt
 
 from edge.calibration import Calibration
 from edge.camera import Camera
+from edge.drawing import label
 
 Image = npt.NDArray[np.uint8]
 
-_RING_COLOURS = [(0, 220, 255), (0, 140, 255), (0, 0, 255), (255, 0, 255), (255, 255, 0)]
+# Zone ring colours (BGR), one per ring in turn: amber, orange, red, then magenta and cyan.
+ZONE_COLOURS = [(0, 220, 255), (0, 140, 255), (0, 0, 255), (255, 0, 255), (255, 255, 0)]
 _POINT_COLOUR = (0, 200, 0)
 _REPROJECTED_COLOUR = (0, 0, 255)
 _COUNTER_COLOUR = (255, 128, 0)
@@ -72,15 +74,6 @@ def _point(xy: npt.NDArray[np.float64]) -> tuple[int, int]:
     return int(np.rint(xy[0])), int(np.rint(xy[1]))
 
 
-def _label(image: Image, text: str, at: tuple[int, int], colour: tuple[int, int, int]) -> None:
-    scale = max(0.4, image.shape[1] / 1400)
-    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-    x = int(np.clip(at[0], 0, image.shape[1] - w - 1))
-    y = int(np.clip(at[1], h + 1, image.shape[0] - base - 1))
-    cv2.rectangle(image, (x - 1, y - h - 1), (x + w + 1, y + base), (0, 0, 0), -1)
-    cv2.putText(image, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
-
-
 def draw_check(
     image: Image,
     calibration: Calibration,
@@ -93,9 +86,14 @@ def draw_check(
     out = image.copy()
     size = camera.image_size
     thick = max(1, round(size[0] / 640))
+    text_scale = max(0.4, out.shape[1] / 1400)
+
+    def caption(text: str, at: tuple[int, int], colour: tuple[int, int, int]) -> None:
+        label(out, text, at, colour, (0, 0, 0), text_scale)
+
     unseen: list[str] = []
     for index, (name, radius) in enumerate(rings):
-        colour = _RING_COLOURS[index % len(_RING_COLOURS)]
+        colour = ZONE_COLOURS[index % len(ZONE_COLOURS)]
         pieces = ring_pieces(camera, counter_ft, radius)
         cv2.polylines(out, pieces, False, colour, 2 * thick, cv2.LINE_AA)
         visible = _in_image(np.vstack(pieces), size) if pieces else np.zeros((0, 2), np.int32)
@@ -103,12 +101,12 @@ def draw_check(
             unseen.append(name)
             continue
         rightmost = visible[np.argmax(visible[:, 0])]
-        _label(out, name, (int(rightmost[0]) + 4, int(rightmost[1]) + 4), colour)
+        caption(name, (int(rightmost[0]) + 4, int(rightmost[1]) + 4), colour)
     counter = camera.project(np.asarray(counter_ft, np.float64).reshape(1, 2))
     if len(_in_image(counter, size)):
         centre = _point(counter[0])
         cv2.drawMarker(out, centre, _COUNTER_COLOUR, cv2.MARKER_DIAMOND, 12 * thick, 2 * thick)
-        _label(out, "counter", (centre[0] - 20, centre[1] - 10), _COUNTER_COLOUR)
+        caption("counter", (centre[0] - 20, centre[1] - 10), _COUNTER_COLOUR)
     for index, (seen, solved) in enumerate(
         zip(calibration.pixels, calibration.reprojected_px, strict=True)
     ):
@@ -118,10 +116,9 @@ def draw_check(
             solved_pt = _point(solved)
             cv2.line(out, seen_pt, solved_pt, _REPROJECTED_COLOUR, thick, cv2.LINE_AA)
             cv2.drawMarker(out, solved_pt, _REPROJECTED_COLOUR, cv2.MARKER_CROSS, 8 * thick, thick)
-        _label(out, str(index + 1), (seen_pt[0] + 6, seen_pt[1] - 6), _POINT_COLOUR)
+        caption(str(index + 1), (seen_pt[0] + 6, seen_pt[1] - 6), _POINT_COLOUR)
     worst = float(np.nanmax(calibration.residual_in))
-    _label(
-        out,
+    caption(
         f"camera {camera.height_ft:.1f} ft high, tilt {camera.tilt_deg:.0f} deg, "
         f"worst point {worst:.1f} in",
         (4, 4),
