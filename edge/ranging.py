@@ -317,30 +317,56 @@ def locate(
     return FloorFix(floor, cov, truncated, heights, widths)
 
 
-class _Sizes:
-    """One track's latest measured head heights and widths (feet)."""
-
-    def __init__(self, frames: int) -> None:
-        self.heights: deque[float] = deque(maxlen=frames)
-        self.widths: deque[float] = deque(maxlen=frames)
-
-    def add(self, height: float, width: float) -> None:
-        for samples, value in ((self.heights, height), (self.widths, width)):
-            if np.isfinite(value):
-                samples.append(value)
-
-
 def _learnt(
-    samples: Sequence[float], min_count: int, bounds: tuple[float, float]
+    samples: Sequence[float],
+    min_count: int,
+    bounds: tuple[float, float],
+    min_sd: float = 0.0,
+    min_sd_share: float = 0.0,
 ) -> tuple[float, float] | None:
-    """Median of the samples clamped to ``bounds`` and their scatter as a standard deviation;
-    None while there are fewer than ``min_count``."""
+    """Median of the samples clamped to ``bounds`` and their scatter as a standard deviation,
+    at least ``min_sd`` and ``min_sd_share`` of the size; None while there are fewer than
+    ``min_count``."""
     if len(samples) < min_count:
         return None
     values = np.asarray(samples, np.float64)
     median = float(np.median(values))
+    size = float(np.clip(median, *bounds))
     scatter = _MAD_TO_SD * float(np.median(np.abs(values - median)))
-    return float(np.clip(median, *bounds)), scatter
+    return size, max(scatter, min_sd, min_sd_share * size)
+
+
+class _Sizes:
+    """One track's latest measured head heights and widths (feet) and the (size, spread) of
+    each learnt from them, None until enough are measured. Relearnt only when a sample
+    arrives, not every frame."""
+
+    def __init__(self, cfg: RangingConfig) -> None:
+        self._cfg = cfg
+        self._heights: deque[float] = deque(maxlen=cfg.learn_frames)
+        self._widths: deque[float] = deque(maxlen=cfg.learn_frames)
+        self.height: tuple[float, float] | None = None
+        self.width: tuple[float, float] | None = None
+
+    def add(self, height: float, width: float) -> None:
+        """Keep the finite measurements and relearn the sizes they change."""
+        cfg = self._cfg
+        if np.isfinite(height):
+            self._heights.append(height)
+            self.height = _learnt(
+                self._heights,
+                cfg.learn_min_frames,
+                cfg.learnt_height_range_ft,
+                min_sd=_MIN_LEARNT_HEIGHT_SD_FT,
+            )
+        if np.isfinite(width):
+            self._widths.append(width)
+            self.width = _learnt(
+                self._widths,
+                cfg.learn_min_frames,
+                cfg.learnt_width_range_ft,
+                min_sd_share=_MIN_LEARNT_WIDTH_SHARE,
+            )
 
 
 class _FloorTrack:
@@ -451,20 +477,13 @@ class Ranger:
 
     def _body_sizes(self, ids: list[int]) -> BodySize:
         """Each track's learnt size, the configured one where none is learnt yet."""
-        cfg = self._cfg
-        size = BodySize.default(cfg, len(ids))
+        size = BodySize.default(self._cfg, len(ids))
         for row, track_id in enumerate(ids):
             sizes = self._sizes.get(track_id)
-            if sizes is None:
-                continue
-            height = _learnt(sizes.heights, cfg.learn_min_frames, cfg.learnt_height_range_ft)
-            if height is not None:
-                size.height_ft[row] = height[0]
-                size.height_sd_ft[row] = max(height[1], _MIN_LEARNT_HEIGHT_SD_FT)
-            width = _learnt(sizes.widths, cfg.learn_min_frames, cfg.learnt_width_range_ft)
-            if width is not None:
-                size.width_ft[row] = width[0]
-                size.width_sd_ft[row] = max(width[1], _MIN_LEARNT_WIDTH_SHARE * width[0])
+            if sizes is not None and sizes.height is not None:
+                size.height_ft[row], size.height_sd_ft[row] = sizes.height
+            if sizes is not None and sizes.width is not None:
+                size.width_ft[row], size.width_sd_ft[row] = sizes.width
         return size
 
     def update(
@@ -483,7 +502,7 @@ class Ranger:
         fix = locate(self._camera, boxes, self._cfg, self._body_sizes(ids.tolist()))
         states = np.full((len(ids), 4), np.nan)
         for row, track_id in enumerate(ids.tolist()):
-            self._sizes.setdefault(track_id, _Sizes(self._cfg.learn_frames)).add(
+            self._sizes.setdefault(track_id, _Sizes(self._cfg)).add(
                 float(fix.height_ft[row]), float(fix.width_ft[row])
             )
             measured = bool(np.isfinite(fix.floor_ft[row]).all())
