@@ -89,10 +89,11 @@ def ranged_error_in(
     return error_ft * 12, bool(fix.truncated[0])
 
 
-# The test, single frames with the default configuration. Cut off: the frame's bottom
-# edge crosses the shins, the thighs or the hips. The default head plane (5 ft 7 in) is 1.9 in
-# lower than this person's head; ranged from the head alone that puts them too far by range x
-# 1.9 in / (camera height - head height): 7-8 in at 10 ft from 9 ft up (10-11 in from 8 ft up).
+# Single frames with the default configuration: whole boxes from the steep camera within 3 in,
+# cut-off boxes from the shallow one within 8 in. Cut off: the frame's bottom edge crosses the
+# shins, the thighs or the hips. The default head plane (5 ft 7 in) is 1.9 in lower than this
+# person's head; ranged from the head alone that puts them too far by range x 1.9 in /
+# (camera height - head height): 7-8 in at 10 ft from 9 ft up (10-11 in from 8 ft up).
 # The width cue, right on average for a person as wide as body_width_ft, takes some of that off.
 @pytest.mark.parametrize(
     ("camera", "cut", "tolerance_in"),
@@ -119,7 +120,17 @@ def test_cut_off_box_never_seems_farther_than_its_feet_allow(height_m: float, cu
     seen_by, box = person_box(SHALLOW, where, height_m * FT_PER_M, cut)
     cfg = RangingConfig()
     fix = locate(seen_by, box[None], cfg)
-    foot_bound = locate(seen_by, box[None], cfg.model_copy(update={"bottom_margin_px": -1.0}))
+    # The same box in a frame one row taller, with no margin, is not cut off: it is ranged
+    # from its bottom edge, the bound.
+    width, height = seen_by.image_size
+    taller = Camera(
+        seen_by.matrix,
+        seen_by.rotation,
+        seen_by.translation,
+        seen_by.distortion,
+        (width, height + 1),
+    )
+    foot_bound = locate(taller, box[None], RangingConfig(bottom_margin_px=0))
     camera_xy = seen_by.centre[:2]
     assert fix.truncated[0] and not foot_bound.truncated[0]
     ranged = np.linalg.norm(fix.floor_ft[0] - camera_xy)
