@@ -177,9 +177,9 @@ def bench(
 
     from edge.bench import bench_detector
     from edge.detectors import create_detector
-    from edge.footage import footage_path
+    from edge.footage import PETS_DIR, PETS_PARTS, footage_path
 
-    clip = source or footage_path("pets2009_s2l1/vtest_part0.avi")
+    clip = source or footage_path(f"{PETS_DIR}/{PETS_PARTS[0]}")
     detector = create_detector(model, threads=threads)
     with console.status(f"timing {detector.spec.name} on {clip.name} ({runs} runs each)"):
         result = bench_detector(detector, clip, runs=runs)
@@ -219,9 +219,8 @@ def bench_track(
     """Our tracker against roboflow trackers' ByteTrack on PETS S2L1 parts 0-1, same detections."""
     from edge.config import load_config
     from edge.detectors import create_detector
-    from edge.footage import footage_path
+    from edge.footage import PETS_DIR, footage_path
     from edge.tracking_eval import (
-        PETS_DIR,
         compare_trackers,
         frame_rate,
         ours,

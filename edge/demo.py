@@ -7,20 +7,28 @@ run, files, credits) into one folder.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 
 from edge.config import load_config
 from edge.detection_eval import read_detections_jsonl, score_frames
-from edge.footage import INTEL_CREDIT, PETS_CREDIT, footage_path
-from edge.groundtruth import load_pets_xml
+from edge.footage import (
+    INTEL_CREDIT,
+    PETS_CALIBRATION,
+    PETS_CREDIT,
+    PETS_DIR,
+    PETS_PARTS,
+    PETS_TRUTH,
+    footage_path,
+)
+from edge.groundtruth import FrameTruth, load_pets_xml
 from edge.jobs import read_rows, run_detect, run_track
 from edge.ranging_eval import distance_errors
 from edge.tsai import TsaiCamera
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "deploy" / "examples"
-MM_PER_FT = 304.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +45,7 @@ class Clip:
 TRACK_CLIPS = (
     Clip(
         "pets-track",
-        "pets2009_s2l1/vtest_part0.avi",
+        f"{PETS_DIR}/{PETS_PARTS[0]}",
         "pets-view001.yaml",
         PETS_CREDIT,
         "PETS 2009 S2.L1 with its real calibration: tracks, distances and zone rings",
@@ -50,6 +58,12 @@ TRACK_CLIPS = (
         "two people walking up a corridor towards the camera (hand calibration)",
     ),
 )
+
+
+@cache
+def _pets_truth() -> dict[int, FrameTruth]:
+    """The PETS ground truth, read once per run."""
+    return load_pets_xml(footage_path(f"{PETS_DIR}/{PETS_TRUTH}"))
 
 
 def run_demo(out: Path, examples: Path = EXAMPLES) -> Path:
@@ -66,11 +80,11 @@ def run_demo(out: Path, examples: Path = EXAMPLES) -> Path:
 
 
 def _detect_part(out: Path) -> list[str]:
-    clip = footage_path("pets2009_s2l1/vtest_part0.avi")
+    clip = footage_path(f"{PETS_DIR}/{PETS_PARTS[0]}")
     replay = out / "pets-detect.jsonl"
     video = out / "pets-detect.mp4"
     result = run_detect(clip, replay, video=video, credit=PETS_CREDIT, overwrite=True)
-    truth = load_pets_xml(footage_path("pets2009_s2l1/PETS2009-S2L1.xml"))
+    truth = _pets_truth()
     detections = read_detections_jsonl(replay)
     score = score_frames(detections, truth, sorted(detections))
     return [
@@ -106,7 +120,7 @@ def _track_part(out: Path, examples: Path, clip: Clip) -> list[str]:
         f"- {len(people)} people tracked"
         + (f"; nearest approach {nearest:.1f} ft to the counter" if nearest is not None else ""),
     ]
-    if clip.footage.startswith("pets2009_s2l1/"):
+    if clip.footage.startswith(f"{PETS_DIR}/"):
         lines.append(f"- {_pets_distance_error(rows, config.counter.position_ft)}")
     lines += [
         f"- files: `{replay.name}`, `{video.name}`, `{plot.name}`",
@@ -118,9 +132,8 @@ def _track_part(out: Path, examples: Path, clip: Clip) -> list[str]:
 
 
 def _pets_distance_error(rows: list[dict[str, object]], counter: tuple[float, float]) -> str:
-    tsai = TsaiCamera.from_xml(footage_path("pets2009_s2l1/View_001.xml"))
-    truth = load_pets_xml(footage_path("pets2009_s2l1/PETS2009-S2L1.xml"))
-    errors = distance_errors(rows, truth, lambda px: tsai.ground_points(px) / MM_PER_FT, counter)
+    tsai = TsaiCamera.from_xml(footage_path(f"{PETS_DIR}/{PETS_CALIBRATION}"))
+    errors = distance_errors(rows, _pets_truth(), tsai.ground_points_ft, counter)
     return (
         f"distance_ft against the ground-truth foot points ({len(errors)} matched boxes): "
         f"median relative error {np.median(np.abs(errors)):.2%}, "

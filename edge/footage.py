@@ -7,6 +7,12 @@ from pathlib import Path
 
 ENV = "GREETCUE_FOOTAGE"
 
+PETS_DIR = "pets2009_s2l1"
+PETS_TRUTH = "PETS2009-S2L1.xml"
+PETS_CALIBRATION = "View_001.xml"
+PETS_PARTS = ("vtest_part0.avi", "vtest_part1.avi")
+PETS_PART_FRAMES = 250  # frame N of part k is ground-truth frame N + 250 * k
+
 PETS_CREDIT = "PETS 2009 benchmark data, University of Reading"
 INTEL_CREDIT = "Sample videos by Intel Corporation (intel-iot-devkit/sample-videos), CC BY 4.0"
 

@@ -20,16 +20,12 @@ import numpy as np
 
 from edge.config import TrackerConfig
 from edge.detections import Detections, iou_matrix
-from edge.footage import FootageError
+from edge.footage import PETS_DIR, PETS_PART_FRAMES, PETS_PARTS, PETS_TRUTH, FootageError
 from edge.groundtruth import FrameTruth, load_pets_xml
 from edge.tracker import Tracker, Tracks
 
 log = logging.getLogger(__name__)
 
-PETS_DIR = "pets2009_s2l1"
-PETS_TRUTH = "PETS2009-S2L1.xml"
-PETS_PARTS = ("vtest_part0.avi", "vtest_part1.avi")
-PETS_PART_FRAMES = 250  # frame N of part k is ground-truth frame N + 250 * k
 PEER_INSTALL = "deploy/requirements-peers.txt"
 
 

@@ -12,10 +12,9 @@ from typer.testing import CliRunner
 
 from edge.cli import app
 from edge.detection_eval import read_detections_jsonl, score_frames
+from edge.footage import PETS_PART_FRAMES
 from edge.groundtruth import load_pets_xml
 from edge.sources import open_source
-
-FRAMES_PER_PART = 250
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +25,7 @@ def replays(replay_pets: ReplayPets) -> dict[int, Path]:
 
 def test_replay_lines_are_exactly_the_documented_shape(replays: dict[int, Path]) -> None:
     lines = replays[0].read_text().splitlines()
-    assert len(lines) == FRAMES_PER_PART
+    assert len(lines) == PETS_PART_FRAMES
     for i, line in enumerate(lines):
         row = json.loads(line)
         assert list(row) == ["frame", "t", "detections"]
@@ -47,7 +46,7 @@ def test_annotated_video_has_every_frame(replays: dict[int, Path]) -> None:
             count += 1
     finally:
         video.release()
-    assert count == FRAMES_PER_PART
+    assert count == PETS_PART_FRAMES
 
 
 def test_default_detector_meets_accuracy_targets_on_pets(
@@ -56,8 +55,8 @@ def test_default_detector_meets_accuracy_targets_on_pets(
     truth = load_pets_xml(footage_dir / "pets2009_s2l1" / "PETS2009-S2L1.xml")
     total = None
     for part, path in replays.items():
-        shifted = {f + FRAMES_PER_PART * part: d for f, d in read_detections_jsonl(path).items()}
-        assert len(shifted) == FRAMES_PER_PART
+        shifted = {f + PETS_PART_FRAMES * part: d for f, d in read_detections_jsonl(path).items()}
+        assert len(shifted) == PETS_PART_FRAMES
         score = score_frames(shifted, truth, sorted(shifted))
         total = score if total is None else total + score
     assert total is not None

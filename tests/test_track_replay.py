@@ -12,14 +12,13 @@ from typer.testing import CliRunner
 
 from edge.cli import app
 from edge.config import load_config
+from edge.footage import PETS_PART_FRAMES
 from edge.groundtruth import load_pets_xml
 from edge.jobs import read_rows
 from edge.ranging_eval import distance_errors
 from edge.tsai import TsaiCamera
 
 EXAMPLE = Path(__file__).parent.parent / "deploy" / "examples" / "pets-view001.yaml"
-FRAMES_PER_PART = 250
-MM_PER_FT = 304.8
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +30,7 @@ def replays(replay_pets: ReplayPets) -> dict[int, Path]:
 
 def test_track_lines_are_exactly_the_documented_shape(replays: dict[int, Path]) -> None:
     lines = replays[0].read_text().splitlines()
-    assert len(lines) == FRAMES_PER_PART
+    assert len(lines) == PETS_PART_FRAMES
     keys = ["id", "box", "floor_ft", "distance_ft", "speed_ftps", "tta_s", "truncated"]
     seen_ids: set[int] = set()
     for i, line in enumerate(lines):
@@ -66,9 +65,9 @@ def test_tracked_distances_match_ground_truth_foot_points(
             distance_errors(
                 read_rows(path),
                 truth,
-                lambda px: tsai.ground_points(px) / MM_PER_FT,
+                tsai.ground_points_ft,
                 counter,
-                frame_offset=FRAMES_PER_PART * part,
+                frame_offset=PETS_PART_FRAMES * part,
             )
             for part, path in replays.items()
         ]
