@@ -1,0 +1,9 @@
+"""The ``greetcue`` command line: one entry point, one sub-command per job.
+
+Importing the command modules registers their commands on the app.
+"""
+
+from edge.cli import measure_commands, replay_commands, setup_commands  # noqa: F401
+from edge.cli.app import app, run
+
+__all__ = ["app", "run"]

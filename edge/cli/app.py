@@ -1,0 +1,47 @@
+"""The ``greetcue`` typer app and its command groups; the commands register on them from the
+sibling ``*_commands`` modules, so each job's commands live together and the app stays small."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="greetcue",
+    help="greetcue: see customers coming, cue staff at 10/5/3 ft.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+eval_app = typer.Typer(help="Score replay files against ground truth.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+config_app = typer.Typer(help="Check a configuration file; print the reference.")
+app.add_typer(config_app, name="config", no_args_is_help=True)
+bench_app = typer.Typer(help="Measure what this box can do.")
+app.add_typer(bench_app, name="bench")
+models_app = typer.Typer(help="Detector weights: fetch them into the cache, list the cache.")
+app.add_typer(models_app, name="models", no_args_is_help=True)
+console = Console()
+log = logging.getLogger("greetcue")
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    """greetcue edge tools: models, detect, track, calibrate, eval, bench, demo."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def run() -> None:
+    """Console entry point: known errors become one clear line and exit code 2."""
+    try:
+        app()
+    except (ValueError, RuntimeError, OSError) as exc:
+        if log.isEnabledFor(logging.DEBUG):
+            raise
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)

@@ -1,0 +1,165 @@
+"""Commands that measure: detector and tracker benchmarks, detection scores against truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.table import Table
+
+from edge.cli.app import bench_app, console, eval_app
+
+if TYPE_CHECKING:
+    from edge.detection_eval import DetectionScore
+
+
+@bench_app.callback(invoke_without_command=True)
+def bench(
+    ctx: typer.Context,
+    model: str | None = typer.Option(None, help="model name (default: yolox-nano)"),
+    threads: int = typer.Option(1, min=1, help="ONNX Runtime threads"),
+    source: Path | None = typer.Option(
+        None, help="clip to run on (default: PETS vtest_part0.avi under GREETCUE_FOOTAGE)"
+    ),
+    runs: int = typer.Option(250, min=100, help="timed runs of each kind"),
+) -> None:
+    """Bare ONNX inference against the full per-frame detect step, in one run."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import onnxruntime
+
+    from edge.bench import bench_detector
+    from edge.detectors import create_detector
+    from edge.footage import PETS_DIR, PETS_PARTS, footage_path
+
+    clip = source or footage_path(f"{PETS_DIR}/{PETS_PARTS[0]}")
+    detector = create_detector(model, threads=threads)
+    with console.status(f"timing {detector.spec.name} on {clip.name} ({runs} runs each)"):
+        result = bench_detector(detector, clip, runs=runs)
+    w, h = result.frame_size
+    table = Table(
+        title=f"{detector.spec.name}, {threads} thread(s), {clip.name} {w}x{h}, "
+        f"onnxruntime {onnxruntime.__version__}"
+    )
+    for column in ("measured", "p50 ms", "p99 ms", "mean ms"):
+        table.add_column(column, justify="left" if column == "measured" else "right")
+    rows = [("bare inference", result.bare), ("full detect step", result.full)]
+    rows += [(f"  {name}", timing) for name, timing in result.stages.items()]
+    for name, timing in rows:
+        table.add_row(name, f"{timing.p50:.2f}", f"{timing.p99:.2f}", f"{timing.mean:.2f}")
+    console.print(table)
+    console.print(
+        f"full / bare (p50): [bold]{result.ratio:.3f}[/bold]   "
+        f"full step: [bold]{result.fps:.1f} fps[/bold] on one stream"
+    )
+
+
+@bench_app.command("track")
+def bench_track(
+    footage: Path | None = typer.Option(
+        None, "--footage", help="footage folder (default: GREETCUE_FOOTAGE)"
+    ),
+    model: str | None = typer.Option(None, help="model name (default: yolox-nano)"),
+    threads: int = typer.Option(1, min=1, help="ONNX Runtime threads"),
+    score: float = typer.Option(
+        0.1, min=0.01, max=0.9, help="detector score floor (the low-score stage needs weak boxes)"
+    ),
+    rounds: int = typer.Option(3, min=1, help="timed rounds of each tracker"),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="take the tracker settings from this YAML configuration"
+    ),
+) -> None:
+    """Our tracker against roboflow trackers' ByteTrack on PETS S2L1 parts 0-1, same detections."""
+    from edge.config import load_config
+    from edge.detectors import create_detector
+    from edge.footage import PETS_DIR, footage_path
+    from edge.tracking_eval import (
+        compare_trackers,
+        frame_rate,
+        ours,
+        peer_version,
+        peers_like,
+        pets_frames,
+    )
+
+    footage = footage if footage is not None else footage_path(PETS_DIR).parent
+    tracker_config = load_config(config).tracker
+    detector = create_detector(model, threads=threads, score=score)
+    with console.status(f"detecting people in PETS S2L1 with {detector.spec.name}"):
+        sequences = pets_frames(footage, detector.detect)
+    contenders = [ours(tracker_config), *peers_like(tracker_config, frame_rate(sequences))]
+    with console.status(f"tracking ({rounds} timed rounds after a warm-up)"):
+        results = compare_trackers(sequences, contenders, rounds=rounds)
+    frames = sum(len(s) for s in sequences)
+    table = Table(
+        title=f"PETS S2L1 parts 0-1 ({frames} frames), {detector.spec.name} at score >= {score}"
+    )
+    columns = ("tracker", "MOTA", "IDF1", "ID sw", "FP", "FN", "ms mean", "ms p99", "ours/this")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "tracker" else "right")
+    for r in results:
+        s = r.score
+        table.add_row(
+            r.name,
+            f"{s.mota:.3f}",
+            f"{s.idf1:.3f}",
+            str(s.id_switches),
+            str(s.false_positives),
+            str(s.misses),
+            f"{r.ms_mean:.3f}",
+            f"{r.ms_p99:.3f}",
+            f"{r.cost_ratio:.2f}",
+        )
+    console.print(table)
+    console.print(
+        f"ByteTrack: {peer_version()} ByteTrackTracker, fed the same detections. ms: the "
+        "tracker's update call alone, per frame; ours/this: our mean ms over the row's.",
+        highlight=False,
+    )
+
+
+@eval_app.command("detect")
+def eval_detect(
+    files: list[Path] = typer.Argument(help="detection replay files (.jsonl)"),
+    truth: Path = typer.Option(..., "--truth", help="ground truth (PETS/CVML XML)"),
+    offset: list[int] = typer.Option(
+        [], help="truth frame number of each file's frame 0, one per file (PETS part k: 250*k)"
+    ),
+    iou: float = typer.Option(0.5, min=0.05, max=0.95, help="IoU that makes a match"),
+    score: list[float] = typer.Option([], help="score thresholds to report (default: all)"),
+) -> None:
+    """Recall and precision of detection replays against ground truth, frame by frame."""
+    from edge.detection_eval import read_detections_jsonl, score_frames
+    from edge.groundtruth import load_pets_xml
+
+    if offset and len(offset) != len(files):
+        raise typer.BadParameter(f"give one --offset per file ({len(files)}), or none")
+    offsets = offset or [0] * len(files)
+    if len(files) > 1 and not offset:
+        raise typer.BadParameter("several files: give each one's --offset into the truth")
+    gt = load_pets_xml(truth)
+    runs = [(f, o, read_detections_jsonl(f)) for f, o in zip(files, offsets, strict=True)]
+    table = Table(title=f"detection vs {truth.name} at IoU {iou}")
+    for column in ("file", "min score", "frames", "truth", "detections", "recall", "precision"):
+        table.add_column(column, justify="left" if column == "file" else "right")
+    for threshold in score or [0.0]:
+        total = None
+        for path, off, dets in runs:
+            shifted = {frame + off: d for frame, d in dets.items()}
+            s = score_frames(shifted, gt, sorted(shifted), iou=iou, min_score=threshold)
+            total = s if total is None else total + s
+            table.add_row(path.name, f"{threshold:.2f}", *_score_cells(s))
+        if total is not None and len(runs) > 1:
+            table.add_row("[bold]all", f"{threshold:.2f}", *_score_cells(total))
+    console.print(table)
+
+
+def _score_cells(s: DetectionScore) -> list[str]:
+    return [
+        str(s.frames),
+        str(s.truths),
+        str(s.detections),
+        f"{s.recall:.3f}",
+        f"{s.precision:.3f}",
+    ]

@@ -1,0 +1,97 @@
+"""Commands that run the pipeline over a source and write replays: detect, track, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from edge.cli.app import app, console
+
+if TYPE_CHECKING:
+    from edge.replay import ReplaySummary
+
+
+@app.command()
+def detect(
+    source: str = typer.Argument(help="USB index, /dev/videoN, rtsp://..., video, GIF or folder"),
+    out: Path = typer.Option(..., "--out", help="replay file to write (.jsonl)"),
+    model: str | None = typer.Option(None, help="model name (default: yolox-nano)"),
+    threads: int = typer.Option(1, min=1, help="ONNX Runtime threads"),
+    score: float | None = typer.Option(None, min=0.0, max=1.0, help="minimum person score"),
+    annotate: Path | None = typer.Option(None, help="also write an annotated video (.mp4)"),
+    realtime: bool = typer.Option(False, help="pace a file to its frame rate"),
+    credit: str = typer.Option("", help="attribution line drawn on the annotated video"),
+    overwrite: bool = typer.Option(False, help="replace output files that already exist"),
+) -> None:
+    """Run the person detector over a source: one JSON line per frame."""
+    from edge.jobs import run_detect
+
+    summary = run_detect(
+        source,
+        out,
+        model=model,
+        threads=threads,
+        score=score,
+        video=annotate,
+        realtime=realtime,
+        credit=credit,
+        overwrite=overwrite,
+    )
+    _print_summary(summary)
+
+
+@app.command()
+def track(
+    source: str | None = typer.Argument(None, help="source to replay (default: camera.source)"),
+    config: Path = typer.Option(..., "--config", help="configuration file (YAML)"),
+    out: Path = typer.Option(..., "--out", help="replay file to write (.jsonl)"),
+    annotate: Path | None = typer.Option(None, help="also write an annotated video (.mp4)"),
+    plot: Path | None = typer.Option(None, help="also plot distance over time (.png)"),
+    model: str | None = typer.Option(None, help="model name (default: detector.model)"),
+    threads: int | None = typer.Option(None, min=1, help="threads (default: detector.threads)"),
+    realtime: bool = typer.Option(False, help="pace a file to its frame rate"),
+    credit: str = typer.Option("", help="attribution line drawn on the video and plot"),
+    overwrite: bool = typer.Option(False, help="replace output files that already exist"),
+) -> None:
+    """Track people and range them to the counter: one JSON line per frame."""
+    from edge.config import load_config
+    from edge.jobs import run_track
+
+    summary = run_track(
+        load_config(config),
+        out,
+        source=source,
+        model=model,
+        threads=threads,
+        video=annotate,
+        plot=plot,
+        realtime=realtime,
+        credit=credit,
+        overwrite=overwrite,
+    )
+    _print_summary(summary)
+    if plot is not None:
+        console.print(f"plot {plot}")
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("out/demo"), help="folder for the demo's files"),
+) -> None:
+    """Run the detector, tracker and ranging on real footage (GREETCUE_FOOTAGE)."""
+    from edge.demo import run_demo
+
+    summary = run_demo(out)
+    console.print(
+        summary.read_text(encoding="utf-8"), markup=False, highlight=False, soft_wrap=True
+    )
+    console.print(f"[bold]demo written to {out}/[/bold] (open summary.md, the .mp4 and .png files)")
+
+
+def _print_summary(summary: ReplaySummary) -> None:
+    console.print(
+        f"{summary.frames} frames in {summary.seconds:.1f} s -> {summary.out}"
+        + (f", video {summary.video}" if summary.video else "")
+    )

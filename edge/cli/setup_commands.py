@@ -1,0 +1,119 @@
+"""Commands that set a site up: fetch the models, solve the camera, check the configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from edge.cli.app import app, config_app, console, models_app
+
+_CACHE_OPTION = typer.Option(None, "--cache", help="model cache folder (default: user cache)")
+
+
+@models_app.command("pull")
+def models_pull(
+    name: str | None = typer.Argument(None, help="model name (default: every model)"),
+    cache: Path | None = _CACHE_OPTION,
+) -> None:
+    """Fetch weights (from GREETCUE_MODEL_MIRROR when set, else upstream), sha256 checked."""
+    from edge.modelstore import pull
+
+    for path in pull(name, cache=cache):
+        console.print(f"ok {path}", highlight=False)
+
+
+@models_app.command("list")
+def models_list(cache: Path | None = _CACHE_OPTION) -> None:
+    """Every model in the manifest and whether the cache holds intact weights for it."""
+    from edge.modelstore import cache_dir, status
+
+    table = Table(title=f"models in {cache_dir(cache)}")
+    for column in ("model", "default", "state", "size", "path"):
+        table.add_column(column, justify="right" if column == "size" else "left", overflow="fold")
+    colour = {"present": "green", "missing": "yellow", "corrupt": "red"}
+    for row in status(cache):
+        table.add_row(
+            row.name,
+            "*" if row.default else "",
+            f"[{colour[row.state]}]{row.state}",
+            "" if row.size is None else f"{row.size:,}",
+            str(row.path),
+        )
+    console.print(table)
+
+
+@app.command()
+def calibrate(
+    config: Path = typer.Option(..., "--config", "-c", help="greetcue YAML configuration"),
+    image: Path = typer.Option(..., "--image", help="snapshot from this camera (image or video)"),
+    out: Path | None = typer.Option(
+        None, "--out", help="write the solved camera (YAML) for calibration.camera_file"
+    ),
+    rings: Path | None = typer.Option(None, "--rings", help="write the check picture (PNG)"),
+    ring_ft: list[float] = typer.Option(
+        [], "--ring-ft", help="ring radius to draw, feet (repeatable; default: the zones)"
+    ),
+    overwrite: bool = typer.Option(False, help="replace output files that already exist"),
+) -> None:
+    """Solve the camera from floor points or an ArUco marker; print residuals, draw rings."""
+    import cv2
+
+    from edge import calibration
+    from edge.config import load_config
+    from edge.outputs import OutputError, check_outputs
+    from edge.rings import draw_check
+
+    check_outputs(out, rings, overwrite=overwrite)
+    cfg = load_config(config)
+    snapshot = calibration.read_snapshot(image)
+    result = calibration.calibrate(cfg, snapshot)
+    console.print(calibration.report(result), highlight=False)
+    for warning in calibration.check(result, cfg):
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    if out is not None:
+        calibration.save_camera(out, result)
+        console.print(f"camera written to {out}", highlight=False)
+    if rings is not None:
+        named = [(f"{r:g} ft", r) for r in ring_ft] or [(z.name, z.radius_ft) for z in cfg.zones]
+        picture, unseen = draw_check(snapshot, result, cfg.counter.position_ft, named)
+        if not cv2.imwrite(str(rings), picture):
+            raise OutputError(f"cannot write {rings}; use a .png path in a writable folder")
+        console.print(f"check picture written to {rings}", highlight=False)
+        for name in unseen:
+            console.print(f"[yellow]warning:[/yellow] ring {name} is not in view", highlight=False)
+
+
+@config_app.command("check")
+def config_check(path: Path = typer.Argument(help="configuration file (YAML)")) -> None:
+    """Validate a configuration file; print what it sets up."""
+    from edge.config import load_config
+
+    config = load_config(path)
+    zones = ", ".join(f"{z.name} ({z.radius_ft:g} ft)" for z in config.zones)
+    calibration = config.calibration
+    how = "none (no distances)"
+    if calibration is not None and calibration.floor_points is not None:
+        how = f"{len(calibration.floor_points)} floor points"
+    elif calibration is not None and calibration.aruco is not None:
+        how = f"ArUco marker {calibration.aruco.id} ({calibration.aruco.dictionary})"
+    console.print(f"{path}: valid")
+    console.print(f"  site {config.site}, camera {config.camera.name} <- {config.camera.source}")
+    console.print(f"  calibration: {how}; counter at {config.counter.position_ft} ft")
+    console.print(f"  zones: {zones}; detector {config.detector.model}")
+
+
+@config_app.command("reference")
+def config_reference(
+    out: Path | None = typer.Option(None, help="write to this file instead of printing"),
+) -> None:
+    """Every configuration key with its type, default and meaning (Markdown)."""
+    from edge.config_reference import reference_markdown
+
+    text = reference_markdown()
+    if out is None:
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"wrote {out}")
