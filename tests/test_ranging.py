@@ -9,7 +9,8 @@ from pydantic import ValidationError
 
 from edge.camera import Camera
 from edge.config import Config, RangingConfig
-from edge.ranging import Ranger, RangeResult, locate
+from edge.floor_fix import locate
+from edge.ranging import Ranger, RangeResult
 
 F64 = npt.NDArray[np.float64]
 FT_PER_M = 1 / 0.3048
