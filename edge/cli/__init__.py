@@ -4,6 +4,6 @@ Importing the command modules registers their commands on the app.
 """
 
 from edge.cli import measure_commands, replay_commands, setup_commands  # noqa: F401
-from edge.cli.app import app, run
+from edge.cli.apps import app, run
 
 __all__ = ["app", "run"]

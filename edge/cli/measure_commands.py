@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from edge.cli.app import bench_app, console, eval_app
+from edge.cli.apps import bench_app, console, eval_app
 
 if TYPE_CHECKING:
     from edge.detection_eval import DetectionScore

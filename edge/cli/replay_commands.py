@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from edge.cli.app import app, console
+from edge.cli.apps import app, console
 
 if TYPE_CHECKING:
     from edge.replay import ReplaySummary

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from edge.cli.app import app, config_app, console, models_app
+from edge.cli.apps import app, config_app, console, models_app
 
 _CACHE_OPTION = typer.Option(None, "--cache", help="model cache folder (default: user cache)")
 
