@@ -68,6 +68,12 @@ def _pets_truth() -> dict[int, FrameTruth]:
 
 def run_demo(out: Path, examples: Path = EXAMPLES) -> Path:
     """Run every demo step into ``out``; return the path of the written summary."""
+    missing = [c.config for c in TRACK_CLIPS if not (examples / c.config).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"the demo's example configurations {missing} are not in {examples}; run the demo "
+            "from a checkout of the repository (deploy/examples/)"
+        )
     out.mkdir(parents=True, exist_ok=True)
     lines = ["# greetcue demo", "", "Measured in this run on this machine.", ""]
     lines += _detect_part(out)
