@@ -35,7 +35,7 @@ def model_mirror() -> Path:
 def model_cache(model_mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A fresh model cache holding every manifest model, pulled from the mirror (sha256 checked)
     and named by GREETCUE_MODEL_CACHE for the whole session."""
-    from edge import modelstore
+    from edge.perception import modelstore
 
     cache = tmp_path_factory.mktemp("model-cache")
     with pytest.MonkeyPatch.context() as patch:

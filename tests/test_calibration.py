@@ -13,7 +13,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from edge.calibration import (
+from edge.cli import app
+from edge.config import CameraConfig, ConfigError, load_config, parse_config
+from edge.perception.calibration import (
     CalibrationError,
     calibrate,
     camera_for,
@@ -24,11 +26,9 @@ from edge.calibration import (
     save_camera,
     solve_pose,
 )
-from edge.camera import Camera
-from edge.cli import app
-from edge.config import CameraConfig, ConfigError, load_config, parse_config
-from edge.groundtruth import load_pets_xml
-from edge.tsai import MM_PER_FT, TsaiCamera, example_floor_points
+from edge.perception.camera import Camera
+from edge.perception.tsai import MM_PER_FT, TsaiCamera, example_floor_points
+from edge.tools.groundtruth import load_pets_xml
 
 F64 = npt.NDArray[np.float64]
 SIZE = (640, 480)

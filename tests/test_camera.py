@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge.camera import Camera
+from edge.perception.camera import Camera
 
 # A counter camera: 8 ft up, 1 ft behind the counter, facing +y, tilted 35 deg down.
 COUNTER_CAM = Camera.from_pose([0.0, -1.0, 8.0], 90.0, 35.0, 66.0, (640, 480))

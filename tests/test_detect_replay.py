@@ -11,10 +11,10 @@ from conftest import ReplayPets
 from typer.testing import CliRunner
 
 from edge.cli import app
-from edge.detection_eval import read_detections_jsonl, score_frames
-from edge.footage import PETS_PART_FRAMES
-from edge.groundtruth import load_pets_xml
-from edge.sources import open_source
+from edge.perception.sources import open_source
+from edge.tools.detection_eval import read_detections_jsonl, score_frames
+from edge.tools.footage import PETS_PART_FRAMES
+from edge.tools.groundtruth import load_pets_xml
 
 
 @pytest.fixture(scope="module")

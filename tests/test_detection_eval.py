@@ -8,9 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.detection_eval import ReplayFileError, count_matches, read_detections_jsonl, score_frames
-from edge.detections import Detections
-from edge.groundtruth import FrameTruth, GroundTruthError, load_pets_xml
+from edge.perception.detections import Detections
+from edge.tools.detection_eval import (
+    ReplayFileError,
+    count_matches,
+    read_detections_jsonl,
+    score_frames,
+)
+from edge.tools.groundtruth import FrameTruth, GroundTruthError, load_pets_xml
 
 BOX = [10.0, 10.0, 30.0, 60.0]
 

@@ -18,9 +18,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from edge.detection_eval import count_matches
-from edge.detections import Detections, iou_matrix
-from edge.detectors import (
+from edge.perception.detections import Detections, iou_matrix
+from edge.perception.detectors import (
     Detector,
     FastestDetDetector,
     FrameError,
@@ -28,9 +27,10 @@ from edge.detectors import (
     YoloxDetector,
     create_detector,
 )
-from edge.detectors.registry import FAMILIES
-from edge.groundtruth import load_pets_xml
-from edge.modelstore import ModelMissingError, ModelSpec, TensorSpec, UnknownModelError
+from edge.perception.detectors.registry import FAMILIES
+from edge.perception.modelstore import ModelMissingError, ModelSpec, TensorSpec, UnknownModelError
+from edge.tools.detection_eval import count_matches
+from edge.tools.groundtruth import load_pets_xml
 
 Output = npt.NDArray[np.float32]
 

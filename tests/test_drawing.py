@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.drawing import FONT, label
+from edge.tools.drawing import FONT, label
 
 FILL = (0, 0, 255)
 TEXT = "10 ft"

@@ -13,9 +13,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from edge import modelstore
 from edge.cli import app, run
-from edge.modelstore import (
+from edge.perception import modelstore
+from edge.perception.modelstore import (
     Manifest,
     ManifestError,
     ModelMissingError,

@@ -7,10 +7,10 @@ import numpy.typing as npt
 import pytest
 from pydantic import ValidationError
 
-from edge.camera import Camera
 from edge.config import Config, RangingConfig
-from edge.floor_fix import locate
-from edge.ranging import Ranger, RangeResult
+from edge.perception.camera import Camera
+from edge.perception.floor_fix import locate
+from edge.perception.ranging import Ranger, RangeResult
 
 F64 = npt.NDArray[np.float64]
 FT_PER_M = 1 / 0.3048

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.sources import (
+from edge.perception.sources import (
     Backoff,
     Capture,
     Frame,
@@ -182,7 +182,7 @@ def test_lost_stream_reconnects_with_backoff_and_keeps_counting(
         FakeCamera(4),
     )
     factory = Factory(first, dead, dead_too, back)
-    caplog.set_level(logging.WARNING, logger="edge.sources.live")
+    caplog.set_level(logging.WARNING, logger="edge.perception.sources.live")
     source = live(
         "rtsp://admin:secret@cam.local/stream",
         factory,

@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 from edge.cli import app
 from edge.config import load_config
-from edge.footage import PETS_PART_FRAMES
-from edge.groundtruth import load_pets_xml
-from edge.jobs import read_rows
-from edge.ranging_eval import distance_errors
-from edge.tsai import TsaiCamera
+from edge.perception.tsai import TsaiCamera
+from edge.tools.footage import PETS_PART_FRAMES
+from edge.tools.groundtruth import load_pets_xml
+from edge.tools.jobs import read_rows
+from edge.tools.ranging_eval import distance_errors
 
 EXAMPLE = Path(__file__).parent.parent / "deploy" / "examples" / "pets-view001.yaml"
 

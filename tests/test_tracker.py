@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from edge.config import ConfigError, TrackerConfig, parse_config
-from edge.detections import Detections, match
-from edge.tracker import Tracker, TrackerTimeError, Tracks
+from edge.perception.detections import Detections, match
+from edge.perception.tracker import Tracker, TrackerTimeError, Tracks
 
 W, H = 20.0, 60.0  # a person's box, pixels
 HIGH, LOW = 0.9, 0.3  # detection scores on either side of the default high_score 0.5

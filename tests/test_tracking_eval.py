@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from edge.config import TrackerConfig
-from edge.detections import Detections
-from edge.detectors import create_detector
-from edge.groundtruth import FrameTruth
-from edge.tracker import Tracks
-from edge.tracking_eval import (
+from edge.perception.detections import Detections
+from edge.perception.detectors import create_detector
+from edge.perception.tracker import Tracks
+from edge.tools.groundtruth import FrameTruth
+from edge.tools.tracking_eval import (
     EvalFrame,
     MotScore,
     compare_trackers,

@@ -3,7 +3,12 @@
 Importing the command modules registers their commands on the app.
 """
 
-from edge.cli import measure_commands, replay_commands, setup_commands  # noqa: F401
+from edge.cli import (  # noqa: F401
+    measure_commands,
+    replay_commands,
+    service_commands,
+    setup_commands,
+)
 from edge.cli.apps import app, run
 
 __all__ = ["app", "run"]

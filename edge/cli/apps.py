@@ -23,6 +23,8 @@ bench_app = typer.Typer(help="Measure what this box can do.")
 app.add_typer(bench_app, name="bench")
 models_app = typer.Typer(help="Detector weights: fetch them into the cache, list the cache.")
 app.add_typer(models_app, name="models", no_args_is_help=True)
+contract_app = typer.Typer(help="The MQTT contract: JSON Schema files for integrators.")
+app.add_typer(contract_app, name="contract", no_args_is_help=True)
 console = Console()
 log = logging.getLogger("greetcue")
 

@@ -11,7 +11,7 @@ from rich.table import Table
 from edge.cli.apps import bench_app, console, eval_app
 
 if TYPE_CHECKING:
-    from edge.detection_eval import DetectionScore
+    from edge.tools.detection_eval import DetectionScore
 
 
 @bench_app.callback(invoke_without_command=True)
@@ -29,9 +29,9 @@ def bench(
         return
     import onnxruntime
 
-    from edge.bench import bench_detector
-    from edge.detectors import create_detector
-    from edge.footage import PETS_DIR, PETS_PARTS, footage_path
+    from edge.perception.detectors import create_detector
+    from edge.tools.bench import bench_detector
+    from edge.tools.footage import PETS_DIR, PETS_PARTS, footage_path
 
     clip = source or footage_path(f"{PETS_DIR}/{PETS_PARTS[0]}")
     detector = create_detector(model, threads=threads)
@@ -72,9 +72,9 @@ def bench_track(
 ) -> None:
     """Our tracker against roboflow trackers' ByteTrack on PETS S2L1 parts 0-1, same detections."""
     from edge.config import load_config
-    from edge.detectors import create_detector
-    from edge.footage import PETS_DIR, footage_path
-    from edge.tracking_eval import (
+    from edge.perception.detectors import create_detector
+    from edge.tools.footage import PETS_DIR, footage_path
+    from edge.tools.tracking_eval import (
         compare_trackers,
         frame_rate,
         ours,
@@ -130,8 +130,8 @@ def eval_detect(
     score: list[float] = typer.Option([], help="score thresholds to report (default: all)"),
 ) -> None:
     """Recall and precision of detection replays against ground truth, frame by frame."""
-    from edge.detection_eval import read_detections_jsonl, score_frames
-    from edge.groundtruth import load_pets_xml
+    from edge.tools.detection_eval import read_detections_jsonl, score_frames
+    from edge.tools.groundtruth import load_pets_xml
 
     if offset and len(offset) != len(files):
         raise typer.BadParameter(f"give one --offset per file ({len(files)}), or none")

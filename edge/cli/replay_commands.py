@@ -10,7 +10,7 @@ import typer
 from edge.cli.apps import app, console
 
 if TYPE_CHECKING:
-    from edge.replay import ReplaySummary
+    from edge.tools.replay import ReplaySummary
 
 
 @app.command()
@@ -26,7 +26,7 @@ def detect(
     overwrite: bool = typer.Option(False, help="replace output files that already exist"),
 ) -> None:
     """Run the person detector over a source: one JSON line per frame."""
-    from edge.jobs import run_detect
+    from edge.tools.jobs import run_detect
 
     summary = run_detect(
         source,
@@ -57,7 +57,7 @@ def track(
 ) -> None:
     """Track people and range them to the counter: one JSON line per frame."""
     from edge.config import load_config
-    from edge.jobs import run_track
+    from edge.tools.jobs import run_track
 
     summary = run_track(
         load_config(config),
@@ -81,7 +81,7 @@ def demo(
     out: Path = typer.Option(Path("out/demo"), help="folder for the demo's files"),
 ) -> None:
     """Run the detector, tracker and ranging on real footage (GREETCUE_FOOTAGE)."""
-    from edge.demo import run_demo
+    from edge.tools.demo import run_demo
 
     summary = run_demo(out)
     console.print(

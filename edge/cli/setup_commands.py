@@ -18,7 +18,7 @@ def models_pull(
     cache: Path | None = _CACHE_OPTION,
 ) -> None:
     """Fetch weights (from GREETCUE_MODEL_MIRROR when set, else upstream), sha256 checked."""
-    from edge.modelstore import pull
+    from edge.perception.modelstore import pull
 
     for path in pull(name, cache=cache):
         console.print(f"ok {path}", highlight=False)
@@ -27,7 +27,7 @@ def models_pull(
 @models_app.command("list")
 def models_list(cache: Path | None = _CACHE_OPTION) -> None:
     """Every model in the manifest and whether the cache holds intact weights for it."""
-    from edge.modelstore import cache_dir, status
+    from edge.perception.modelstore import cache_dir, status
 
     table = Table(title=f"models in {cache_dir(cache)}")
     for column in ("model", "default", "state", "size", "path"):
@@ -60,10 +60,10 @@ def calibrate(
     """Solve the camera from floor points or an ArUco marker; print residuals, draw rings."""
     import cv2
 
-    from edge import calibration
     from edge.config import load_config
-    from edge.outputs import OutputError, check_outputs
-    from edge.rings import draw_check
+    from edge.perception import calibration
+    from edge.tools.outputs import OutputError, check_outputs
+    from edge.tools.rings import draw_check
 
     check_outputs(out, rings, overwrite=overwrite)
     cfg = load_config(config)
@@ -109,7 +109,7 @@ def config_reference(
     out: Path | None = typer.Option(None, help="write to this file instead of printing"),
 ) -> None:
     """Every configuration key with its type, default and meaning (Markdown)."""
-    from edge.config_reference import reference_markdown
+    from edge.config.reference import reference_markdown
 
     text = reference_markdown()
     if out is None:

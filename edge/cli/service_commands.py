@@ -1,0 +1,51 @@
+"""Commands of the running service and its contract: run, contract schemas."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from edge.cli.apps import console, contract_app
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "deploy" / "schemas"
+
+
+def schema_files() -> dict[str, str]:
+    """File name -> text of every contract JSON Schema, as ``contract schemas`` writes them."""
+    from edge.contract import schemas
+
+    return {
+        f"{name}.schema.json": json.dumps(schema, indent=2, sort_keys=True) + "\n"
+        for name, schema in schemas().items()
+    }
+
+
+@contract_app.command("schemas")
+def contract_schemas(
+    out: Path = typer.Option(SCHEMA_DIR, "--out", help="folder for the .schema.json files"),
+    check: bool = typer.Option(False, "--check", help="only say whether the files are stale"),
+) -> None:
+    """Write the JSON Schema of every MQTT payload (or check the files are up to date)."""
+    files = schema_files()
+    stale = [
+        name
+        for name, text in files.items()
+        if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text
+    ]
+    extra = sorted(p.name for p in out.glob("*.schema.json") if p.name not in files)
+    if check:
+        if stale or extra:
+            raise RuntimeError(
+                f"schemas in {out} are stale ({', '.join(stale + extra)}); "
+                "run `greetcue contract schemas` and commit the result"
+            )
+        console.print(f"{len(files)} schemas in {out} are up to date")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name in stale:
+        (out / name).write_text(files[name], encoding="utf-8")
+    for name in extra:
+        (out / name).unlink()
+    console.print(f"{len(files)} schemas in {out} ({len(stale)} written, {len(extra)} removed)")

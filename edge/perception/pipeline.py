@@ -1,0 +1,42 @@
+"""Perception: one frame through detector -> tracker -> ranging, wired and nothing more.
+
+Each stage keeps its own state; this class only passes one stage's output to the next and
+tells the ranging stage which tracks ended. Ranging takes the detector's own box of the frame
+(NaN for a coasting track, which it then predicts), so no box is smoothed twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edge.config import Config
+from edge.perception.camera import Camera
+from edge.perception.detectors import Detector
+from edge.perception.ranging import Ranger, RangeResult
+from edge.perception.sources import Frame
+from edge.perception.tracker import Tracker, Tracks
+
+
+@dataclass(frozen=True, slots=True)
+class Perceived:
+    """One frame's people: their tracks and, row for row, their ranging."""
+
+    frame: Frame
+    tracks: Tracks
+    ranges: RangeResult
+
+
+class Perception:
+    """Detect, track and range people frame by frame for one calibrated camera."""
+
+    def __init__(self, detector: Detector, camera: Camera, config: Config) -> None:
+        self.detector = detector
+        self.tracker = Tracker(config.tracker)
+        self.ranger = Ranger.from_config(config, camera)
+
+    def __call__(self, frame: Frame) -> Perceived:
+        tracks = self.tracker.update(self.detector.detect(frame.image), frame.t)
+        self.ranger.end(tracks.ended.tolist())
+        height, width = frame.image.shape[:2]
+        ranges = self.ranger.update(tracks.ids, tracks.observed, frame.t, (width, height))
+        return Perceived(frame, tracks, ranges)

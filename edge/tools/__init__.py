@@ -1,0 +1,1 @@
+"""Offline tools: replay, evaluation against ground truth, bench, demo and drawing."""
