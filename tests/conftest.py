@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.mosquitto_fixture"]
+
 
 def _env_dir(var: str, what: str) -> Path:
     value = os.environ.get(var)

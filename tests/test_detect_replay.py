@@ -7,7 +7,6 @@ from pathlib import Path
 
 import cv2
 import pytest
-from conftest import ReplayPets
 from typer.testing import CliRunner
 
 from edge.cli import app
@@ -15,6 +14,7 @@ from edge.perception.sources import open_source
 from edge.tools.detection_eval import read_detections_jsonl, score_frames
 from edge.tools.footage import PETS_PART_FRAMES
 from edge.tools.groundtruth import load_pets_xml
+from tests.conftest import ReplayPets
 
 
 @pytest.fixture(scope="module")

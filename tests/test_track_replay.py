@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ReplayPets
 from typer.testing import CliRunner
 
 from edge.cli import app
@@ -17,6 +16,7 @@ from edge.tools.footage import PETS_PART_FRAMES
 from edge.tools.groundtruth import load_pets_xml
 from edge.tools.jobs import read_rows
 from edge.tools.ranging_eval import distance_errors
+from tests.conftest import ReplayPets
 
 EXAMPLE = Path(__file__).parent.parent / "deploy" / "examples" / "pets-view001.yaml"
 

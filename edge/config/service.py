@@ -75,6 +75,21 @@ class PresenceConfig(Strict):
         description="floor polygon (three or more [x, y] points, feet) where staff stand, "
         "e.g. behind the counter: people there are ignored",
     )
+    rejoin_ft: float = Field(
+        3.0,
+        ge=0,
+        le=30,
+        description="a new track this close (feet) to where a lost or just-ended track was "
+        "last seen, allowing for its walking on, is the same person: it keeps that visit, so "
+        "a fragmented track never buzzes twice",
+    )
+    rejoin_s: float = Field(
+        3.0,
+        ge=0,
+        le=60,
+        description="a new track is taken for a lost or ended one only if it appears at most "
+        "this long (seconds) after that track was last seen; 0: never",
+    )
 
     @model_validator(mode="after")
     def _check_polygon(self) -> Self:

@@ -13,7 +13,7 @@ from edge.perception.sources.files import ImageFolderSource, VideoFileSource
 from edge.perception.sources.frame import Frame, FrameSource, Image, SourceError
 from edge.perception.sources.live import Backoff, LiveSource
 from edge.perception.sources.pacing import Pacer
-from edge.perception.sources.spec import open_source, redact_url
+from edge.perception.sources.spec import is_live_spec, open_source, redact_url
 
 __all__ = [
     "Backoff",
@@ -27,6 +27,7 @@ __all__ = [
     "Pacer",
     "SourceError",
     "VideoFileSource",
+    "is_live_spec",
     "open_capture",
     "open_source",
     "redact_url",

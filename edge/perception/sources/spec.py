@@ -42,6 +42,16 @@ def redact_url(url: str) -> str:
     return f"{scheme}://{address}{tail}"
 
 
+def is_live_spec(spec: str | int | os.PathLike[str]) -> bool:
+    """Whether ``spec`` names a camera or stream (retried when down) rather than a file."""
+    if isinstance(spec, bool):
+        return False
+    if isinstance(spec, int):
+        return True
+    text = os.fspath(spec).strip()
+    return (text.isascii() and text.isdigit()) or "://" in text or text.startswith("/dev/")
+
+
 def open_source(
     spec: str | int | os.PathLike[str],
     realtime: bool = False,

@@ -1,0 +1,1 @@
+"""The edge service: zones -> cues/acks -> events -> outbox -> MQTT; the loop; metrics."""

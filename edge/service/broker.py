@@ -1,0 +1,226 @@
+"""A private Mosquitto: the embedded broker of a box that works alone, and the tests' broker.
+
+The broker gets a generated config in its own folder (listener on one local address,
+persistence, optional password file, log file), so it never touches the system Mosquitto and
+a restart keeps its retained messages, sessions and queued messages (when stopped cleanly:
+Mosquitto saves its database on SIGTERM, not on SIGKILL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import NoReturn, Self
+
+from edge.config.service import EmbeddedBrokerConfig
+
+log = logging.getLogger(__name__)
+
+DEBIAN_PATH = Path("/usr/sbin/mosquitto")  # not on a normal user's PATH
+START_TIMEOUT_S = 5.0
+
+
+class BrokerError(RuntimeError):
+    """The private Mosquitto is missing or did not start."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now (Mosquitto cannot listen on port 0 itself)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def find_executable(name: str) -> str:
+    """The Mosquitto program's path, with the fix in the error when it is not installed."""
+    found = shutil.which(name)
+    if found is None and name == "mosquitto" and DEBIAN_PATH.is_file():
+        found = str(DEBIAN_PATH)
+    if found is None:
+        raise BrokerError(
+            f"Mosquitto executable {name!r} not found: install it with "
+            "`sudo apt install mosquitto` (Debian / Raspberry Pi OS), set "
+            "embedded_broker.executable to its path, or configure an mqtt section"
+        )
+    return found
+
+
+class Mosquitto:
+    """One private Mosquitto process on ``host:port`` with its state in ``folder``.
+
+    ``port=0`` picks a free port once; ``restart()`` keeps that port and the persistence folder.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        port: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        executable: str = "mosquitto",
+        password_file: Path | None = None,
+        extra_config: Sequence[str] = (),
+        start_timeout_s: float = START_TIMEOUT_S,
+    ) -> None:
+        self.folder = Path(folder)
+        self.host = host
+        self._port = port
+        self._executable = executable
+        self._password_file = password_file
+        self._extra_config = list(extra_config)  # more mosquitto.conf lines, e.g. acl_file
+        self._start_timeout_s = start_timeout_s
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def from_config(cls, config: EmbeddedBrokerConfig, default_state_dir: Path) -> Mosquitto:
+        """The embedded broker of the service: state in ``state_dir`` or greetcue's state."""
+        folder = config.state_dir or default_state_dir / "mosquitto"
+        return cls(folder, config.port, executable=config.executable)
+
+    @property
+    def port(self) -> int:
+        """The listening port (the chosen one once started with ``port=0``)."""
+        return self._port
+
+    @property
+    def log_file(self) -> Path:
+        return self.folder / "mosquitto.log"
+
+    @property
+    def config_file(self) -> Path:
+        return self.folder / "mosquitto.conf"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> Self:
+        """Writes the config, starts Mosquitto and waits until it accepts TCP connections."""
+        if self.running:
+            return self
+        executable = find_executable(self._executable)
+        if self._port == 0:
+            self._port = free_port(self.host)
+        elif _port_in_use(self.host, self._port):
+            raise BrokerError(
+                f"cannot start Mosquitto: {self.host}:{self._port} is already in use (a system "
+                "Mosquitto? see `systemctl status mosquitto`); set embedded_broker.port to a "
+                "free port or 0"
+            )
+        self._write_config()
+        with self.log_file.open("ab") as out:
+            self._process = subprocess.Popen(
+                [executable, "-c", str(self.config_file)],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,  # a Ctrl-C meant for the service reaches us first
+            )
+        self._wait_until_listening()
+        log.info("private Mosquitto on %s:%d (state in %s)", self.host, self._port, self.folder)
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """SIGTERM (Mosquitto saves its persistence database), then waits; SIGKILL if stuck."""
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                log.warning("Mosquitto did not stop within %.0f s; killing it", timeout_s)
+                self.kill()
+        self._process = None
+
+    def kill(self) -> None:
+        """SIGKILL: a crash; whatever Mosquitto had not saved yet is lost."""
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        self._process = None
+
+    def restart(self) -> Self:
+        """Stops (if running) and starts again on the same port with the same persistence."""
+        self.stop()
+        return self.start()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _write_config(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.config_file.write_text(self._config_text())
+
+    def _config_text(self) -> str:
+        lines = [
+            "# generated by greetcue: edits are overwritten on the next start",
+            f"listener {self._port} {self.host}",
+            "persistence true",
+            f"persistence_location {self.folder}",
+            "persistence_file mosquitto.db",
+            f"log_dest file {self.log_file}",
+            "log_timestamp_format %Y-%m-%dT%H:%M:%S",
+        ]
+        if self._password_file is not None:
+            lines += ["allow_anonymous false", f"password_file {self._password_file}"]
+        else:
+            lines.append("allow_anonymous true")
+        if os.geteuid() == 0:  # as root Mosquitto would switch to the `mosquitto` user
+            lines.append(f"user {pwd.getpwuid(os.geteuid()).pw_name}")
+        return "\n".join(lines + self._extra_config) + "\n"
+
+    def _wait_until_listening(self) -> None:
+        deadline = time.monotonic() + self._start_timeout_s
+        while time.monotonic() < deadline:
+            if self._process is None or self._process.poll() is not None:
+                code = None if self._process is None else self._process.returncode
+                self._process = None
+                self._fail(f"Mosquitto exited with status {code}")
+            with contextlib.suppress(OSError):
+                socket.create_connection((self.host, self._port), timeout=0.2).close()
+                return
+            time.sleep(0.05)
+        self.kill()
+        self._fail(f"Mosquitto did not accept connections within {self._start_timeout_s:.0f} s")
+
+    def _fail(self, what: str) -> NoReturn:
+        tail = ""
+        with contextlib.suppress(OSError):
+            tail = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-5:])
+        raise BrokerError(
+            f"{what} on {self.host}:{self._port}; see its log {self.log_file}"
+            + (f":\n{tail}" if tail else "")
+        )

@@ -1,0 +1,174 @@
+"""The service's camera: frames when there are some, and a camera that is down never ends it.
+
+A live camera that cannot be opened is retried with back-off for as long as the service runs;
+one that stops delivering frames for ``camera_stall_s`` is reported offline until frames come
+again (its source reconnects by itself). A file is the exception: it ends, and a file that
+cannot be opened is a configuration error, not a camera to wait for.
+
+Frame times given to perception must never go backwards, also across reconnects: a live
+frame's time is its monotonic capture stamp; a file's is its media time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+
+from edge.perception.sources import (
+    Backoff,
+    Frame,
+    FrameSource,
+    LiveSource,
+    SourceError,
+    is_live_spec,
+    open_source,
+    redact_url,
+)
+
+log = logging.getLogger(__name__)
+
+OpenSource = Callable[[], FrameSource]
+# A live source that is opened is polled this often, so the loop can tick while it waits.
+POLL_S = 0.2
+
+
+class CameraFeed:
+    """Frames from one camera; ``online`` says whether it is delivering.
+
+    ``next_frame()`` returns a frame, or ``None`` after at most ``POLL_S`` (or a back-off
+    delay) without one, so the caller can do its periodic work; ``ended`` turns true at the
+    end of a file. ``on_change(online)`` is called on every change of ``online``.
+    """
+
+    def __init__(
+        self,
+        opener: OpenSource,
+        live: bool,
+        description: str,
+        stall_s: float,
+        retry_max_s: float,
+        on_change: Callable[[bool], None] = lambda online: None,
+    ) -> None:
+        self._open = opener
+        self._live = live
+        self.description = description
+        self._stall_s = stall_s
+        self._backoff = Backoff(min(0.5, retry_max_s), retry_max_s)
+        self._on_change = on_change
+        self._source: FrameSource | None = None
+        self._retry_at = 0.0
+        self._last_frame = time.monotonic()
+        self._attempts = 0
+        self.online = False
+        self.ended = False
+        self.size: tuple[int, int] | None = None
+
+    @classmethod
+    def for_spec(
+        cls,
+        spec: str | int,
+        realtime: bool,
+        stall_s: float,
+        retry_max_s: float,
+        on_change: Callable[[bool], None] = lambda online: None,
+    ) -> CameraFeed:
+        """A feed for a source spec as ``camera.source`` or ``--source`` give it."""
+        description = redact_url(str(spec))
+        return cls(
+            lambda: open_source(spec, realtime),
+            is_live_spec(spec),
+            description,
+            stall_s,
+            retry_max_s,
+            on_change,
+        )
+
+    @property
+    def dropped(self) -> int:
+        """Frames the loop was too slow for, on the source open now."""
+        return 0 if self._source is None else self._source.dropped
+
+    def next_frame(self) -> Frame | None:
+        """The next frame, or ``None`` when there is none yet (see the class docstring)."""
+        if self.ended:
+            return None
+        if self._source is None and not self._try_open():
+            return None
+        assert self._source is not None
+        frame = self._read(self._source)
+        now = time.monotonic()
+        if frame is not None:
+            self._last_frame = now
+            self._set_online(True)
+            return dataclasses.replace(frame, t=frame.captured_mono) if self._live else frame
+        if self._live and now - self._last_frame > self._stall_s:
+            self._set_online(False)
+        return None
+
+    def close(self) -> None:
+        """Release the camera."""
+        if self._source is not None:
+            self._source.close()
+            self._source = None
+        self._set_online(False)
+
+    def _try_open(self) -> bool:
+        now = time.monotonic()
+        if now < self._retry_at:
+            time.sleep(min(POLL_S, self._retry_at - now))
+            return False
+        try:
+            self._source = self._open()
+        except SourceError as exc:
+            if not self._live:
+                raise
+            self._attempts += 1
+            delay = self._backoff.next()
+            self._retry_at = time.monotonic() + delay
+            log.warning(
+                "camera %s is offline (%s); retry %d in %.1f s",
+                self.description,
+                exc,
+                self._attempts,
+                delay,
+            )
+            self._set_online(False)
+            return False
+        if self._attempts:
+            log.info("camera %s opened after %d retries", self.description, self._attempts)
+        self._attempts = 0
+        self._backoff.reset()
+        self.size = self._source.size
+        self._last_frame = time.monotonic()
+        return True
+
+    def _read(self, source: FrameSource) -> Frame | None:
+        try:
+            if isinstance(source, LiveSource):
+                return source.wait_frame(POLL_S)
+            return next(source)
+        except StopIteration:
+            self.ended = True
+            log.info("%s: end of file", self.description)
+            return None
+        except SourceError as exc:
+            if not self._live:
+                raise
+            log.warning("camera %s failed (%s); reopening", self.description, exc)
+            source.close()
+            self._source = None
+            self._set_online(False)
+            return None
+
+    def _set_online(self, online: bool) -> None:
+        if online != self.online:
+            self.online = online
+            if not online and self._source is not None:
+                log.warning(
+                    "camera %s is offline: no frame for %.1f s", self.description, self._stall_s
+                )
+            elif online:
+                log.info("camera %s is online", self.description)
+            self._on_change(online)

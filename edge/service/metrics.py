@@ -1,0 +1,329 @@
+"""The service's health figures: frame rate, time per stage, end-to-end latency, backlog.
+
+The frame loop times its stages with a :class:`StageClock` (a few float writes per frame, no
+allocation); the publisher thread feeds capture-to-PUBACK latencies. Every interval
+:class:`ServiceMetrics` turns the window into a ``contract.Metrics`` message, one log line an
+integrator can act on, and Prometheus series on a private registry (so several services, or
+tests, can run in one process).
+
+>>> metrics = ServiceMetrics("store-1", "counter-1", stages=("detect",))
+>>> metrics.clock.begin(); metrics.clock.lap("detect"); metrics.clock.end()
+>>> metrics.report().stage_ms.keys()
+dict_keys(['detect'])
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from wsgiref.simple_server import WSGIServer
+
+import numpy as np
+import prometheus_client
+from numpy.typing import NDArray
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from edge.config import Config
+from edge.contract import Metrics, utc
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STAGES = ("capture", "detect", "track", "range", "zones", "cues")
+WINDOW_FRAMES = 8192  # stage medians cover at most this many of the latest frames
+LATENCY_SAMPLES = 10_000  # latency percentiles cover at most this many of the latest events
+STAGE_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+LATENCY_BUCKETS_S = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+LABELS = ("site", "camera")
+
+
+class StageClock:
+    """Per-frame stage durations, written into a preallocated window by the frame loop.
+
+    Per frame: ``begin()`` before waiting for the frame, ``lap(stage)`` after each stage (the
+    time since the previous mark), ``end()`` to count the frame. A stage lapped twice in a
+    frame keeps the last lap; a stage not lapped is left out of that frame's medians.
+    """
+
+    def __init__(
+        self,
+        stages: Sequence[str] = DEFAULT_STAGES,
+        *,
+        capacity: int = WINDOW_FRAMES,
+        now: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.stages = tuple(stages)
+        self._index = {stage: i for i, stage in enumerate(self.stages)}
+        self._window = np.full((capacity, len(self.stages)), np.nan)
+        self._row = np.full(len(self.stages), np.nan)
+        self._frames = 0
+        self._mark = 0.0
+        self._now = now
+        self._lock = threading.Lock()
+
+    def begin(self) -> None:
+        """Start timing a frame."""
+        self._row.fill(np.nan)
+        self._mark = self._now()
+
+    def lap(self, stage: str) -> None:
+        """The time since the previous mark is ``stage``'s; the next stage starts now."""
+        t = self._now()
+        self._row[self._index[stage]] = t - self._mark
+        self._mark = t
+
+    def add(self, stage: str, seconds: float) -> None:
+        """A duration measured elsewhere (e.g. by the frame source) for this frame."""
+        self._row[self._index[stage]] = seconds
+
+    def end(self) -> None:
+        """Count the frame and keep its stage durations for the window."""
+        with self._lock:
+            self._window[self._frames % len(self._window)] = self._row
+            self._frames += 1
+
+    def take(self) -> tuple[int, NDArray[np.float64]]:
+        """Frames counted since the last take, and their durations (s; NaN: not lapped) as
+        rows [frames, stages] (the latest ``capacity`` frames); starts a new window."""
+        with self._lock:
+            frames = self._frames
+            rows = self._window[: min(frames, len(self._window))].copy()
+            self._frames = 0
+        return frames, rows
+
+
+def stage_medians_ms(stages: Sequence[str], rows: NDArray[np.float64]) -> dict[str, float]:
+    """Median milliseconds per stage over the rows; stages never lapped are left out."""
+    medians = {}
+    for i, stage in enumerate(stages):
+        values = rows[:, i][~np.isnan(rows[:, i])]
+        if values.size:
+            medians[stage] = float(np.median(values)) * 1000.0
+    return medians
+
+
+def percentiles_ms(samples: Sequence[float]) -> tuple[float | None, float | None]:
+    """p50 and p99 (nearest rank: a sample that was really seen), ``None`` without samples."""
+    if not samples:
+        return None, None
+    p50, p99 = np.percentile(np.asarray(samples), [50, 99], method="inverted_cdf")
+    return float(p50), float(p99)
+
+
+def _ms(value: float) -> str:
+    return f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
+
+
+def summary_line(metrics: Metrics) -> str:
+    """One log line with every figure, in the order an integrator checks them."""
+    parts = [f"{metrics.fps:.1f} fps"]
+    parts += [f"{stage} {_ms(ms)}" for stage, ms in metrics.stage_ms.items()]
+    if metrics.latency_ms_p50 is None or metrics.latency_ms_p99 is None:
+        parts.append("e2e n/a (nothing published)")
+    else:
+        parts.append(f"e2e p50 {_ms(metrics.latency_ms_p50)} p99 {_ms(metrics.latency_ms_p99)}")
+    parts.append(f"outbox {metrics.outbox_depth} (dropped {metrics.outbox_dropped})")
+    parts.append(f"dropped frames {metrics.frames_dropped}")
+    parts.append("camera online" if metrics.camera_online else "camera OFFLINE")
+    parts.append("1 person" if metrics.people == 1 else f"{metrics.people} people")
+    return "metrics: " + ", ".join(parts)
+
+
+class RunningTotal:
+    """A total from a counter that may restart at zero (a reopened camera or outbox)."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self._last = 0
+
+    def update(self, count: int) -> int:
+        """Take the counter's current value; returns how much the total grew."""
+        grew = count - self._last if count >= self._last else count
+        self._last = count
+        self.total += grew
+        return grew
+
+
+class _Series:
+    """The Prometheus series of one service, labelled with its site and camera."""
+
+    def __init__(self, registry: CollectorRegistry, site: str, camera: str) -> None:
+        labels = {"site": site, "camera": camera}
+
+        def gauge(name: str, doc: str) -> Gauge:
+            return Gauge(name, doc, LABELS, registry=registry).labels(**labels)
+
+        def counter(name: str, doc: str) -> Counter:
+            return Counter(name, doc, LABELS, registry=registry).labels(**labels)
+
+        self.fps = gauge("greetcue_fps", "Frames per second over the last metrics interval")
+        self.camera_online = gauge("greetcue_camera_online", "1 while the camera delivers")
+        self.people = gauge("greetcue_people", "People tracked now")
+        self.outbox_depth = gauge("greetcue_outbox_depth", "Events waiting in the outbox")
+        self.frames = counter("greetcue_frames", "Frames processed")
+        self.frames_dropped = counter("greetcue_frames_dropped", "Frames the loop was too slow for")
+        self.outbox_dropped = counter("greetcue_outbox_dropped", "Events dropped at the bound")
+        self.latency = Histogram(
+            "greetcue_e2e_latency_seconds",
+            "Frame capture to broker PUBACK, per event",
+            LABELS,
+            registry=registry,
+            buckets=LATENCY_BUCKETS_S,
+        ).labels(**labels)
+        self._stage = Histogram(
+            "greetcue_stage_seconds",
+            "Time per frame in each loop stage",
+            (*LABELS, "stage"),
+            registry=registry,
+            buckets=STAGE_BUCKETS_S,
+        )
+        self._labels = labels
+
+    def observe_stages(self, stages: Sequence[str], rows: NDArray[np.float64]) -> None:
+        for i, stage in enumerate(stages):
+            child = self._stage.labels(stage=stage, **self._labels)
+            for seconds in rows[:, i][~np.isnan(rows[:, i])]:
+                child.observe(float(seconds))
+
+
+class ServiceMetrics:
+    """Collects the figures, and every ``interval_s`` reports them (see the module docstring).
+
+    The frame loop owns ``clock`` and calls ``poll()`` each turn; the setters and
+    ``add_latency_ms`` may be called from any thread.
+    """
+
+    def __init__(
+        self,
+        site: str,
+        camera: str,
+        *,
+        interval_s: float = 5.0,
+        stages: Sequence[str] = DEFAULT_STAGES,
+        now: Callable[[], float] = time.perf_counter,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.site = site
+        self.camera = camera
+        self.interval_s = interval_s
+        self.clock = StageClock(stages, now=now)
+        self.registry = CollectorRegistry()
+        self._series = _Series(self.registry, site, camera)
+        self._now = now
+        self._wall = wall
+        self._lock = threading.Lock()
+        self._latencies_ms: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+        self._outbox_depth = 0
+        self._outbox_dropped = RunningTotal()
+        self._frames_dropped = RunningTotal()
+        self._camera_online = False
+        self._people = 0
+        self._window_start = now()
+        self._server: tuple[WSGIServer, threading.Thread] | None = None
+
+    @classmethod
+    def from_config(cls, config: Config, stages: Sequence[str] = DEFAULT_STAGES) -> ServiceMetrics:
+        """The metrics of the configured camera, reported every ``service.metrics_interval_s``."""
+        return cls(
+            config.site,
+            config.camera.name,
+            interval_s=config.service.metrics_interval_s,
+            stages=stages,
+        )
+
+    def add_latency_ms(self, ms: float) -> None:
+        """One event's frame capture to broker PUBACK time (the publisher thread calls this)."""
+        with self._lock:
+            self._latencies_ms.append(ms)
+
+    def set_outbox(self, depth: int, dropped: int) -> None:
+        """The outbox's unsent rows and its dropped count (which may restart at zero)."""
+        with self._lock:
+            self._outbox_depth = depth
+            self._series.outbox_dropped.inc(self._outbox_dropped.update(dropped))
+
+    def set_frames_dropped(self, dropped: int) -> None:
+        """The frame source's dropped count (which restarts when the camera is reopened)."""
+        with self._lock:
+            self._series.frames_dropped.inc(self._frames_dropped.update(dropped))
+
+    def set_camera_online(self, online: bool) -> None:
+        with self._lock:
+            self._camera_online = online
+
+    def set_people(self, people: int) -> None:
+        with self._lock:
+            self._people = people
+
+    def poll(self) -> Metrics | None:
+        """The report when the interval is over, else ``None`` (cheap: call it every frame)."""
+        if self._now() - self._window_start < self.interval_s:
+            return None
+        return self.report()
+
+    def report(self) -> Metrics:
+        """Close the window: the Metrics message, logged and exported; a new window starts."""
+        now = self._now()
+        elapsed_s = now - self._window_start
+        self._window_start = now
+        frames, rows = self.clock.take()
+        with self._lock:
+            latencies = list(self._latencies_ms)
+            self._latencies_ms.clear()
+            metrics = self._message(frames / elapsed_s if elapsed_s > 0 else 0.0, rows, latencies)
+        self._export(metrics, frames, rows, latencies)
+        log.info(summary_line(metrics))
+        return metrics
+
+    def start_http(self, host: str, port: int) -> int:
+        """Serve ``/metrics`` from this service's registry; returns the port (``0``: any free)."""
+        if self._server is not None:
+            raise RuntimeError("the /metrics endpoint is already running")
+        server, thread = prometheus_client.start_http_server(
+            port, addr=host, registry=self.registry
+        )
+        self._server = server, thread
+        log.info("Prometheus metrics on http://%s:%d/metrics", host, server.server_port)
+        return server.server_port
+
+    def close(self) -> None:
+        """Stop the ``/metrics`` endpoint, if it runs."""
+        if self._server is None:
+            return
+        server, thread = self._server
+        self._server = None
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5.0)
+
+    def _message(self, fps: float, rows: NDArray[np.float64], latencies: list[float]) -> Metrics:
+        p50, p99 = percentiles_ms(latencies)
+        return Metrics(
+            site=self.site,
+            camera=self.camera,
+            at=utc(self._wall()),
+            camera_online=self._camera_online,
+            fps=fps,
+            stage_ms=stage_medians_ms(self.clock.stages, rows),
+            latency_ms_p50=p50,
+            latency_ms_p99=p99,
+            outbox_depth=self._outbox_depth,
+            outbox_dropped=self._outbox_dropped.total,
+            frames_dropped=self._frames_dropped.total,
+            people=self._people,
+        )
+
+    def _export(
+        self, metrics: Metrics, frames: int, rows: NDArray[np.float64], latencies: list[float]
+    ) -> None:
+        series = self._series
+        series.fps.set(metrics.fps)
+        series.camera_online.set(1.0 if metrics.camera_online else 0.0)
+        series.people.set(metrics.people)
+        series.outbox_depth.set(metrics.outbox_depth)
+        series.frames.inc(frames)
+        series.observe_stages(self.clock.stages, rows)
+        for ms in latencies:
+            series.latency.observe(ms / 1000.0)

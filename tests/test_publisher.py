@@ -1,0 +1,286 @@
+"""Delivery against a real Mosquitto: order, outages, the will, expiry, auth, refused PUBACKs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from edge.config.service import MqttConfig, OutboxConfig
+from edge.service.broker import Mosquitto
+from edge.service.mqtt import MqttLink
+from edge.service.outbox import Outbox, Outgoing
+from edge.service.publisher import Publisher
+
+if TYPE_CHECKING:
+    from tests.mosquitto_fixture import PasswordFile, Subscriber, SubscriberFactory
+
+
+AVAILABILITY = "greetcue/store-1/counter-1/availability"
+EVENTS = "greetcue/store-1/counter-1/event"
+WAIT_S = 10.0  # guards against a hung test only; never a speed requirement
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def config_for(broker: Mosquitto, **options: object) -> MqttConfig:
+    return MqttConfig.model_validate(
+        {"host": broker.host, "port": broker.port, "reconnect_max_s": 1, **options}
+    )
+
+
+def event(i: int) -> Outgoing:
+    return Outgoing(EVENTS, json.dumps({"id": i}).encode(), captured_wall=time.time())
+
+
+def ids(sub: Subscriber) -> list[int]:
+    return [json.loads(m.payload)["id"] for m in sub.messages if m.topic == EVENTS]
+
+
+@pytest.fixture
+def link(mosquitto: Mosquitto) -> Iterator[MqttLink]:
+    link = MqttLink(config_for(mosquitto), AVAILABILITY, "greetcue-test").start()
+    wait_until(lambda: link.connected)
+    yield link
+    link.close()
+
+
+@pytest.fixture
+def publisher(link: MqttLink, tmp_path: Path) -> Iterator[Publisher]:
+    with Publisher(link, Outbox(tmp_path / "outbox.sqlite3"), OutboxConfig(inflight=8)) as pub:
+        yield pub
+
+
+# --- the link: availability, will, auth, handlers ----------------------------------------
+
+
+def test_online_is_retained_on_connect(link: MqttLink, subscriber: SubscriberFactory) -> None:
+    late = subscriber(AVAILABILITY).wait_for_count(1)
+    assert (late[0].payload, late[0].retain) == (b"online", True)
+
+
+def test_clean_close_publishes_offline_retained(
+    link: MqttLink, subscriber: SubscriberFactory
+) -> None:
+    live = subscriber(AVAILABILITY)
+    live.wait_for_count(1)
+    link.close()
+    assert live.wait_for_count(2)[1].payload == b"offline"
+    retained = subscriber(AVAILABILITY).wait_for_count(1)[0]
+    assert (retained.payload, retained.retain) == (b"offline", True)
+
+
+CHILD = """
+import sys, time
+from edge.config.service import MqttConfig
+from edge.service.mqtt import MqttLink
+link = MqttLink(MqttConfig(host="127.0.0.1", port=int(sys.argv[1])), sys.argv[2], "child")
+link.start()
+while not link.connected:
+    time.sleep(0.02)
+print("connected", flush=True)
+time.sleep(60)
+"""
+
+
+def test_kill_9_makes_the_broker_publish_the_will(
+    mosquitto: Mosquitto, subscriber: SubscriberFactory
+) -> None:
+    live = subscriber(AVAILABILITY)
+    args = [sys.executable, "-c", CHILD, str(mosquitto.port), AVAILABILITY]
+    child = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdout.readline().strip() == "connected"
+    live.wait_for(lambda got: [m.payload for m in got] == [b"online"])
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    live.wait_for(lambda got: [m.payload for m in got] == [b"online", b"offline"])
+    retained = subscriber(AVAILABILITY).wait_for_count(1)[0]
+    assert (retained.payload, retained.retain) == (b"offline", True)
+
+
+def test_password_is_checked_and_never_logged(
+    tmp_path: Path,
+    password_file: PasswordFile,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    secret = "s3cret-Pa55"
+    passwords = password_file({"edge": secret})
+    monkeypatch.setenv("GREETCUE_TEST_PASSWORD", "wrong-" + secret)
+    options = {"username": "edge", "password_env": "GREETCUE_TEST_PASSWORD"}
+    caplog.set_level(logging.DEBUG, logger="edge.service.mqtt")
+    with Mosquitto(tmp_path / "broker", password_file=passwords) as broker:
+        refused = MqttLink(config_for(broker, **options), AVAILABILITY, "greetcue-test").start()
+        wait_until(lambda: "refused" in caplog.text)
+        refused.close()
+        assert not refused.connected and refused.generation == 0
+        assert f"broker {broker.host}:{broker.port} refused user edge" in caplog.text
+        assert "check mqtt.username and $GREETCUE_TEST_PASSWORD" in caplog.text
+        monkeypatch.setenv("GREETCUE_TEST_PASSWORD", secret)
+        accepted = MqttLink(config_for(broker, **options), AVAILABILITY, "greetcue-test").start()
+        wait_until(lambda: accepted.connected)
+        accepted.close()
+    assert secret not in caplog.text
+
+
+def test_a_failing_handler_is_counted_and_the_link_keeps_working(
+    link: MqttLink, caplog: pytest.LogCaptureFixture
+) -> None:
+    got: list[tuple[str, bytes]] = []
+
+    def broken(topic: str, payload: bytes) -> None:
+        raise ValueError("bad ack")
+
+    link.subscribe("greetcue/store-1/ack", broken)
+    link.subscribe("greetcue/store-1/other", lambda topic, payload: got.append((topic, payload)))
+    time.sleep(0.2)  # the SUBACKs
+    link.publish("greetcue/store-1/ack", b"{}")
+    link.publish("greetcue/store-1/other", b"still here")
+    wait_until(lambda: got == [("greetcue/store-1/other", b"still here")])
+    assert link.handler_errors == 1
+    assert "handler for greetcue/store-1/ack failed" in caplog.text
+
+
+# --- the publisher: order, outages, send_now ---------------------------------------------
+
+
+def test_every_event_arrives_once_in_order(
+    publisher: Publisher, subscriber: SubscriberFactory
+) -> None:
+    sub = subscriber(EVENTS)
+    for start in range(0, 300, 30):
+        publisher.submit(event(i) for i in range(start, start + 30))
+    assert publisher.drain(WAIT_S)
+    sub.wait_for_count(300)
+    assert ids(sub) == list(range(300))
+    latencies = publisher.latencies()
+    assert len(latencies) == 300 and all(0 <= s < WAIT_S for s in latencies)
+    assert publisher.latencies() == [] and publisher.depth == 0
+
+
+def test_events_submitted_while_the_broker_is_down_arrive_after(
+    mosquitto: Mosquitto, publisher: Publisher, subscriber: SubscriberFactory
+) -> None:
+    sub = subscriber(EVENTS, persistent=True)
+    mosquitto.stop()
+    publisher.submit(event(i) for i in range(20))
+    wait_until(lambda: publisher.depth == 20)
+    assert not publisher.drain(0.5)
+    mosquitto.start()
+    assert publisher.drain(WAIT_S)
+    sub.wait_for_count(20)
+    assert ids(sub) == list(range(20))
+
+
+def test_ten_second_outage_mid_stream_loses_nothing(
+    mosquitto: Mosquitto, publisher: Publisher, subscriber: SubscriberFactory
+) -> None:
+    sub = subscriber(EVENTS, persistent=True)
+    stop = threading.Event()
+    sent: list[int] = []
+
+    def stream() -> None:
+        while not stop.is_set():
+            sent.append(len(sent))
+            publisher.submit([event(sent[-1])])
+            time.sleep(0.01)
+
+    streamer = threading.Thread(target=stream)
+    streamer.start()
+    time.sleep(1.0)
+    mosquitto.stop()
+    time.sleep(10.0)
+    mosquitto.start()
+    time.sleep(1.0)
+    stop.set()
+    streamer.join()
+    assert publisher.drain(WAIT_S)
+    sub.wait_for(lambda _: set(ids(sub)) >= set(sent))
+    first_copies = [json.loads(m.payload)["id"] for m in sub.messages if not m.dup]
+    assert first_copies == sent  # each id once, in order; nothing lost
+    resent = {json.loads(m.payload)["id"] for m in sub.messages if m.dup}
+    assert resent <= set(sent)  # the broker's own QoS 1 resends to the subscriber (DUP flag)
+
+
+def test_retained_state_is_resent_when_the_broker_lost_it(
+    mosquitto: Mosquitto, publisher: Publisher, subscriber: SubscriberFactory
+) -> None:
+    zone = "greetcue/store-1/counter-1/zone/3ft"
+    for count in (1, 2):
+        publisher.send_now(zone, f'{{"count": {count}}}'.encode(), qos=1, retain=True)
+    latest = [b'{"count": 2}']
+    watch = subscriber(zone)
+    before = len(watch.wait_for(lambda got: [m.payload for m in got][-1:] == latest))
+    mosquitto.kill()  # a crash: the broker saved nothing
+    mosquitto.start()
+    watch.wait_for(lambda got: len(got) > before and [m.payload for m in got][-1:] == latest)
+    first = subscriber(zone).wait_for_count(1)[0]
+    assert (first.payload, first.retain) == (b'{"count": 2}', True)
+
+
+def test_an_expired_cue_never_reaches_a_device_that_comes_back_late(
+    publisher: Publisher, subscriber: SubscriberFactory
+) -> None:
+    cue = "greetcue/store-1/cue/watch-1"
+    prompt = subscriber(cue, client_id="device-prompt", persistent=True)
+    late = subscriber(cue, client_id="device-late", persistent=True)
+    live = subscriber(cue)
+    prompt.disconnect()
+    late.disconnect()
+    publisher.send_now(cue, b"buzz", qos=1, expiry_s=1)
+    live.wait_for_count(1)
+    prompt.connect()
+    assert prompt.wait_for_count(1)[0].payload == b"buzz"
+    # the broker counts whole seconds: 1, or 0 (left out) once a second boundary has passed
+    assert live.messages[0].properties.get("MessageExpiryInterval", 0) <= 1
+    time.sleep(2.0)
+    publisher.send_now(cue, b"marker", qos=1)  # queued behind the cue, had it survived
+    live.wait_for_count(2)
+    late.connect()
+    late.wait_for_count(1)
+    time.sleep(0.2)
+    assert late.payloads() == [b"marker"]
+
+
+def test_a_cue_while_disconnected_is_dropped_with_a_log_line(
+    mosquitto: Mosquitto,
+    publisher: Publisher,
+    link: MqttLink,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    mosquitto.stop()
+    wait_until(lambda: not link.connected)
+    with caplog.at_level(logging.INFO, logger="edge.service.publisher"):
+        publisher.send_now("greetcue/store-1/cue/watch-1", b"buzz", qos=1, expiry_s=3)
+        wait_until(lambda: "dropped the cue on greetcue/store-1/cue/watch-1" in caplog.text)
+    assert publisher.depth == 0
+
+
+def test_a_refused_publish_is_not_an_ack(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    acl = tmp_path / "acl"
+    acl.write_text(f"topic readwrite {AVAILABILITY}\ntopic readwrite {EVENTS}\n")
+    with Mosquitto(tmp_path / "broker", extra_config=[f"acl_file {acl}"]) as broker:
+        link = MqttLink(config_for(broker), AVAILABILITY, "greetcue-test").start()
+        wait_until(lambda: link.connected)
+        with Publisher(link, Outbox(tmp_path / "outbox.sqlite3")) as publisher:
+            publisher.submit([Outgoing("greetcue/store-1/denied", b"x"), event(1)])
+            wait_until(lambda: publisher.depth == 1)
+            assert not publisher.drain(0.3)
+        link.close()
+    assert "broker refused event row 1 on greetcue/store-1/denied" in caplog.text
+    assert Outbox(tmp_path / "outbox.sqlite3").depth() == 1
