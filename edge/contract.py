@@ -67,7 +67,9 @@ class EventBase(Message):
     tta_s: Seconds | None = Field(None, description="seconds until the next zone ring is crossed")
     captured_at: AwareDatetime = Field(description="capture time of the frame that caused it")
     published_at: AwareDatetime | None = Field(
-        None, description="when it was (last) handed to the broker; set at publish time"
+        None,
+        description="when the edge emitted it (wrote it to its outbox); a redelivery after an "
+        "outage keeps this time, so captured_at to published_at is the edge's own delay",
     )
 
 

@@ -336,8 +336,9 @@ def pets_camera() -> Camera:
 
 
 @pytest.mark.footage
-def test_pets_example_is_what_the_tsai_calibration_gives(tsai: TsaiCamera) -> None:
-    config = load_config(EXAMPLES / "pets-view001.yaml")
+@pytest.mark.parametrize("example", ["pets-view001.yaml", "pets-kiosk.yaml"])
+def test_pets_example_is_what_the_tsai_calibration_gives(tsai: TsaiCamera, example: str) -> None:
+    config = load_config(EXAMPLES / example)
     assert config.calibration is not None and config.calibration.floor_points is not None
     committed = [(p.pixel, p.floor_ft) for p in config.calibration.floor_points]
     regenerated = example_floor_points(tsai)

@@ -276,8 +276,9 @@ def test_predicted_cue_fires_before_the_crossing_with_its_lead(speed: float, lea
     assert cue.t < entered.crossed_t
     assert entered.lead_s is not None
     assert entered.lead_s == pytest.approx(entered.crossed_t - cue.t)
-    # Predicted within lead_s, held for enter_s (0.25 s: three frames), crossing seen by a frame.
-    assert lead_s - 0.45 < entered.lead_s < lead_s - 0.15
+    # Predicted within lead_s + enter_s and held for enter_s (0.25 s: three frames), so the
+    # debounce does not eat the lead; frames (0.1 s apart) blur both ends.
+    assert lead_s - 0.15 < entered.lead_s < lead_s + 0.2
 
 
 @pytest.mark.parametrize("first_seen_ft", [8.0, 6.0])

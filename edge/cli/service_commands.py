@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from edge.cli.apps import console, contract_app
+from edge.cli.apps import app, console, contract_app
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "deploy" / "schemas"
 
@@ -49,3 +49,28 @@ def contract_schemas(
     for name in extra:
         (out / name).unlink()
     console.print(f"{len(files)} schemas in {out} ({len(stale)} written, {len(extra)} removed)")
+
+
+@app.command("run")
+def run_service(
+    config: Path = typer.Option(..., "--config", "-c", help="greetcue YAML configuration"),
+    source: str | None = typer.Option(
+        None, "--source", "-s", help="camera or file (default: camera.source of the config)"
+    ),
+    realtime: bool = typer.Option(
+        False, "--realtime", help="pace a file to its frame rate, as a camera would deliver it"
+    ),
+) -> None:
+    """The edge service: camera -> people -> zones -> cues and events on MQTT (until Ctrl-C,
+    SIGTERM, or the end of a file once its events are delivered)."""
+    from edge.config import load_config
+    from edge.service.loop import Service
+
+    result = Service(load_config(config), source, realtime).run()
+    console.print(
+        f"{result.frames} frames, {result.events} events; "
+        + ("outbox drained" if result.drained else f"{result.undelivered} events kept in outbox"),
+        highlight=False,
+    )
+    if not result.drained:
+        raise typer.Exit(3)

@@ -24,7 +24,8 @@ class ZoneConfig(Strict):
         ge=0,
         le=10,
         description="the zone's cue fires this long before the person is predicted to reach "
-        "the ring (or when they are inside it)",
+        "the ring (or when they are inside it); the prediction looks presence.enter_s further "
+        "ahead, so the debounce does not shorten the lead",
     )
 
 

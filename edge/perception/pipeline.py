@@ -7,14 +7,35 @@ tells the ranging stage which tracks ended. Ranging takes the detector's own box
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from edge.config import Config
 from edge.perception.camera import Camera
-from edge.perception.detectors import Detector
+from edge.perception.detectors import Detector, create_detector
 from edge.perception.ranging import Ranger, RangeResult
 from edge.perception.sources import Frame
 from edge.perception.tracker import Tracker, Tracks
+
+Lap = Callable[[str], None]
+
+
+def _no_lap(stage: str) -> None:
+    """No timing."""
+
+
+def tracking_detector(
+    config: Config, model: str | None = None, threads: int | None = None
+) -> Detector:
+    """The configured detector, run down to ``tracker.low_score`` so the tracker's second,
+    low-score association stage has boxes to work with."""
+    return create_detector(
+        model or config.detector.model,
+        threads=threads or config.detector.threads,
+        score=config.tracker.low_score,
+        nms_iou=config.detector.nms_iou,
+        spin=config.detector.spin,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +55,14 @@ class Perception:
         self.tracker = Tracker(config.tracker)
         self.ranger = Ranger.from_config(config, camera)
 
-    def __call__(self, frame: Frame) -> Perceived:
-        tracks = self.tracker.update(self.detector.detect(frame.image), frame.t)
+    def __call__(self, frame: Frame, lap: Lap = _no_lap) -> Perceived:
+        """One frame's people; ``lap(stage)`` is called as each stage finishes (for timing)."""
+        detections = self.detector.detect(frame.image)
+        lap("detect")
+        tracks = self.tracker.update(detections, frame.t)
+        lap("track")
         self.ranger.end(tracks.ended.tolist())
         height, width = frame.image.shape[:2]
         ranges = self.ranger.update(tracks.ids, tracks.observed, frame.t, (width, height))
+        lap("range")
         return Perceived(frame, tracks, ranges)

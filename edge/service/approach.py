@@ -273,13 +273,15 @@ class Person:
 
     def due_cues(self, t: float) -> list[tuple[int, Trigger]]:
         """Cue rings due now (recorded in the visit): approaching and inside, or predicted to
-        cross within the ring's lead time for ``enter_s``; at most once per visit."""
+        cross within the ring's lead time for ``enter_s``; at most once per visit. The
+        prediction looks ``lead_s + enter_s`` ahead, so the debounce does not eat the lead."""
         due: list[tuple[int, Trigger]] = []
         for i in self._set.by_size:
             ring, state = self._set.rings[i], self.rings[i]
             if not ring.cues:
                 continue
-            soon = state.predicted.update(t, bool(self.row.zone_tta_s[i] < ring.lead_s))
+            horizon = ring.lead_s + self._presence.enter_s
+            soon = state.predicted.update(t, bool(self.row.zone_tta_s[i] < horizon))
             if ring.name in self.visit.cued or self.approach != "approaching":
                 continue
             if soon or state.inside:

@@ -63,6 +63,7 @@ class MqttLink:
         self._last_failure: str | None = None  # since the last success
         self._handler_errors = 0
         self._started = self._closing = False
+        self._available = True
         self._client = self._make_client()
 
     @property
@@ -78,6 +79,14 @@ class MqttLink:
     def handler_errors(self) -> int:
         """Exceptions raised by message handlers (each one logged)."""
         return self._handler_errors
+
+    def set_available(self, available: bool) -> None:
+        """What the availability topic says while connected: ``offline`` while the camera is
+        down, though the process runs (the will still says ``offline`` if the process dies)."""
+        with self._lock:
+            changed, self._available = self._available != available, available
+        if changed and self._connected:
+            self._client.publish(self.availability_topic, ONLINE if available else OFFLINE, 1, True)
 
     def add_connect_callback(self, callback: ConnectionCallback) -> None:
         """Called after each (re)connect, once ``online`` and the subscriptions are sent."""
@@ -205,7 +214,7 @@ class MqttLink:
             self._generation += 1
             subscriptions = list(self._subscriptions.items())
         log.info("MQTT: connected to %s as %s (%s)", self.address, self.client_id, self._who)
-        client.publish(self.availability_topic, ONLINE, 1, True)
+        client.publish(self.availability_topic, ONLINE if self._available else OFFLINE, 1, True)
         for pattern, qos in subscriptions:
             client.subscribe(pattern, qos)
         self._notify(self._on_connect, self._generation)

@@ -13,7 +13,7 @@ from typing import Any
 from edge.config import Config
 from edge.perception.calibration import camera_for
 from edge.perception.detectors import create_detector
-from edge.perception.pipeline import Perception
+from edge.perception.pipeline import Perception, tracking_detector
 from edge.perception.sources import open_source
 from edge.tools.annotate import TrackOverlay, draw_credit, draw_detections
 from edge.tools.detection_eval import ReplayFileError
@@ -61,19 +61,9 @@ def run_track(
     credit: str = "",
     overwrite: bool = False,
 ) -> ReplaySummary:
-    """Track and range people in ``source`` (default: ``camera.source``); replay, video, plot.
-
-    The detector runs down to ``tracker.low_score`` so the tracker's second, low-score
-    association stage has boxes to work with.
-    """
+    """Track and range people in ``source`` (default: ``camera.source``); replay, video, plot."""
     check_outputs(out, video, plot, overwrite=overwrite)
-    detector = create_detector(
-        model or config.detector.model,
-        threads=threads or config.detector.threads,
-        score=config.tracker.low_score,
-        nms_iou=config.detector.nms_iou,
-        spin=config.detector.spin,
-    )
+    detector = tracking_detector(config, model, threads)
     zones = [(zone.name, zone.radius_ft) for zone in config.zones]
     with open_source(config.camera.source if source is None else source, realtime) as frames:
         camera = camera_for(config, frames.size)
