@@ -94,6 +94,12 @@ class Service:
         self._runtime: Runtime | None = None
         self.result = RunResult()
 
+    @property
+    def broker_port(self) -> int | None:
+        """The embedded broker's port while it runs (None: an mqtt section, or not started)."""
+        runtime = self._runtime
+        return runtime.broker.port if runtime is not None and runtime.broker is not None else None
+
     def stop(self) -> None:
         """Ask the loop to finish (from any thread or a signal handler)."""
         self._stop.set()
