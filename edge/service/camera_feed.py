@@ -108,11 +108,11 @@ class CameraFeed:
         return None
 
     def close(self) -> None:
-        """Release the camera."""
+        """Release the camera (no ``on_change``: the service says ``offline`` as it stops)."""
         if self._source is not None:
             self._source.close()
             self._source = None
-        self._set_online(False)
+        self.online = False
 
     def _try_open(self) -> bool:
         now = time.monotonic()
