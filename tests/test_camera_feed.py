@@ -43,6 +43,7 @@ def test_a_camera_down_at_start_is_retried_until_it_comes() -> None:
 
 def test_a_camera_that_stops_goes_offline_and_comes_back_with_times_still_rising() -> None:
     stopping = FakeCamera(1, frames=5, gated=True)
+    stopping.allow(1)  # the first frame, read as the source opens
     factory = Factory(stopping, *[FakeCamera(-1, opened=False)] * 8, FakeCamera(2))
     changes: list[bool] = []
     feed = feed_for(factory, changes, stall_s=0.2)
