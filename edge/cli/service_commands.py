@@ -60,13 +60,16 @@ def run_service(
     realtime: bool = typer.Option(
         False, "--realtime", help="pace a file to its frame rate, as a camera would deliver it"
     ),
+    fps: float | None = typer.Option(
+        None, "--fps", min=0.1, help="a file's frame rate, overriding what it says"
+    ),
 ) -> None:
     """The edge service: camera -> people -> zones -> cues and events on MQTT (until Ctrl-C,
     SIGTERM, or the end of a file once its events are delivered)."""
     from edge.config import load_config
     from edge.service.loop import Service
 
-    result = Service(load_config(config), source, realtime).run()
+    result = Service(load_config(config), source, realtime, fps=fps).run()
     console.print(
         f"{result.frames} frames, {result.events} events; "
         + ("outbox drained" if result.drained else f"{result.undelivered} events kept in outbox"),

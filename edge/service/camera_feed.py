@@ -73,11 +73,13 @@ class CameraFeed:
         stall_s: float,
         retry_max_s: float,
         on_change: Callable[[bool], None] = lambda online: None,
+        fps: float | None = None,
     ) -> CameraFeed:
-        """A feed for a source spec as ``camera.source`` or ``--source`` give it."""
+        """A feed for a source spec as ``camera.source`` or ``--source`` give it; ``fps``
+        overrides a file's frame rate (for pacing)."""
         description = redact_url(str(spec))
         return cls(
-            lambda: open_source(spec, realtime),
+            lambda: open_source(spec, realtime, fps=fps),
             is_live_spec(spec),
             description,
             stall_s,

@@ -74,6 +74,7 @@ class Service:
         source: str | int | None = None,
         realtime: bool = False,
         observer: Observer | None = None,
+        fps: float | None = None,
     ) -> None:
         if config.calibration is None:
             raise ValueError(
@@ -86,7 +87,12 @@ class Service:
         spec = config.camera.source if source is None else source
         service = config.service
         self.feed = CameraFeed.for_spec(
-            spec, realtime, service.camera_stall_s, service.camera_retry_max_s, self._camera_changed
+            spec,
+            realtime,
+            service.camera_stall_s,
+            service.camera_retry_max_s,
+            self._camera_changed,
+            fps,
         )
         self.detector = tracking_detector(config)
         self.zones = Zones.from_config(config)
