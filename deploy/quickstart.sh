@@ -34,6 +34,8 @@ python=${PYTHON:-python3}
 "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
     || die "Python 3.11 or newer is needed ($python is $("$python" --version 2>&1)); set PYTHON=python3.11"
 "$python" -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+# The edge service's embedded broker and the tests' broker: Debian's Mosquitto.
+command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || apt_install mosquitto
 
 # Shared assets next to the checkout (a team workspace) are used when the variables are unset.
 for pair in GREETCUE_MODEL_MIRROR:models GREETCUE_FOOTAGE:footage; do

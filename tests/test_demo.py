@@ -9,13 +9,14 @@ import cv2
 from typer.testing import CliRunner
 
 from edge.cli import app
+from edge.tools.live_view import read_event_log
 
 
 def test_demo_writes_videos_plots_and_a_summary(
     tmp_path: Path, footage_dir: Path, model_cache: Path
 ) -> None:
     out = tmp_path / "demo"
-    result = CliRunner().invoke(app, ["demo", "--out", str(out)])
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--no-realtime"])
     assert result.exit_code == 0, result.output
     summary = (out / "summary.md").read_text()
     assert "recall" in summary and "median relative error" in summary
@@ -29,3 +30,8 @@ def test_demo_writes_videos_plots_and_a_summary(
     for name in ("pets-track", "corridor-track"):
         assert (out / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
         assert f"({name}.png)" in summary
+    events = read_event_log(out / "service-events.jsonl")
+    kinds = {event["type"] for event in events}
+    assert {"zone_enter", "cue", "ack"} <= kinds, kinds
+    assert f"{len(events)} events" in summary
+    assert "acknowledgement latency" in summary and "lead time" in summary

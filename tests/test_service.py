@@ -23,14 +23,15 @@ from edge.contract import (
 )
 from edge.service.broker import Mosquitto
 from edge.service.loop import RunResult, Service
-from tests.kiosk import ACK_DELAY_S, PART0, StaffMember, kiosk_config
+from edge.tools.demo_staff import DemoStaff
+from tests.kiosk import ACK_DELAY_S, PART0, kiosk_config
 from tests.mosquitto_fixture import Received, Subscriber
 
 
 class KioskRun:
     """What one service run on PETS part 0 left on the broker."""
 
-    def __init__(self, result: RunResult, seen: Subscriber, staff: StaffMember, port: int) -> None:
+    def __init__(self, result: RunResult, seen: Subscriber, staff: DemoStaff, port: int) -> None:
         self.result, self.seen, self.staff, self.port = result, seen, staff, port
 
     def on(self, suffix: str) -> list[Received]:
@@ -47,7 +48,7 @@ def kiosk(
     tmp = tmp_path_factory.mktemp("kiosk")
     with Mosquitto(tmp / "mosquitto") as broker:
         seen = Subscriber(broker.port, "#").connect()
-        staff = StaffMember(broker.port, "pets2009")
+        staff = DemoStaff(broker.port, "pets2009", delay=lambda: ACK_DELAY_S, name="sam")
         config = kiosk_config(broker.port, tmp)
         result = Service(config, str(footage_dir / PART0)).run()
         time.sleep(ACK_DELAY_S + 0.5)  # the last acks are not waited for

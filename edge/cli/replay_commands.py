@@ -79,11 +79,15 @@ def track(
 @app.command()
 def demo(
     out: Path = typer.Option(Path("out/demo"), help="folder for the demo's files"),
+    realtime: bool = typer.Option(
+        True, help="run the service part at the clip's own pace, as a camera would"
+    ),
 ) -> None:
-    """Run the detector, tracker and ranging on real footage (GREETCUE_FOOTAGE)."""
+    """Detection, tracking and ranging on real footage (GREETCUE_FOOTAGE), then the edge
+    service on a real clip with a live view of its zone events, cues and acknowledgements."""
     from edge.tools.demo import run_demo
 
-    summary = run_demo(out)
+    summary = run_demo(out, realtime=realtime)
     console.print(
         summary.read_text(encoding="utf-8"), markup=False, highlight=False, soft_wrap=True
     )

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.perception.detections import FloatArray
 from edge.perception.detectors import Detector
-from edge.perception.sources import Frame, open_source
+from edge.perception.sources import Frame, Image, open_source
 
 STAGES = ("read", "preprocess", "infer", "decode")
 
@@ -80,14 +81,32 @@ def bench_detector(
         frames.close()
 
 
+def prepared_input(detector: Detector, image: Image, warmup: int = 10) -> FloatArray:
+    """``image`` as the model's input tensor, after ``warmup`` detect steps on it."""
+    fixed = detector.preprocess(image).copy()
+    for _ in range(warmup):
+        detector.detect(image)
+    return fixed
+
+
+def bare_inference(detector: Detector, image: Image, runs: int, warmup: int = 10) -> Timing:
+    """Time ``runs`` bare inferences on ``image``'s prepared input (one block, no frames)."""
+    fixed = prepared_input(detector, image, warmup)
+    clock = time.perf_counter_ns
+    ns = np.empty(runs)
+    for i in range(runs):
+        t0 = clock()
+        detector.infer(fixed)
+        ns[i] = clock() - t0
+    return Timing(ns / 1e6)
+
+
 def _interleaved(
     detector: Detector, frames: Iterator[Frame], runs: int, warmup: int
 ) -> DetectBench:
     first = next(frames)
     height, width = first.image.shape[:2]
-    fixed = detector.preprocess(first.image).copy()
-    for _ in range(warmup):
-        detector.detect(first.image)
+    fixed = prepared_input(detector, first.image, warmup)
     clock = time.perf_counter_ns
     bare = np.empty(runs)
     stage_ns = np.empty((runs, len(STAGES)))

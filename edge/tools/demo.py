@@ -1,7 +1,8 @@
-"""The demo: the real detector, tracker and ranging on real footage, left for a person to look at.
+"""The demo: the real detector, tracker and ranging on real footage, then the edge service on
+a real clip, left for a person to look at.
 
-Writes replays, annotated videos, distance plots and ``summary.md`` (figures measured in this
-run, files, credits) into one folder.
+Writes replays, annotated videos, distance plots, the service's event log and ``summary.md``
+(figures measured in this run, files, credits) into one folder.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from edge.config import load_config
 from edge.perception.tsai import TsaiCamera
+from edge.tools.demo_service import KIOSK, service_part
 from edge.tools.detection_eval import read_detections_jsonl, score_frames
 from edge.tools.footage import (
     INTEL_CREDIT,
@@ -66,9 +68,10 @@ def _pets_truth() -> dict[int, FrameTruth]:
     return load_pets_xml(footage_path(f"{PETS_DIR}/{PETS_TRUTH}"))
 
 
-def run_demo(out: Path, examples: Path = EXAMPLES) -> Path:
+def run_demo(out: Path, examples: Path = EXAMPLES, realtime: bool = True) -> Path:
     """Run every demo step into ``out``; return the path of the written summary."""
-    missing = [c.config for c in TRACK_CLIPS if not (examples / c.config).is_file()]
+    configs = [c.config for c in TRACK_CLIPS] + [KIOSK]
+    missing = [name for name in configs if not (examples / name).is_file()]
     if missing:
         raise FileNotFoundError(
             f"the demo's example configurations {missing} are not in {examples}; run the demo "
@@ -79,6 +82,7 @@ def run_demo(out: Path, examples: Path = EXAMPLES) -> Path:
     lines += _detect_part(out)
     for clip in TRACK_CLIPS:
         lines += _track_part(out, examples, clip)
+    lines += service_part(out, examples, realtime)
     lines += ["## Credits", "", f"- {PETS_CREDIT}", f"- {INTEL_CREDIT}", ""]
     summary = out / "summary.md"
     summary.write_text("\n".join(lines), encoding="utf-8")

@@ -1,0 +1,469 @@
+"""``greetcue bench service``: the whole edge service against bare inference, in one run.
+
+Four figures, measured one after the other on PETS S2L1 with the kiosk example configuration
+on a private Mosquitto, so that a noisy box slows them alike:
+
+1. bare inference p50 of the configured detector (blocks of ``edge.tools.bench`` runs before
+   and after the service runs, pooled);
+2. frame capture to event received by a separate MQTT 5 subscriber, p50/p99, with the
+   service paced at ``PACED_FPS`` (only events caused by a frame: track_start, zone_enter,
+   zone_exit and first cues, whose ``captured_at`` is that frame's capture);
+3. the loop's frame rate unpaced, as a share of the bare inference rate;
+4. CPU and peak resident memory of ``greetcue run`` as a subprocess, paced, sampled by psutil.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import paho.mqtt.client as mqtt
+import psutil
+import yaml
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from rich.console import Console
+from rich.progress import Progress, TaskID
+from rich.table import Table
+
+from edge.config import Config, load_config
+from edge.contract import CueIssued, decode_event
+from edge.perception.sources import Image, open_source
+from edge.service.broker import Mosquitto
+from edge.service.loop import Service, Tick
+from edge.tools.bench import Timing, bare_inference
+
+log = logging.getLogger(__name__)
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "pets-kiosk.yaml"
+LATENCY_TYPES = frozenset({"track_start", "zone_enter", "zone_exit", "cue"})
+PACED_FPS = 10.0
+BARE_BLOCKS = 3  # before the paced run, before and after the unpaced one
+SAMPLE_S = 0.5  # psutil sampling period
+STARTUP_S = 5.0  # a subprocess's imports and model load, added to a --frames budget
+QUIET_S = 0.5  # after the paced run: how long no new event means all have arrived
+CLIP_FRAMES = 250  # frames in each PETS part (for the progress bars)
+LATENCY_MARGIN_MS = 10.0
+RATE_SHARE = 0.9
+RSS_LIMIT_MB = 250.0
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How much of the footage each part of the bench plays (None: all of it)."""
+
+    frames: int | None = None
+    seconds: float | None = None
+
+    def budget_s(self, fps: float) -> float | None:
+        """Wall seconds a paced subprocess may run, startup included."""
+        if self.seconds is not None:
+            return self.seconds
+        return None if self.frames is None else self.frames / fps + STARTUP_S
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One target: the measured figure, its limit, and whether it was met."""
+
+    name: str
+    value: float
+    limit: float
+    unit: str
+    at_most: bool
+
+    @property
+    def met(self) -> bool:
+        return self.value <= self.limit if self.at_most else self.value >= self.limit
+
+
+@dataclass(slots=True)
+class ServiceBench:
+    """Every figure of one ``bench service`` run (milliseconds, frames per second, MB)."""
+
+    model: str
+    threads: int
+    clips: list[str]
+    bare_runs: int
+    bare_p50_ms: float
+    bare_p99_ms: float
+    events: int
+    latency_p50_ms: float
+    latency_p99_ms: float
+    loop_frames: int
+    loop_fps: float
+    stage_ms: dict[str, float]
+    cpu_percent_mean: float
+    cpu_percent_max: float
+    rss_peak_mb: float
+    footprint_s: float
+    targets: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def bare_fps(self) -> float:
+        return 1000.0 / self.bare_p50_ms
+
+    @property
+    def rate_ratio(self) -> float:
+        return self.loop_fps / self.bare_fps
+
+    def checks(self) -> list[Target]:
+        """The targets against this run's figures."""
+        limit = self.bare_p50_ms + LATENCY_MARGIN_MS
+        return [
+            Target("p99 capture -> event", self.latency_p99_ms, limit, "ms", at_most=True),
+            Target("loop rate / bare rate", self.rate_ratio, RATE_SHARE, "x", at_most=False),
+            Target("peak resident memory", self.rss_peak_mb, RSS_LIMIT_MB, "MB", at_most=True),
+        ]
+
+    def as_json(self) -> dict[str, Any]:
+        """The figures, the derived rates and the targets met, for ``--out``."""
+        return asdict(self) | {
+            "bare_fps": self.bare_fps,
+            "rate_ratio": self.rate_ratio,
+            "targets": {t.name: t.met for t in self.checks()},
+        }
+
+
+def bench_config(base: Path, port: int, folder: Path, model: str | None, threads: int) -> Config:
+    """``base`` pointed at the broker on ``port``, outbox in ``folder``, no /metrics port."""
+    data = load_config(base).model_dump(mode="json", exclude_none=True)
+    data["mqtt"] = {"host": "127.0.0.1", "port": port}
+    data["outbox"] = {"path": str(folder / "outbox.sqlite3")}
+    data["service"] = data.get("service", {}) | {"metrics_port": None}
+    data["detector"] = data.get("detector", {}) | {"threads": threads}
+    if model is not None:
+        data["detector"]["model"] = model
+    return Config.model_validate(data)
+
+
+def _with_outbox(config: Config, path: Path) -> Config:
+    return config.model_copy(update={"outbox": config.outbox.model_copy(update={"path": path})})
+
+
+class _Watch:
+    """The observer of one phase: frame times per clip, stage medians, and the phase's cap."""
+
+    def __init__(self, limits: Limits, advance: Callable[[], None]) -> None:
+        self._limits, self._advance = limits, advance
+        self.clips: list[list[float]] = []
+        self.stages: list[dict[str, float]] = []
+        self._stop: Callable[[], None] = lambda: None
+        self._started = time.perf_counter()
+        self.frames = 0
+
+    @property
+    def done(self) -> bool:
+        frames, seconds = self._limits.frames, self._limits.seconds
+        over_time = seconds is not None and time.perf_counter() - self._started >= seconds
+        return over_time or (frames is not None and self.frames >= frames)
+
+    def follow(self, service: Service) -> None:
+        """The next clip's service: stopped once the cap is reached."""
+        self.clips.append([])
+        self._stop = service.stop
+
+    def __call__(self, tick: Tick) -> None:
+        if tick.metrics is not None:
+            self.stages.append(dict(tick.metrics.stage_ms))
+        if tick.frame is None:
+            return
+        self.clips[-1].append(time.perf_counter())
+        self.frames += 1
+        self._advance()
+        if self.done:
+            self._stop()
+
+    def fps(self) -> float:
+        """Frames per second between frames of one clip (service starts and drains left out)."""
+        gaps = [np.diff(times) for times in self.clips if len(times) > 1]
+        return float(1.0 / np.concatenate(gaps).mean()) if gaps else float("nan")
+
+    def stage_medians(self) -> dict[str, float]:
+        """Each stage's median over the metrics reports of the phase."""
+        names = dict.fromkeys(name for report in self.stages for name in report)
+        return {n: statistics.median(r[n] for r in self.stages if n in r) for n in names}
+
+
+class _Stamps:
+    """A separate MQTT 5 subscriber on ``greetcue/#``: each event with its receive wall time."""
+
+    def __init__(self, port: int) -> None:
+        self.events: list[tuple[bytes, float]] = []
+        self._subscribed = threading.Event()
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"bench-{uuid.uuid4().hex[:6]}",
+            protocol=MQTTProtocolVersion.MQTTv5,
+        )
+        self._client.on_message = self._on_message
+        self._client.on_subscribe = lambda *args: self._subscribed.set()
+        self._client.connect("127.0.0.1", port)
+        self._client.subscribe("greetcue/#", qos=1)
+        self._client.loop_start()
+        if not self._subscribed.wait(10.0):
+            raise RuntimeError(f"bench subscriber: no SUBACK from 127.0.0.1:{port} in 10 s")
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if message.topic.endswith("/event"):
+            self.events.append((bytes(message.payload), time.time()))
+
+    def settle(self) -> None:
+        """Wait until no event has come for ``QUIET_S``."""
+        count = -1
+        while count != len(self.events):
+            count = len(self.events)
+            time.sleep(QUIET_S)
+
+    def latencies_ms(self) -> list[float]:
+        """Receive wall minus ``captured_at`` of the events a frame caused."""
+        out = []
+        for payload, received in self.events:
+            event = decode_event(payload)
+            if event.type not in LATENCY_TYPES:
+                continue
+            if isinstance(event, CueIssued) and event.escalation > 0:
+                continue  # an escalation is caused by the clock, not by a frame
+            out.append((received - event.captured_at.timestamp()) * 1000.0)
+        return out
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+class _Bench:
+    """One bench run: the broker, the configuration, the pooled bare timings, the progress."""
+
+    def __init__(self, config: Config, clips: Sequence[Path], limits: Limits, work: Path) -> None:
+        self.config, self.clips, self.limits, self.work = config, list(clips), limits, work
+        self.bare: list[Timing] = []
+        with open_source(self.clips[0]) as frames:
+            self.image: Image = next(iter(frames)).image
+
+    def measure_bare(self, service: Service, runs: int) -> None:
+        self.bare.append(bare_inference(service.detector, self.image, runs))
+
+    def phase(
+        self, name: str, realtime: bool, progress: Progress, bare_runs: int
+    ) -> tuple[_Watch, Service]:
+        """Run a Service over the clips (until the cap); a bare block before the first."""
+        total = self.limits.frames or CLIP_FRAMES * len(self.clips)
+        task = progress.add_task(name, total=total)
+        watch = _Watch(self.limits, lambda: progress.advance(task))
+        config = _with_outbox(self.config, self.work / f"outbox-{name.split()[0]}.sqlite3")
+        service: Service | None = None
+        for clip in self.clips:
+            if watch.done:
+                break
+            first = service is None
+            service = Service(config, str(clip), realtime, observer=watch, fps=PACED_FPS)
+            if first:
+                self.measure_bare(service, bare_runs)
+            watch.follow(service)
+            log.info("bench service: %s on %s", name, clip.name)
+            service.run()
+        progress.update(task, completed=total)
+        assert service is not None
+        return watch, service
+
+    def footprint(self, progress: Progress) -> tuple[list[float], list[float], float]:
+        """CPU % and RSS (MB) samples of ``greetcue run`` subprocesses, and their wall time."""
+        path = self.work / "footprint.yaml"
+        config = _with_outbox(self.config, self.work / "outbox-footprint.sqlite3")
+        path.write_text(yaml.safe_dump(config.model_dump(mode="json", exclude_none=True)))
+        budget = self.limits.budget_s(PACED_FPS)
+        expected = budget or len(self.clips) * (CLIP_FRAMES / PACED_FPS + STARTUP_S)
+        task = progress.add_task("greetcue run (subprocess, paced)", total=expected)
+        cpu: list[float] = []
+        rss: list[float] = []
+        started = time.monotonic()
+        for clip in self.clips:
+            left = None if budget is None else budget - (time.monotonic() - started)
+            if left is not None and left <= 0:
+                break
+            command = [sys.executable, "-m", "edge.cli", "run", "--config", str(path)]
+            command += ["--source", str(clip), "--realtime", "--fps", f"{PACED_FPS:g}"]
+            with self._running(command, left) as process:
+                _sample(process, cpu, rss, lambda: progress.advance(task, SAMPLE_S))
+        progress.update(task, completed=expected)
+        return cpu, rss, time.monotonic() - started
+
+    @contextmanager
+    def _running(self, command: list[str], limit_s: float | None) -> Iterator[psutil.Process]:
+        """The subprocess; SIGTERM once ``limit_s`` has passed; its exit status checked."""
+        output = self.work / "footprint.log"
+        with output.open("ab") as out:
+            popen = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        timer = threading.Timer(limit_s or 0.0, popen.terminate)
+        if limit_s is not None:
+            timer.start()
+        try:
+            yield psutil.Process(popen.pid)
+            code = popen.wait()
+        finally:
+            timer.cancel()
+            if popen.poll() is None:
+                popen.kill()
+                popen.wait()
+        if code != 0:
+            tail = "\n".join(output.read_text(errors="replace").splitlines()[-5:])
+            raise RuntimeError(f"`greetcue run` exited with status {code}:\n{tail}")
+
+
+def _sample(
+    process: psutil.Process, cpu: list[float], rss: list[float], tick: Callable[[], None]
+) -> None:
+    """CPU % (of one core) and RSS every ``SAMPLE_S`` until the process ends."""
+    try:
+        process.cpu_percent(None)
+        while process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+            time.sleep(SAMPLE_S)
+            with process.oneshot():
+                cpu.append(process.cpu_percent(None))
+                rss.append(process.memory_info().rss / 2**20)
+            tick()
+    except psutil.NoSuchProcess:
+        pass
+
+
+def bench_service(
+    base: Path,
+    clips: Sequence[Path],
+    limits: Limits,
+    progress: Progress,
+    model: str | None = None,
+    threads: int = 1,
+    bare_runs: int = 50,
+) -> ServiceBench:
+    """Measure every figure of the module docstring in one run, with the configuration
+    ``base`` (on a private Mosquitto, state in a temporary folder)."""
+    with tempfile.TemporaryDirectory(prefix="greetcue-bench-") as folder:
+        work = Path(folder)
+        with Mosquitto(work / "mosquitto", port=0) as broker:
+            config = bench_config(base, broker.port, work, model, threads)
+            bench = _Bench(config, clips, limits, work)
+            stamps = _Stamps(broker.port)
+            try:
+                bench.phase("paced (capture -> event)", True, progress, bare_runs)
+                stamps.settle()
+            finally:
+                stamps.close()
+            watch, last = bench.phase("unpaced (loop rate)", False, progress, bare_runs)
+            bench.measure_bare(last, bare_runs)
+            footprint = bench.footprint(progress)
+    return _report(bench, stamps.latencies_ms(), watch, footprint)
+
+
+def _report(
+    bench: _Bench,
+    latencies: list[float],
+    watch: _Watch,
+    footprint: tuple[list[float], list[float], float],
+) -> ServiceBench:
+    bare = Timing(np.concatenate([timing.ms for timing in bench.bare]))
+    lat = Timing(np.asarray(latencies)) if latencies else None
+    cpu, rss, wall = footprint
+    detector = bench.config.detector
+    return ServiceBench(
+        model=detector.model,
+        threads=detector.threads,
+        clips=[clip.name for clip in bench.clips],
+        bare_runs=len(bare.ms),
+        bare_p50_ms=bare.p50,
+        bare_p99_ms=bare.p99,
+        events=len(latencies),
+        latency_p50_ms=lat.p50 if lat is not None else float("nan"),
+        latency_p99_ms=lat.p99 if lat is not None else float("nan"),
+        loop_frames=watch.frames,
+        loop_fps=watch.fps(),
+        stage_ms=watch.stage_medians(),
+        cpu_percent_mean=float(np.mean(cpu)) if cpu else float("nan"),
+        cpu_percent_max=max(cpu, default=float("nan")),
+        rss_peak_mb=max(rss, default=float("nan")),
+        footprint_s=wall,
+    )
+
+
+def render(report: ServiceBench, console: Console) -> None:
+    """The figures as a table, then each target met or missed."""
+    table = Table(
+        title=f"greetcue service: {report.model}, {report.threads} thread(s), "
+        f"{' + '.join(report.clips)}"
+    )
+    for column in ("measured", "value", "note"):
+        table.add_column(column, justify="right" if column == "value" else "left")
+    stages = ", ".join(f"{name} {ms:.1f}" for name, ms in report.stage_ms.items())
+    rows = [
+        ("bare inference p50", f"{report.bare_p50_ms:.1f} ms", f"{report.bare_runs} runs"),
+        ("bare inference rate", f"{report.bare_fps:.1f} fps", "1000 / p50"),
+        ("capture -> event p50", f"{report.latency_p50_ms:.1f} ms", f"{report.events} events"),
+        ("capture -> event p99", f"{report.latency_p99_ms:.1f} ms", f"paced {PACED_FPS:g} fps"),
+        ("loop rate, unpaced", f"{report.loop_fps:.1f} fps", f"{report.loop_frames} frames"),
+        ("loop / bare rate", f"{report.rate_ratio:.3f}", f"stage ms: {stages}"),
+        (
+            "CPU, mean / max",
+            f"{report.cpu_percent_mean:.0f} / {report.cpu_percent_max:.0f} %",
+            "of one core",
+        ),
+        (
+            "peak resident memory",
+            f"{report.rss_peak_mb:.0f} MB",
+            f"greetcue run, {report.footprint_s:.0f} s",
+        ),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    for target in report.checks():
+        verdict = "[green]met[/green]" if target.met else "[red]MISSED[/red]"
+        sign = "<=" if target.at_most else ">="
+        console.print(
+            f"{verdict}: {target.name} {target.value:.2f} {target.unit} "
+            f"(target {sign} {target.limit:.2f} {target.unit})",
+            highlight=False,
+        )
+    _advise(report)
+
+
+def _advise(report: ServiceBench) -> None:
+    """One log line per missed target, saying where to look."""
+    latency, rate, memory = report.checks()
+    beyond = 1000.0 / report.loop_fps - report.bare_p50_ms
+    if not latency.met:
+        log.warning(
+            "capture -> event p99 %.1f ms is over bare inference p50 + %.0f ms (%.1f ms): "
+            "the stages after detect and the publisher add the rest; stage medians (ms): %s",
+            latency.value,
+            LATENCY_MARGIN_MS,
+            latency.limit,
+            report.stage_ms,
+        )
+    if not rate.met:
+        log.warning(
+            "the loop runs at %.1f fps, %.2fx the bare inference rate (%.1f fps): %.1f ms a "
+            "frame beyond inference; stage medians (ms): %s",
+            report.loop_fps,
+            rate.value,
+            report.bare_fps,
+            beyond,
+            report.stage_ms,
+        )
+    if not memory.met:
+        log.warning(
+            "greetcue run peaked at %.0f MB resident (target %.0f MB): check the model size "
+            "and ONNX Runtime threads (--threads)",
+            memory.value,
+            memory.limit,
+        )
