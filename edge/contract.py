@@ -208,6 +208,12 @@ class Metrics(Message):
     outbox_dropped: int = Field(ge=0, description="events dropped at the outbox bound, total")
     frames_dropped: int = Field(ge=0, description="frames the loop was too slow for, total")
     people: int = Field(ge=0, description="people tracked now")
+    refused: dict[str, int] = Field(
+        default_factory=dict,
+        description="totals since start of what was refused, by kind: ack_payload (invalid "
+        "ack messages), ack_unmatched (acks for no open cue), event_rejected (events the "
+        "broker refused for good), handler_error (incoming messages that raised)",
+    )
 
 
 class Topic(StrEnum):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,12 +14,31 @@ from edge.perception.sources import LiveSource, SourceError
 from edge.service.camera_feed import CameraFeed
 from tests.fake_camera import WAIT_S, Factory, FakeCamera
 
+SLOW_OPEN_S = 3.0  # an open as slow as one against an unreachable RTSP host
+CALL_BOUND_S = 1.0  # generous: next_frame waits at most POLL_S (0.2 s); not a speed target
 
-def feed_for(factory: Factory, changes: list[bool], stall_s: float = 0.3) -> CameraFeed:
+
+def live_opener(factory: Factory) -> Callable[[], LiveSource]:
     def opener() -> LiveSource:
         return LiveSource(0, "fake camera", factory, reconnect_initial_s=0.05, reconnect_max_s=0.05)
 
-    return CameraFeed(opener, True, "fake camera", stall_s, 1.0, changes.append)
+    return opener
+
+
+def feed_for(factory: Factory, changes: list[bool], stall_s: float = 0.3) -> CameraFeed:
+    return CameraFeed(live_opener(factory), True, "fake camera", stall_s, 1.0, changes.append)
+
+
+def longest_call_until(feed: CameraFeed, done: Callable[[], bool]) -> float:
+    """Call ``next_frame`` until ``done()``; the longest any call took."""
+    longest = 0.0
+    deadline = time.monotonic() + WAIT_S
+    while not done():
+        assert time.monotonic() < deadline, "gave up waiting"
+        start = time.monotonic()
+        feed.next_frame()
+        longest = max(longest, time.monotonic() - start)
+    return longest
 
 
 def frames_until(feed: CameraFeed, count: int) -> list[float]:
@@ -76,3 +98,75 @@ def test_a_file_ends(footage_dir: Path) -> None:
         count += feed.next_frame() is not None
     feed.close()
     assert count == 23
+
+
+def test_a_slow_open_does_not_block_the_loop_and_the_camera_comes_online() -> None:
+    camera = FakeCamera(1)
+    open_live = live_opener(Factory(camera))
+
+    def slow_opener() -> LiveSource:
+        time.sleep(SLOW_OPEN_S)
+        return open_live()
+
+    changes: list[bool] = []
+    feed = CameraFeed(slow_opener, True, "fake camera", 0.3, 1.0, changes.append)
+    try:
+        start = time.monotonic()
+        longest = longest_call_until(feed, lambda: feed.online)
+        assert time.monotonic() - start >= SLOW_OPEN_S * 0.9, "the open really was slow"
+        assert longest < CALL_BOUND_S
+        assert changes == [True]
+        assert frames_until(feed, 2), "frames keep coming from the slowly opened camera"
+    finally:
+        feed.close()
+
+
+def test_a_slow_failed_open_is_retried_with_back_off_without_blocking_the_loop(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    attempts: list[float] = []
+    open_live = live_opener(Factory(FakeCamera(1)))
+
+    def opener() -> LiveSource:
+        attempts.append(time.monotonic())
+        if len(attempts) == 1:
+            time.sleep(SLOW_OPEN_S)
+            raise SourceError("host unreachable")
+        return open_live()
+
+    changes: list[bool] = []
+    feed = CameraFeed(opener, True, "fake camera", 0.3, 1.0, changes.append)
+    caplog.set_level(logging.INFO, logger="edge.service.camera_feed")
+    try:
+        longest = longest_call_until(feed, lambda: feed.online)
+        assert longest < CALL_BOUND_S
+        assert len(attempts) == 2 and attempts[1] - attempts[0] >= SLOW_OPEN_S + 0.5 * 0.9
+        assert changes == [True]
+        assert "camera fake camera is offline (host unreachable); retry 1 in 0.5 s" in caplog.text
+        assert "camera fake camera opened after 1 retries" in caplog.text
+    finally:
+        feed.close()
+
+
+def test_close_during_a_slow_open_returns_at_once_and_the_late_source_is_closed() -> None:
+    camera = FakeCamera(1)
+    open_live = live_opener(Factory(camera))
+    started, release = threading.Event(), threading.Event()
+
+    def blocked_opener() -> LiveSource:
+        started.set()
+        release.wait(WAIT_S)
+        return open_live()
+
+    feed = CameraFeed(blocked_opener, True, "fake camera", 0.3, 1.0)
+    assert feed.next_frame() is None
+    assert started.wait(WAIT_S)
+    start = time.monotonic()
+    feed.close()
+    assert time.monotonic() - start < CALL_BOUND_S
+    assert feed.next_frame() is None and not feed.online, "a closed feed opens nothing"
+    release.set()
+    deadline = time.monotonic() + WAIT_S
+    while not camera.released and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert camera.released, "the source that opened after close() was closed by its thread"

@@ -23,6 +23,7 @@ from edge.service.zones import (
     Decision,
     TrackEnded,
     TrackStarted,
+    VisitEnded,
     WaitingDue,
     ZoneEntered,
     ZoneExited,
@@ -240,10 +241,29 @@ def test_passing_gets_no_cue(stops: tuple[tuple[float, float], ...]) -> None:
     "stops",
     [((0, 2), (0, 20)), ((3, 3), (15, 15)), ((0, 8), (0, 25)), ((-2, 4), (-12, 14))],
 )
-def test_leaving_gets_no_cue_but_exits(stops: tuple[tuple[float, float], ...]) -> None:
-    decisions = run(make(), [Walk(route(*stops))])
+def test_someone_first_seen_inside_walking_away_is_no_arrival(
+    stops: tuple[tuple[float, float], ...],
+) -> None:
+    zones = make()
+    decisions = run(zones, [Walk(route(*stops))])
     assert of(CueDue, decisions) == []
-    assert "10ft" in zones_of(ZoneExited, decisions)
+    assert of(ZoneEntered, decisions) == [] and of(ZoneExited, decisions) == []
+
+
+def test_someone_walking_away_counts_as_inside_while_there() -> None:
+    zones = make()
+    decisions = run(zones, [Walk(route((0, 2), (0, 2.5), speed=1.0))])
+    assert of(ZoneEntered, decisions) == []
+    assert [zone.count for zone in zones.occupancy()] == [1, 1, 1]
+
+
+def test_an_arrival_who_turns_and_leaves_exits_and_ends_the_visit() -> None:
+    decisions = run(make(), [Walk(route((0, 16), (0, 2), (0, 2), (0, 18)))])
+    assert zones_of(ZoneEntered, decisions) == list(ALL)
+    assert zones_of(ZoneExited, decisions) == ["3ft", "5ft", "10ft"]
+    exit_10 = next(d for d in of(ZoneExited, decisions) if d.zone == "10ft")
+    (ended,) = of(VisitEnded, decisions)
+    assert ended.visit == exit_10.visit and ended.t == exit_10.t
 
 
 @pytest.mark.parametrize(
@@ -344,6 +364,15 @@ def test_people_in_the_exclusion_polygon_are_ignored(
 ) -> None:
     decisions = run(make(exclusion_ft=polygon), [Walk(route(*stops, speed=1.5))])
     assert bool(decisions) is seen
+
+
+def test_walking_into_the_exclusion_polygon_ends_the_person_there() -> None:
+    zones = make(exclusion_ft=[(-4, -1), (4, -1), (4, 1), (-4, 1)])
+    decisions = run(zones, [Walk(route((0, 12), (0, 2), (0, 0), (0, 0)))])
+    assert zones_of(ZoneEntered, decisions) == list(ALL)
+    assert zones_of(ZoneExited, decisions) == ["3ft", "5ft", "10ft"]
+    assert [type(d) for d in decisions].count(TrackEnded) == 1
+    assert all(zone.count == 0 for zone in zones.occupancy())
 
 
 def test_rows_without_a_floor_position_are_ignored() -> None:

@@ -38,6 +38,7 @@ from edge.config.service import (
     ZoneConfig,
     default_zones,
 )
+from edge.contract import Name
 
 __all__ = [
     "ArucoMarker",
@@ -72,11 +73,8 @@ __all__ = [
 class Config(Strict):
     """The whole greetcue edge configuration."""
 
-    site: str = Field(
-        "store-1",
-        min_length=1,
-        pattern=r"^[A-Za-z0-9_.-]+$",
-        description="site name used in MQTT topics (letters, digits, - _ .)",
+    site: Name = Field(
+        "store-1", description="site name used in MQTT topics (letters, digits, - _ .)"
     )
     camera: CameraConfig = Field(default_factory=lambda: CameraConfig())
     calibration: CalibrationConfig | None = Field(
@@ -111,6 +109,13 @@ class Config(Strict):
             raise ValueError(
                 f"cues.zones names {unknown}, which are not zones; the zones are {names}"
             )
+        devices = [d for d in (self._buzzer_device(), self._button_device()) if d is not None]
+        for key, device in devices:
+            if device not in self.cues.rota:
+                raise ValueError(
+                    f"{key} is {device!r}, which is not in cues.rota {self.cues.rota}: "
+                    "add it there (or name a device of the rota)"
+                )
         for key, table in self._per_zone_tables():
             extra = sorted(set(table) - {*names, "waiting"})
             if extra:
@@ -123,6 +128,14 @@ class Config(Strict):
         if self.cues.zones is not None:
             return list(self.cues.zones)
         return [max(self.zones, key=lambda zone: zone.radius_ft).name]
+
+    def _buzzer_device(self) -> tuple[str, str] | None:
+        buzzer = self.gpio.buzzer if self.gpio is not None else None
+        return ("gpio.buzzer.device", buzzer.device) if buzzer is not None else None
+
+    def _button_device(self) -> tuple[str, str] | None:
+        button = self.gpio.button if self.gpio is not None else None
+        return ("gpio.button.device", button.device) if button is not None else None
 
     def _per_zone_tables(self) -> list[tuple[str, dict[str, Any]]]:
         tables: list[tuple[str, dict[str, Any]]] = []

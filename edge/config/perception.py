@@ -8,16 +8,14 @@ from typing import Self
 from pydantic import Field, model_validator
 
 from edge.config.base import Pair, Strict
-from edge.contract import RESERVED_CAMERA_NAMES
+from edge.contract import RESERVED_CAMERA_NAMES, Name
 
 
 class CameraConfig(Strict):
     """The camera: where frames come from and its lens."""
 
-    name: str = Field(
+    name: Name = Field(
         "counter-1",
-        min_length=1,
-        pattern=r"^[A-Za-z0-9_.-]+$",
         description="camera name used in MQTT topics (letters, digits, - _ .; not cue or ack)",
     )
     source: int | str = Field(

@@ -8,16 +8,13 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 
 from edge.config.base import Pair, Strict
+from edge.contract import Name
 
 
 class ZoneConfig(Strict):
     """A ring around the counter; entering it is a zone event."""
 
-    name: str = Field(
-        min_length=1,
-        pattern=r"^[A-Za-z0-9_.-]+$",
-        description="zone name used in topics and events (letters, digits, - _ .)",
-    )
+    name: Name = Field(description="zone name used in topics and events (letters, digits, - _ .)")
     radius_ft: float = Field(gt=0, le=100, description="ring radius in feet")
     lead_s: float = Field(
         0.5,
@@ -105,12 +102,12 @@ class PresenceConfig(Strict):
 class CueConfig(Strict):
     """Which zones cue staff, on which devices, and when an unanswered cue escalates."""
 
-    zones: list[str] | None = Field(
+    zones: list[Name] | None = Field(
         None,
         description="zones whose entry cues staff; default: the outermost zone only (one buzz "
         "per customer); the counter light shows every zone regardless",
     )
-    rota: list[str] = Field(
+    rota: list[Name] = Field(
         default_factory=lambda: ["counter"],
         min_length=1,
         description="devices in escalation order: a cue goes to the first; one not acknowledged "
@@ -150,7 +147,7 @@ class BuzzerConfig(Strict):
     """A buzzer or vibration motor on a GPIO pin."""
 
     pin: int | str = Field(description="GPIO pin (BCM number such as 17, or a name like 'GPIO17')")
-    device: str = Field("counter", min_length=1, description="device name in cues.rota")
+    device: Name = Field("counter", description="device name in cues.rota")
     active_high: bool = Field(True, description="the pin drives the buzzer on when high")
     patterns: dict[str, list[float]] = Field(
         default_factory=_default_patterns,
@@ -181,7 +178,7 @@ class ButtonConfig(Strict):
     """A push button that acknowledges the oldest open cue of its device."""
 
     pin: int | str = Field(description="GPIO pin of the button (wired to ground)")
-    device: str = Field("counter", min_length=1, description="device whose cues it acknowledges")
+    device: Name = Field("counter", description="device whose cues it acknowledges")
     bounce_s: float = Field(0.05, ge=0, le=1, description="ignore contact bounce this long")
 
 

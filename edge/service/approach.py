@@ -8,7 +8,8 @@ not a customer arriving. The class comes from the heading, the angle between the
 velocity and the direction to the counter: within ``approach_cone_deg`` of straight at it is
 approaching (their radial speed is then at least cos(cone) of their walking speed), within it
 of straight away is leaving, anything else passing; slower than ``standing_ftps`` is standing.
-Kalman velocities wobble, so a new class must hold ``classify_s`` before it replaces the old.
+Kalman velocities wobble, so a new class must hold ``classify_s`` before it replaces the old;
+a cue needs the person approaching by both the held class and this frame's.
 
 Debounce. Every condition (inside a ring, beyond it plus the margin, predicted to cross it
 soon, a new class) counts only once it has held on consecutive frames for its hold time, so
@@ -183,6 +184,7 @@ class RingState:
 
     def __init__(self, hold_s: float) -> None:
         self.inside = False
+        self.announced = False  # the entry was an arrival, reported as ZoneEntered
         self.enter = Debounce(hold_s)
         self.exit = Debounce(hold_s)
         self.predicted = Debounce(hold_s)
@@ -274,15 +276,19 @@ class Person:
     def due_cues(self, t: float) -> list[tuple[int, Trigger]]:
         """Cue rings due now (recorded in the visit): approaching and inside, or predicted to
         cross within the ring's lead time for ``enter_s``; at most once per visit. The
-        prediction looks ``lead_s + enter_s`` ahead, so the debounce does not eat the lead."""
+        prediction looks ``lead_s + enter_s`` ahead, so the debounce does not eat the lead.
+
+        Approaching means held *and* in this frame: the held class lags a turn by up to
+        ``classify_s``, and a cue, fired once, must not come in that lag."""
         due: list[tuple[int, Trigger]] = []
+        approaching = self.approach == self.row.approach == "approaching"
         for i in self._set.by_size:
             ring, state = self._set.rings[i], self.rings[i]
             if not ring.cues:
                 continue
             horizon = ring.lead_s + self._presence.enter_s
             soon = state.predicted.update(t, bool(self.row.zone_tta_s[i] < horizon))
-            if ring.name in self.visit.cued or self.approach != "approaching":
+            if ring.name in self.visit.cued or not approaching:
                 continue
             if soon or state.inside:
                 self.visit.cued[ring.name] = t

@@ -5,6 +5,10 @@ one that stops delivering frames for ``camera_stall_s`` is reported offline unti
 again (its source reconnects by itself). A file is the exception: it ends, and a file that
 cannot be opened is a configuration error, not a camera to wait for.
 
+Opening a live camera can block for many seconds (an unreachable RTSP host), so it runs on
+a daemon thread, one attempt at a time; the frame loop only polls for the result and keeps
+ticking meanwhile. A file is local and opens on the caller's thread.
+
 Frame times given to perception must never go backwards, also across reconnects: a live
 frame's time is its monotonic capture stamp; a file's is its media time.
 """
@@ -13,8 +17,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, wait
 
 from edge.perception.sources import (
     Backoff,
@@ -37,9 +43,10 @@ POLL_S = 0.2
 class CameraFeed:
     """Frames from one camera; ``online`` says whether it is delivering.
 
-    ``next_frame()`` returns a frame, or ``None`` after at most ``POLL_S`` (or a back-off
-    delay) without one, so the caller can do its periodic work; ``ended`` turns true at the
-    end of a file. ``on_change(online)`` is called on every change of ``online``.
+    ``next_frame()`` returns a frame, or ``None`` after at most ``POLL_S`` without one
+    (also while a live camera is being opened or waited for), so the caller can do its
+    periodic work; ``ended`` turns true at the end of a file. ``on_change(online)`` is
+    called on every change of ``online``. ``close()`` is final.
     """
 
     def __init__(
@@ -58,12 +65,13 @@ class CameraFeed:
         self._backoff = Backoff(min(0.5, retry_max_s), retry_max_s)
         self._on_change = on_change
         self._source: FrameSource | None = None
+        self._opening: Future[FrameSource] | None = None
+        self._closed = False
         self._retry_at = 0.0
         self._last_frame = time.monotonic()
         self._attempts = 0
         self.online = False
         self.ended = False
-        self.size: tuple[int, int] | None = None
 
     @classmethod
     def for_spec(
@@ -94,12 +102,13 @@ class CameraFeed:
 
     def next_frame(self) -> Frame | None:
         """The next frame, or ``None`` when there is none yet (see the class docstring)."""
-        if self.ended:
+        if self.ended or self._closed:
             return None
-        if self._source is None and not self._try_open():
+        deadline = time.monotonic() + POLL_S
+        if self._source is None and not self._try_open(deadline):
             return None
         assert self._source is not None
-        frame = self._read(self._source)
+        frame = self._read(self._source, deadline)
         now = time.monotonic()
         if frame is not None:
             self._last_frame = now
@@ -110,22 +119,36 @@ class CameraFeed:
         return None
 
     def close(self) -> None:
-        """Release the camera (no ``on_change``: the service says ``offline`` as it stops)."""
+        """Release the camera (no ``on_change``: the service says ``offline`` as it stops).
+
+        Never waits for an open in progress: its thread closes what it opens.
+        """
+        self._closed = True
+        if self._opening is not None:
+            self._opening.add_done_callback(_close_opened)
+            self._opening = None
         if self._source is not None:
             self._source.close()
             self._source = None
         self.online = False
 
-    def _try_open(self) -> bool:
-        now = time.monotonic()
-        if now < self._retry_at:
-            time.sleep(min(POLL_S, self._retry_at - now))
+    def _try_open(self, deadline: float) -> bool:
+        """Whether a source is open now; waits at most until ``deadline`` for one."""
+        if self._opening is None:
+            now = time.monotonic()
+            if now < self._retry_at:
+                time.sleep(max(0.0, min(deadline, self._retry_at) - now))
+                return False
+            if not self._live:  # local: opens at once, and a failure is a configuration error
+                self._opened(self._open())
+                return True
+            self._opening = _open_in_background(self._open, f"open {self.description}")
+        if not wait([self._opening], max(0.0, deadline - time.monotonic())).done:
             return False
+        opening, self._opening = self._opening, None
         try:
-            self._source = self._open()
+            source = opening.result()
         except SourceError as exc:
-            if not self._live:
-                raise
             self._attempts += 1
             delay = self._backoff.next()
             self._retry_at = time.monotonic() + delay
@@ -138,18 +161,21 @@ class CameraFeed:
             )
             self._set_online(False)
             return False
+        self._opened(source)
+        return True
+
+    def _opened(self, source: FrameSource) -> None:
+        self._source = source
         if self._attempts:
             log.info("camera %s opened after %d retries", self.description, self._attempts)
         self._attempts = 0
         self._backoff.reset()
-        self.size = self._source.size
         self._last_frame = time.monotonic()
-        return True
 
-    def _read(self, source: FrameSource) -> Frame | None:
+    def _read(self, source: FrameSource, deadline: float) -> Frame | None:
         try:
             if isinstance(source, LiveSource):
-                return source.wait_frame(POLL_S)
+                return source.wait_frame(max(0.0, deadline - time.monotonic()))
             return next(source)
         except StopIteration:
             self.ended = True
@@ -174,3 +200,25 @@ class CameraFeed:
             elif online:
                 log.info("camera %s is online", self.description)
             self._on_change(online)
+
+
+def _open_in_background(opener: OpenSource, name: str) -> Future[FrameSource]:
+    """Run ``opener`` on a daemon thread; the future holds its source or its exception."""
+    future: Future[FrameSource] = Future()
+
+    def run() -> None:
+        try:
+            source = opener()
+        except BaseException as exc:  # handed to whoever picks up the result
+            future.set_exception(exc)
+            return
+        future.set_result(source)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
+
+
+def _close_opened(future: Future[FrameSource]) -> None:
+    """Close the source of an open nobody is waiting for any more (once it has finished)."""
+    if future.exception() is None:
+        future.result().close()

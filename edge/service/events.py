@@ -123,11 +123,11 @@ class EventWriter:
                     cue_id=self._cue_ids.pop((decision.visit, decision.zone), None),
                 )
             case ZoneExited():
-                entered = self._entered.pop((decision.visit, decision.zone), decision.t)
+                entered = self._entered.pop((decision.visit, decision.zone), decision.crossed_t)
                 return ZoneExit(
                     **common,
                     zone=decision.zone,
                     approach=approach,
-                    dwell_s=max(0.0, decision.t - entered),
+                    dwell_s=max(0.0, decision.crossed_t - entered),
                 )
         return None

@@ -17,27 +17,27 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from types import FrameType
 
-from edge.config import Config
-from edge.contract import CueIssued, EventBase, Metrics, encode
-from edge.perception.calibration import camera_for
+from edge.config import Config, ConfigError
+from edge.contract import EventBase, Metrics, encode
+from edge.perception.calibration import CalibrationError, camera_for
 from edge.perception.pipeline import Perception, tracking_detector
-from edge.perception.sources import Frame
+from edge.perception.sources import Frame, SourceError
 from edge.service.camera_feed import CameraFeed
-from edge.service.cues import CueEvent, PersonSnapshot
+from edge.service.cue_stage import cue_events
 from edge.service.events import EventWriter
 from edge.service.occupancy import OccupancyBoard
 from edge.service.runtime import Runtime
 from edge.service.zones import (
-    CueDue,
     Decision,
     PersonView,
-    TrackEnded,
-    TrackStarted,
-    WaitingDue,
     Zones,
 )
 
 log = logging.getLogger(__name__)
+
+# A bug hit on one frame must not take the counter's cues down; one hit on every frame is a
+# broken box, better restarted (by systemd) than limping on.
+MAX_FAILURES_IN_A_ROW = 50
 
 
 @dataclass(slots=True)
@@ -62,6 +62,7 @@ class RunResult:
     events: int = 0
     drained: bool = True
     undelivered: int = 0
+    errors: int = 0
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -98,6 +99,8 @@ class Service:
         self.zones = Zones.from_config(config)
         self._perception: Perception | None = None
         self._runtime: Runtime | None = None
+        self._last_frame: Frame | None = None
+        self._camera_lost = False
         self.result = RunResult()
 
     @property
@@ -123,8 +126,19 @@ class Service:
                 self.config.service.occupancy_refresh_s,
             )
             try:
+                failures = 0
                 while not self._stop.is_set() and not self.feed.ended:
-                    self._turn(runtime, writer, board)
+                    try:
+                        self._turn(runtime, writer, board)
+                        failures = 0
+                    except (SourceError, CalibrationError, ConfigError):
+                        raise  # the set-up is wrong: say so and stop
+                    except Exception:
+                        failures += 1
+                        self.result.errors += 1
+                        if failures >= MAX_FAILURES_IN_A_ROW:
+                            raise
+                        log.exception("frame loop: unexpected error; going on with the next frame")
             finally:
                 self.feed.close()
                 self._finish(runtime)
@@ -137,6 +151,10 @@ class Service:
         clock.lap("capture")
         now = time.time()
         events: list[EventBase] = []
+        if self._camera_lost and self._last_frame is not None:
+            # Nobody is seen while the camera is down: their visits end, cues close in time.
+            self._camera_lost = False
+            events += self._react(self.zones.end_all(), self._last_frame, runtime, writer)
         if frame is not None:
             events += self._perceive(frame, runtime, writer, clock.lap)
         for ack in runtime.inbox.drain():
@@ -151,7 +169,8 @@ class Service:
         nearest = board.nearest_zone(inside)
         for output in runtime.outputs:
             output.show(nearest)
-        clock.end()
+        if frame is not None:
+            clock.end()  # a frame is counted; a turn without one (camera down) is not
         metrics = self._report(runtime, frame)
         self.result.events += len(events)
         if self._observer is not None:
@@ -161,37 +180,25 @@ class Service:
     def _perceive(
         self, frame: Frame, runtime: Runtime, writer: EventWriter, lap: Callable[[str], None]
     ) -> list[EventBase]:
+        self.result.frames += 1
+        self._last_frame = frame
         if self._perception is None:
             camera = camera_for(self.config, (frame.image.shape[1], frame.image.shape[0]))
             self._perception = Perception(self.detector, camera, self.config)
         seen = self._perception(frame, lap)
         decisions = self.zones.update(frame.t, seen.ranges, seen.tracks.ended.tolist())
         lap("zones")
+        return self._react(decisions, frame, runtime, writer)
+
+    def _react(
+        self, decisions: Sequence[Decision], frame: Frame, runtime: Runtime, writer: EventWriter
+    ) -> list[EventBase]:
+        """Zone decisions as events, and the cue desk's answer to them."""
         people = {view.track_id: view for view in self.zones.people()}
         events: list[EventBase] = list(writer.events(decisions, frame, people))
-        events += self._cue(decisions, frame, runtime, writer)
-        self.result.frames += 1
+        now = time.time()
+        events += cue_events(runtime.desk, decisions, people, now, frame.captured_wall, writer)
         return events
-
-    def _cue(
-        self, decisions: Sequence[Decision], frame: Frame, runtime: Runtime, writer: EventWriter
-    ) -> list[CueEvent]:
-        """Hand the decisions about cues to the cue desk."""
-        desk, now, out = runtime.desk, time.time(), []
-        for decision in decisions:
-            if isinstance(decision, TrackStarted):
-                desk.track_started(decision.track_id, decision.visit)
-            elif isinstance(decision, TrackEnded):
-                desk.track_ended(decision.track_id, decision.visit, now)
-            elif isinstance(decision, CueDue | WaitingDue):
-                person = _snapshot(decision, self.zones)
-                call = desk.issue if isinstance(decision, CueDue) else desk.waiting
-                issued = call(person, decision.zone, now, frame.captured_wall)
-                for event in issued:
-                    if isinstance(event, CueIssued) and event.escalation == 0:
-                        writer.cue_given(decision.visit, decision.zone, event.cue_id)
-                out += issued
-        return out
 
     def _report(self, runtime: Runtime, frame: Frame | None) -> Metrics | None:
         metrics = runtime.metrics
@@ -200,13 +207,20 @@ class Service:
         metrics.set_outbox(runtime.publisher.depth, runtime.publisher.dropped)
         metrics.set_frames_dropped(self.feed.dropped)
         metrics.set_camera_online(self.feed.online)
-        metrics.set_people(len(self.zones.people()) if frame is not None else 0)
+        metrics.set_people(self.zones.tracked if frame is not None else 0)
+        counts = runtime.desk.counts
+        metrics.set_refused(
+            ack_payload=runtime.ack_handler.refused,
+            ack_unmatched=counts.unknown_acks + counts.duplicate_acks,
+            handler_error=runtime.link.handler_errors,
+        )
         report = metrics.poll()
         if report is not None:
             runtime.publisher.send_now(runtime.metrics_topic, encode(report), qos=0)
         return report
 
     def _camera_changed(self, online: bool) -> None:
+        self._camera_lost = self._camera_lost or not online
         if self._runtime is not None:
             self._runtime.link.set_available(online)
 
@@ -224,21 +238,6 @@ class Service:
                 "delivered on the next start",
                 self.result.undelivered,
             )
-
-
-def _snapshot(decision: CueDue | WaitingDue, zones: Zones) -> PersonSnapshot:
-    approach = decision.approach if isinstance(decision, CueDue) else "standing"
-    for view in zones.people():
-        if view.track_id == decision.track_id:
-            approach = view.approach
-    return PersonSnapshot(
-        decision.track_id,
-        decision.visit,
-        decision.distance_ft,
-        decision.speed_ftps,
-        decision.tta_s,
-        approach,
-    )
 
 
 @contextmanager

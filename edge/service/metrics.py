@@ -128,6 +128,9 @@ def summary_line(metrics: Metrics) -> str:
     parts.append(f"dropped frames {metrics.frames_dropped}")
     parts.append("camera online" if metrics.camera_online else "camera OFFLINE")
     parts.append("1 person" if metrics.people == 1 else f"{metrics.people} people")
+    refused = [f"{kind} {n}" for kind, n in metrics.refused.items() if n]
+    if refused:
+        parts.append("refused: " + " ".join(refused))
     return "metrics: " + ", ".join(parts)
 
 
@@ -179,7 +182,17 @@ class _Series:
             registry=registry,
             buckets=STAGE_BUCKETS_S,
         )
+        self._refused = Gauge(
+            "greetcue_refused_messages",
+            "Messages refused since start, by kind (see the Metrics schema's refused field)",
+            (*LABELS, "kind"),
+            registry=registry,
+        )
         self._labels = labels
+
+    def set_refused(self, refused: dict[str, int]) -> None:
+        for kind, total in refused.items():
+            self._refused.labels(kind=kind, **self._labels).set(total)
 
     def observe_stages(self, stages: Sequence[str], rows: NDArray[np.float64]) -> None:
         for i, stage in enumerate(stages):
@@ -220,6 +233,7 @@ class ServiceMetrics:
         self._frames_dropped = RunningTotal()
         self._camera_online = False
         self._people = 0
+        self._refused: dict[str, int] = {}
         self._window_start = now()
         self._server: tuple[WSGIServer, threading.Thread] | None = None
 
@@ -252,6 +266,11 @@ class ServiceMetrics:
     def set_camera_online(self, online: bool) -> None:
         with self._lock:
             self._camera_online = online
+
+    def set_refused(self, **totals: int) -> None:
+        """Totals since start of refused messages, by kind (ack_payload, ack_unmatched, ...)."""
+        with self._lock:
+            self._refused.update(totals)
 
     def set_people(self, people: int) -> None:
         with self._lock:
@@ -313,6 +332,7 @@ class ServiceMetrics:
             outbox_dropped=self._outbox_dropped.total,
             frames_dropped=self._frames_dropped.total,
             people=self._people,
+            refused=dict(self._refused),
         )
 
     def _export(
@@ -322,6 +342,7 @@ class ServiceMetrics:
         series.fps.set(metrics.fps)
         series.camera_online.set(1.0 if metrics.camera_online else 0.0)
         series.people.set(metrics.people)
+        series.set_refused(metrics.refused)
         series.outbox_depth.set(metrics.outbox_depth)
         series.frames.inc(frames)
         series.observe_stages(self.clock.stages, rows)

@@ -108,7 +108,9 @@ class Runtime:
             return
         discovery = Discovery(config.model_copy(update={"mqtt": mqtt}), self.publisher.send_now)
         self._stack.callback(discovery.close)
-        self.link.add_connect_callback(lambda generation: discovery.on_connect())
+        # Sent once: the publisher keeps the latest retained message and resends it on every
+        # reconnect; Home Assistant's birth message asks for it again.
+        discovery.on_connect()
         self.link.subscribe(discovery.status_topic, lambda topic, body: discovery.on_status(body))
 
     def _start_devices(self, config: Config) -> list[CueOutput]:

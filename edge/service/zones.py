@@ -45,7 +45,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
 from typing import TypedDict
 
 import numpy as np
@@ -63,6 +62,17 @@ from edge.service.approach import (
     Visit,
     classify,
 )
+from edge.service.decisions import (
+    CueDue,
+    Decision,
+    TrackEnded,
+    TrackStarted,
+    VisitEnded,
+    WaitingDue,
+    ZoneEntered,
+    ZoneExited,
+    ZoneOccupancy,
+)
 
 __all__ = [
     "Approach",
@@ -71,6 +81,7 @@ __all__ = [
     "PersonView",
     "TrackEnded",
     "TrackStarted",
+    "VisitEnded",
     "WaitingDue",
     "ZoneEntered",
     "ZoneExited",
@@ -86,88 +97,6 @@ _ENDED_HISTORY = 1024  # ended tracks `reached` still answers for: acks may come
 def _opt(value: float | np.floating) -> float | None:
     """NaN (the arrays' "none") as None, for events."""
     return None if np.isnan(value) else float(value)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Decision:
-    """What every decision carries: who, when (frame time, s) and how they moved then.
-
-    ``tta_s`` is the time until the next ring the person will cross (None: none predicted);
-    ``visit`` numbers visits, so cues and acks of one customer visit can be tied together.
-    """
-
-    track_id: int
-    visit: int
-    t: float
-    distance_ft: float
-    speed_ftps: float | None
-    tta_s: float | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TrackStarted(Decision):
-    """First usable row of a track; ``rejoined_from`` is the track whose visit it took over."""
-
-    approach: Approach
-    rejoined_from: int | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TrackEnded(Decision):
-    """The tracker ended the id; kinematics are those of its last sighting at ``last_seen_t``."""
-
-    last_seen_t: float
-    reached: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ZoneEntered(Decision):
-    """Debounced entry into a ring crossed at ``crossed_t``; ``lead_s`` = crossed_t minus the
-    time this visit's cue for the zone fired (None: no cue yet, not a cue zone, or not the
-    visit's first crossing, e.g. a rejoined track re-entering)."""
-
-    zone: str
-    crossed_t: float
-    lead_s: float | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ZoneExited(Decision):
-    """Debounced exit beyond the ring plus margin, first seen there at ``crossed_t``; or, with
-    ``track_ended``, the tracker ended the id while inside (``crossed_t`` is then ``t``)."""
-
-    zone: str
-    crossed_t: float
-    track_ended: bool
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CueDue(Decision):
-    """Cue staff for this zone: once per visit. ``zone_tta_s`` is the time until this ring is
-    crossed (None once inside); ``lead_s`` is set when the ring was already crossed (<= 0)."""
-
-    zone: str
-    zone_tta_s: float | None
-    approach: Approach
-    trigger: Trigger
-    lead_s: float | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WaitingDue(Decision):
-    """Inside the innermost ring for ``waited_s`` >= waiting_s: once per visit."""
-
-    zone: str
-    waited_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class ZoneOccupancy:
-    """People inside a ring (debounced; one per visit, so a fragmented track counts once)."""
-
-    zone: str
-    count: int
-    nearest_ft: float | None
 
 
 def _in_polygon(points: F64, polygon: F64) -> npt.NDArray[np.bool_]:
@@ -236,21 +165,30 @@ class Zones:
 
     def update(self, t: float, ranges: RangeResult, ended: Iterable[int]) -> list[Decision]:
         """One frame captured at ``t`` (s): end the tracker's ended ids, then step each row;
-        a row not ranged yet (NaN floor) or inside the exclusion polygon is as if unseen."""
+        a row not ranged yet (NaN floor) is as if unseen. A person inside the exclusion
+        polygon (staff behind the counter) is not a customer: a known one ends there."""
         if ranges.zone_tta_s.shape[1] != len(self._set.rings):
             raise ValueError(
                 f"ranges have {ranges.zone_tta_s.shape[1]} zone columns but there are "
                 f"{len(self._set.rings)} zones: build Ranger and Zones from one config"
             )
-        ended_ids = {int(i) for i in ended}
+        rows, excluded = self._rows(ranges)
+        ended_ids = {int(i) for i in ended} | excluded
         decisions: list[Decision] = []
         for track_id in sorted(ended_ids):
             decisions += self._end(t, track_id)
-        rows = [row for row in self._rows(ranges) if row.track_id not in ended_ids]
+        rows = [row for row in rows if row.track_id not in ended_ids]
         seen = {row.track_id for row in rows}
         for row in rows:
             decisions += self._step(t, row, seen)
         self._ended = {i: p for i, p in self._ended.items() if self._rejoinable(p, t)}
+        return decisions
+
+    def end_all(self) -> list[Decision]:
+        """End every live track (the camera is down: nobody is seen), at their last sighting."""
+        decisions: list[Decision] = []
+        for track_id, person in sorted(self._people.items()):
+            decisions += self._end(person.last_seen_t, track_id)
         return decisions
 
     def occupancy(self) -> list[ZoneOccupancy]:
@@ -262,6 +200,11 @@ class Zones:
             result.append(ZoneOccupancy(ring.name, len({p.visit.number for p in inside}), nearest))
         return result
 
+    @property
+    def tracked(self) -> int:
+        """How many live tracks there are (``len(people())`` without building the views)."""
+        return len(self._people)
+
     def people(self) -> list[PersonView]:
         """Every live track, nearest first."""
         return sorted((p.view() for p in self._people.values()), key=lambda v: v.distance_ft)
@@ -272,18 +215,22 @@ class Zones:
         visit = person.visit if person is not None else self._history.get(track_id)
         return set(visit.crossed) if visit is not None else set()
 
-    def _rows(self, ranges: RangeResult) -> list[Row]:
+    def _rows(self, ranges: RangeResult) -> tuple[list[Row], set[int]]:
+        """The usable rows, and the ids of those inside the exclusion polygon."""
         floor, velocity = ranges.floor_ft, ranges.velocity_ftps
         usable = np.isfinite(floor).all(axis=1) & np.isfinite(ranges.distance_ft)
+        excluded: set[int] = set()
         if self._exclusion is not None:
-            usable &= ~_in_polygon(floor, self._exclusion)
+            inside = _in_polygon(floor, self._exclusion) & usable
+            excluded = {int(i) for i in ranges.track_ids[inside]}
+            usable &= ~inside
         index = np.flatnonzero(usable).tolist()
         p = self._presence
         classes = classify(
             floor[index], velocity[index], self._counter, p.standing_ftps, p.approach_cone_deg
         )
         tta = ranges.tta_s
-        return [
+        rows = [
             Row(
                 track_id=int(ranges.track_ids[i]),
                 floor=floor[i],
@@ -296,6 +243,7 @@ class Zones:
             )
             for i, approach in zip(index, classes, strict=True)
         ]
+        return rows, excluded
 
     # Track life: start (perhaps continuing a lost track's visit) and end.
 
@@ -346,7 +294,7 @@ class Zones:
         decisions: list[Decision] = [
             ZoneExited(**kin, zone=self._set.rings[i].name, crossed_t=t, track_ended=True)
             for i in reversed(self._set.by_size)
-            if person.rings[i].inside
+            if person.rings[i].inside and person.rings[i].announced
         ]
         reached = tuple(person.visit.crossed)
         decisions.append(TrackEnded(**kin, last_seen_t=person.last_seen_t, reached=reached))
@@ -367,8 +315,16 @@ class Zones:
                 **_kin(person, t), zone=names[i], crossed_t=person.exited_t(i), track_ended=False
             )
             for i in exited
+            if person.rings[i].announced
         ]
+        # Only arrivals are entries: someone first inside while walking away (a track born
+        # inside, e.g. after a swap at the counter) is inside for occupancy, but no event.
+        arriving = "leaving" not in (person.approach, person.row.approach)
+        for i in entered:
+            person.rings[i].announced = arriving
+        entered = [i for i in entered if arriving]
         if self._set.outer in exited:
+            decisions.append(VisitEnded(**_kin(person, t)))
             person.visit = self._new_visit()
         decisions += [self._cue(t, person, i, trigger) for i, trigger in person.due_cues(t)]
         decisions += [self._entered(t, person, i) for i in entered]
