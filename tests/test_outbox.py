@@ -98,6 +98,27 @@ def test_rows_past_max_age_are_dropped_and_counted(
         assert (box.depth(), box.dropped) == (0, 2)
 
 
+def test_add_does_not_scan_the_table(tmp_path: Path) -> None:
+    """The age bound looks at the oldest row by id: an add costs the same on a big outbox."""
+
+    def steps_to_add_one(box: Outbox) -> int:
+        steps = [0]
+
+        def count() -> int:
+            steps[0] += 1
+            return 0  # go on
+
+        box._db.set_progress_handler(count, 100)  # called every 100 SQLite VM instructions
+        box.add(events(1))
+        box._db.set_progress_handler(None, 0)
+        return steps[0]
+
+    with Outbox(tmp_path / "small.sqlite3") as small, Outbox(tmp_path / "big.sqlite3") as big:
+        small.add(events(10))
+        big.add(events(20_000))
+        assert steps_to_add_one(big) <= steps_to_add_one(small) + 5
+
+
 CHILD = """
 import sys
 from pathlib import Path

@@ -1,4 +1,5 @@
-"""Delivery against a real Mosquitto: order, outages, the will, expiry, auth, refused PUBACKs."""
+"""Delivery against a real Mosquitto (order, outages, the will, expiry, auth, refused PUBACKs),
+and against a scripted link (transient refusals, an unwritable outbox)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import pytest
 
@@ -21,9 +23,10 @@ from edge.service.broker import Mosquitto
 from edge.service.mqtt import MqttLink
 from edge.service.outbox import Outbox, Outgoing
 from edge.service.publisher import Publisher
+from tests.mosquitto_fixture import Subscriber
 
 if TYPE_CHECKING:
-    from tests.mosquitto_fixture import PasswordFile, Subscriber, SubscriberFactory
+    from tests.mosquitto_fixture import PasswordFile, SubscriberFactory
 
 
 AVAILABILITY = "greetcue/store-1/counter-1/availability"
@@ -271,16 +274,99 @@ def test_a_cue_while_disconnected_is_dropped_with_a_log_line(
     assert publisher.depth == 0
 
 
-def test_a_refused_publish_is_not_an_ack(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_publish_the_acl_refuses_is_rejected_not_acked(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     acl = tmp_path / "acl"
     acl.write_text(f"topic readwrite {AVAILABILITY}\ntopic readwrite {EVENTS}\n")
-    with Mosquitto(tmp_path / "broker", extra_config=[f"acl_file {acl}"]) as broker:
+    denied = "greetcue/store-1/denied"
+    refused = [Outgoing(denied, b"x", captured_wall=time.time()) for _ in range(2)]
+    with (
+        Mosquitto(tmp_path / "broker", extra_config=[f"acl_file {acl}"]) as broker,
+        Subscriber(broker.port, EVENTS, host=broker.host) as sub,
+    ):
         link = MqttLink(config_for(broker), AVAILABILITY, "greetcue-test").start()
         wait_until(lambda: link.connected)
         with Publisher(link, Outbox(tmp_path / "outbox.sqlite3")) as publisher:
-            publisher.submit([Outgoing("greetcue/store-1/denied", b"x"), event(1)])
-            wait_until(lambda: publisher.depth == 1)
-            assert not publisher.drain(0.3)
+            publisher.submit([refused[0], event(1), refused[1], event(2)])
+            assert publisher.drain(WAIT_S)  # nothing retryable is left
+            assert (publisher.rejected, publisher.depth, publisher.dropped) == (2, 0, 0)
+            assert len(publisher.latencies()) == 2  # a refusal is not an ack
+        sub.wait_for_count(2)
+        assert ids(sub) == [1, 2]
         link.close()
-    assert "broker refused event row 1 on greetcue/store-1/denied" in caplog.text
-    assert Outbox(tmp_path / "outbox.sqlite3").depth() == 1
+    assert f"refused the message on {denied}: Not authorized (0x87)" in caplog.text
+    assert "removed, not retried (1 since start)" in caplog.text and "broker's ACL" in caplog.text
+    logged = [r.levelname for r in caplog.records if denied in r.getMessage()]
+    assert [level for level in logged if level != "DEBUG"] == ["ERROR"]  # once a minute at most
+    assert Outbox(tmp_path / "outbox.sqlite3").depth() == 0
+
+
+# --- the publisher against a scripted link: transient refusals, an unwritable outbox ------
+
+
+class ScriptedLink:
+    """Connected from the start; answers every publish with ``answer(topic, attempt)``, a
+    PUBACK reason code, from the publisher's own thread (as paho would, a bit later)."""
+
+    def __init__(self, answer: Callable[[str, int], int] = lambda topic, attempt: 0) -> None:
+        self.answer = answer
+        self.generation = 1
+        self.published: list[bytes] = []
+        self._acks: list[Callable[[int, int, float], None]] = []
+
+    def add_ack_callback(self, callback: Callable[[int, int, float], None]) -> None:
+        self._acks.append(callback)
+
+    def add_connect_callback(self, callback: Callable[[int], None]) -> None:
+        pass
+
+    add_disconnect_callback = add_connect_callback
+
+    def publish(self, topic: str, payload: bytes, *args: object) -> int:
+        attempt = self.published.count(payload)
+        self.published.append(payload)
+        mid = len(self.published)
+        for callback in self._acks:
+            callback(mid, self.answer(topic, attempt), time.time())
+        return mid
+
+
+def scripted(link: ScriptedLink, outbox: Outbox, config: OutboxConfig) -> Publisher:
+    return Publisher(cast(MqttLink, link), outbox, config)
+
+
+def test_a_transient_refusal_is_kept_and_resent(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    quota_twice = ScriptedLink(lambda topic, attempt: 0x97 if attempt < 2 else 0)
+    with scripted(quota_twice, Outbox(tmp_path / "o.sqlite3"), OutboxConfig()) as publisher:
+        publisher.submit([event(1)])
+        assert not publisher.drain(0.5)  # refused: kept, not an ack
+        assert publisher.depth == 1 and publisher.latencies() == []
+        assert publisher.drain(WAIT_S)
+        assert (publisher.rejected, len(publisher.latencies())) == (0, 1)
+    assert quota_twice.published == [b'{"id": 1}'] * 3
+    assert f"refused the message on {EVENTS}: Quota exceeded (0x97); kept" in caplog.text
+
+
+def test_memory_waiting_for_an_unwritable_outbox_is_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    outbox = Outbox(tmp_path / "o.sqlite3")
+    add = outbox.add
+
+    def disk_full(messages: object) -> list[int]:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(outbox, "add", disk_full)
+    link = ScriptedLink()
+    with scripted(link, outbox, OutboxConfig(max_rows=100)) as publisher:
+        for start in range(0, 150, 10):
+            publisher.submit(event(i) for i in range(start, start + 10))
+        wait_until(lambda: publisher.dropped == 50)
+        assert publisher.depth == 100
+        monkeypatch.setattr(outbox, "add", add)  # space again
+        assert publisher.drain(WAIT_S)
+    assert [json.loads(p)["id"] for p in link.published] == list(range(50, 150))
+    assert "dropped the 50 oldest events waiting in memory (outbox.max_rows=100)" in caplog.text

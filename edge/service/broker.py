@@ -1,14 +1,24 @@
 """A private Mosquitto: the embedded broker of a box that works alone, and the tests' broker.
 
 The broker gets a generated config in its own folder (listener on one local address,
-persistence, optional password file, log file), so it never touches the system Mosquitto and
-a restart keeps its retained messages, sessions and queued messages (when stopped cleanly:
-Mosquitto saves its database on SIGTERM, not on SIGKILL).
+persistence, optional password file), so it never touches the system Mosquitto and a restart
+keeps its retained messages, sessions and queued messages (when stopped cleanly: Mosquitto saves
+its database on SIGTERM, not on SIGKILL). It logs errors, warnings and notices (not each client
+connection) to ``mosquitto.log`` in that folder; its own stdout/stderr go there too.
+
+Stopped with the service: the service's runtime stops it (SIGTERM) on a clean shutdown, after
+the MQTT link has said ``offline``. If the service dies without that (``kill -9``, a crash), on
+Linux the kernel sends the broker SIGTERM (``PR_SET_PDEATHSIG``, set in the child before it
+runs Mosquitto). As a last resort, ``mosquitto.pid`` in the folder names the broker that runs;
+``start`` stops a leftover one of the same folder, but only if that process really is a
+Mosquitto running this folder's config file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import logging
 import os
 import pwd
@@ -16,8 +26,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import NoReturn, Self
@@ -28,6 +39,7 @@ log = logging.getLogger(__name__)
 
 DEBIAN_PATH = Path("/usr/sbin/mosquitto")  # not on a normal user's PATH
 START_TIMEOUT_S = 5.0
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class BrokerError(RuntimeError):
@@ -65,6 +77,36 @@ def find_executable(name: str) -> str:
     return found
 
 
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A ``preexec_fn`` making the child get SIGTERM when its parent dies (Linux), else None.
+
+    The kernel sends it when the THREAD that started the child ends: start the broker from a
+    thread that lives as long as the broker should (the service's main thread).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    prctl = libc.prctl  # looked up before the fork: the child only makes two system calls
+    parent = os.getpid()
+
+    def die_with_parent() -> None:
+        if prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            return  # Mosquitto still runs; the pid file covers a leftover
+        if os.getppid() != parent:  # the parent died before prctl: nobody will stop us
+            os._exit(1)
+
+    return die_with_parent
+
+
+def _command_line(pid: int) -> list[str]:
+    """The running process's arguments; [] when it is gone, a zombie or unreadable."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [arg.decode(errors="replace") for arg in raw.split(b"\0")[:-1]]
+
+
 class Mosquitto:
     """One private Mosquitto process on ``host:port`` with its state in ``folder``.
 
@@ -82,7 +124,7 @@ class Mosquitto:
         extra_config: Sequence[str] = (),
         start_timeout_s: float = START_TIMEOUT_S,
     ) -> None:
-        self.folder = Path(folder)
+        self.folder = Path(folder).absolute()  # a leftover is known by its command line
         self.host = host
         self._port = port
         self._executable = executable
@@ -111,6 +153,16 @@ class Mosquitto:
         return self.folder / "mosquitto.conf"
 
     @property
+    def pid_file(self) -> Path:
+        """The running broker's process id (written by ``start``, removed by ``stop``)."""
+        return self.folder / "mosquitto.pid"
+
+    @property
+    def pid(self) -> int | None:
+        """The broker's process id while it runs."""
+        return self._process.pid if self.running and self._process is not None else None
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
@@ -119,6 +171,7 @@ class Mosquitto:
         if self.running:
             return self
         executable = find_executable(self._executable)
+        self._stop_leftover()
         if self._port == 0:
             self._port = free_port(self.host)
         elif _port_in_use(self.host, self._port):
@@ -135,7 +188,9 @@ class Mosquitto:
                 stdout=out,
                 stderr=out,
                 start_new_session=True,  # a Ctrl-C meant for the service reaches us first
+                preexec_fn=_parent_death_signal(),
             )
+        self.pid_file.write_text(f"{self._process.pid}\n")
         self._wait_until_listening()
         log.info("private Mosquitto on %s:%d (state in %s)", self.host, self._port, self.folder)
         return self
@@ -152,7 +207,7 @@ class Mosquitto:
             except subprocess.TimeoutExpired:
                 log.warning("Mosquitto did not stop within %.0f s; killing it", timeout_s)
                 self.kill()
-        self._process = None
+        self._forget()
 
     def kill(self) -> None:
         """SIGKILL: a crash; whatever Mosquitto had not saved yet is lost."""
@@ -162,7 +217,7 @@ class Mosquitto:
         if process.poll() is None:
             process.kill()
             process.wait()
-        self._process = None
+        self._forget()
 
     def restart(self) -> Self:
         """Stops (if running) and starts again on the same port with the same persistence."""
@@ -180,6 +235,37 @@ class Mosquitto:
     ) -> None:
         self.stop()
 
+    def _forget(self) -> None:
+        self._process = None
+        with contextlib.suppress(OSError):
+            self.pid_file.unlink()
+
+    def _is_ours(self, pid: int) -> bool:
+        """Whether ``pid`` runs Mosquitto with this folder's config file (never another one)."""
+        args = _command_line(pid)
+        config = str(self.config_file)
+        return len(args) == 3 and "mosquitto" in Path(args[0]).name and args[1:] == ["-c", config]
+
+    def _stop_leftover(self) -> None:
+        """Stops the broker of a previous run in this folder (its parent died without it)."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return
+        if pid > 0 and pid != os.getpid() and self._is_ours(pid):
+            log.warning("stopping a leftover Mosquitto (pid %d) of %s", pid, self.folder)
+            for sig in (signal.SIGTERM, signal.SIGKILL):  # SIGTERM: it saves its database
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, sig)
+                deadline = time.monotonic() + self._start_timeout_s
+                while self._is_ours(pid) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                if not self._is_ours(pid):
+                    break
+        if not self._is_ours(pid):  # else it still runs (another user's?): start reports the port
+            with contextlib.suppress(OSError):
+                self.pid_file.unlink()
+
     def _write_config(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.config_file.write_text(self._config_text())
@@ -192,6 +278,9 @@ class Mosquitto:
             f"persistence_location {self.folder}",
             "persistence_file mosquitto.db",
             f"log_dest file {self.log_file}",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",  # not information: a line per client connection adds up
             "log_timestamp_format %Y-%m-%dT%H:%M:%S",
         ]
         if self._password_file is not None:
@@ -207,7 +296,7 @@ class Mosquitto:
         while time.monotonic() < deadline:
             if self._process is None or self._process.poll() is not None:
                 code = None if self._process is None else self._process.returncode
-                self._process = None
+                self._forget()
                 self._fail(f"Mosquitto exited with status {code}")
             with contextlib.suppress(OSError):
                 socket.create_connection((self.host, self._port), timeout=0.2).close()

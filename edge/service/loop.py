@@ -213,6 +213,7 @@ class Service:
             ack_payload=runtime.ack_handler.refused,
             ack_unmatched=counts.unknown_acks + counts.duplicate_acks,
             handler_error=runtime.link.handler_errors,
+            event_rejected=runtime.publisher.rejected,
         )
         report = metrics.poll()
         if report is not None:

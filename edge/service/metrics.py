@@ -1,10 +1,10 @@
 """The service's health figures: frame rate, time per stage, end-to-end latency, backlog.
 
 The frame loop times its stages with a :class:`StageClock` (a few float writes per frame, no
-allocation); the publisher thread feeds capture-to-PUBACK latencies. Every interval
-:class:`ServiceMetrics` turns the window into a ``contract.Metrics`` message, one log line an
-integrator can act on, and Prometheus series on a private registry (so several services, or
-tests, can run in one process).
+allocation) and passes on the capture-to-PUBACK latencies it drains from the publisher.
+Every interval :class:`ServiceMetrics` turns the window into a ``contract.Metrics`` message,
+one log line an integrator can act on, and Prometheus series on a private registry (so several
+services, or tests, can run in one process).
 
 >>> metrics = ServiceMetrics("store-1", "counter-1", stages=("detect",))
 >>> metrics.clock.begin(); metrics.clock.lap("detect"); metrics.clock.end()
@@ -248,7 +248,7 @@ class ServiceMetrics:
         )
 
     def add_latency_ms(self, ms: float) -> None:
-        """One event's frame capture to broker PUBACK time (the publisher thread calls this)."""
+        """One event's frame capture to broker PUBACK time (drained from the publisher)."""
         with self._lock:
             self._latencies_ms.append(ms)
 

@@ -5,13 +5,15 @@ What it guarantees to the rest of the service:
   the link publishes ``online`` (retained) on every (re)connect;
 - ``publish`` returns a message id only when the message went to a connected broker; it never
   queues silently (paho would keep and resend it: the outbox does that, in order);
-- a PUBACK with a failure reason code is reported as a failure, not as an ack;
+- a PUBACK's reason code reaches the ack callbacks: a failure (>= 0x80) is not an ack, and
+  ``REJECTED`` lists the failures a resend cannot fix;
 - a failing message handler is logged and counted and never stops the network thread;
 - the password is read from the environment and never logged; log lines name host:port and user.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -37,7 +39,44 @@ AUTH_FAILURES = {0x86, 0x87, 0x8C}  # bad user name or password, not authorised,
 
 Handler = Callable[[str, bytes], None]
 ConnectionCallback = Callable[[int], None]  # the connection's generation (1, 2, ...)
-AckCallback = Callable[[int, bool, float], None]  # mid, acknowledged (not refused), wall time
+AckCallback = Callable[[int, int, float], None]  # mid, PUBACK reason code, wall time
+FAILURE = 0x80  # reason codes from here on refuse the message
+REJECTED = {  # PUBACK failures a resend cannot fix, and the fix; any other failure is transient
+    0x87: "allow this client to publish on it in the broker's ACL (acl_file, dynamic security)",
+    0x90: "the broker does not accept this topic name: check the topic prefix and the site and "
+    "camera names in the config",
+    0x99: "the broker refuses this payload format: check the broker's plugins",
+}
+
+
+def reason_text(code: int) -> str:
+    """A PUBACK reason code as ``Not authorized (0x87)``."""
+    name = "unknown reason"
+    for packet in (PacketTypes.PUBACK, PacketTypes.DISCONNECT):  # 0x93 is a DISCONNECT code
+        with contextlib.suppress(KeyError, ValueError):
+            name = ReasonCode(packet, identifier=code).getName()
+            break
+    return f"{name} (0x{code:02X})"
+
+
+class RefusalLog:
+    """Logs refused messages: the same topic and reason code at most once a minute (else at
+    DEBUG), so that a wrong ACL does not fill the log."""
+
+    EVERY_S = 60.0
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._log = logger
+        self._last: dict[tuple[str, int], float] = {}
+
+    def report(self, level: int, topic: str, code: int, outcome: str) -> None:
+        now = time.monotonic()
+        if now - self._last.get((topic, code), -self.EVERY_S) < self.EVERY_S:
+            level = logging.DEBUG
+        else:
+            self._last[(topic, code)] = now
+        text = "the broker refused the message on %s: %s; %s"
+        self._log.log(level, text, topic, reason_text(code), outcome)
 
 
 class MqttError(RuntimeError):
@@ -96,7 +135,8 @@ class MqttLink:
         self._on_disconnect.append(callback)
 
     def add_ack_callback(self, callback: AckCallback) -> None:
-        """Called on every PUBACK (QoS 1) or send (QoS 0) of a message from ``publish``."""
+        """Called on every PUBACK (QoS 1, with its reason code) or send (QoS 0, code 0) of a
+        message from ``publish``."""
         self._on_ack.append(callback)
 
     def start(self) -> Self:
@@ -269,12 +309,11 @@ class MqttLink:
         properties: Properties,
     ) -> None:
         now = time.time()
-        ok = not reason.is_failure
-        if not ok:
-            log.warning("MQTT: broker %s refused message %d: %s", self.address, mid, reason)
+        if reason.is_failure:  # the ack callbacks know the topic and log it
+            log.debug("MQTT: broker %s refused message %d: %s", self.address, mid, reason)
         for callback in self._on_ack:
             try:
-                callback(mid, ok, now)
+                callback(mid, reason.value, now)
             except Exception:
                 log.exception("MQTT: PUBACK callback failed")
 

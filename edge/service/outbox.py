@@ -175,9 +175,10 @@ class Outbox:
     def _enforce_bounds(self, now: float) -> tuple[int, int]:
         """Drops rows past ``max_age_s``, then the oldest beyond ``max_rows``; (aged, over)."""
         aged = 0
-        oldest = self._db.execute("SELECT MIN(created_wall) FROM outbox").fetchone()[0]
+        # the oldest row by id (rows go in in time order): one index step, not a table scan
+        row = self._db.execute("SELECT created_wall FROM outbox ORDER BY id LIMIT 1").fetchone()
         cutoff = now - self._config.max_age_s
-        if oldest is not None and oldest < cutoff:
+        if row is not None and row[0] < cutoff:
             aged = self._db.execute("DELETE FROM outbox WHERE created_wall < ?", (cutoff,)).rowcount
         self._depth -= aged
         over = max(0, self._depth - self._config.max_rows)
