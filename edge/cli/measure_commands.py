@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from edge.cli.apps import bench_app, console, eval_app
+from edge.cli.apps import bench_app, console, eval_app, log
 
 if TYPE_CHECKING:
+    from edge.tools.bench_service import ServiceBench
     from edge.tools.detection_eval import DetectionScore
 
 
@@ -117,6 +118,71 @@ def bench_track(
         "tracker's update call alone, per frame; ours/this: our mean ms over the row's.",
         highlight=False,
     )
+
+
+@bench_app.command("service")
+def bench_service_command(
+    model: str | None = typer.Option(None, help="model name (default: the configuration's)"),
+    threads: int = typer.Option(1, min=1, help="ONNX Runtime threads"),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="configuration (default: deploy/examples/pets-kiosk.yaml)"
+    ),
+    frames: int | None = typer.Option(None, min=1, help="play at most this many frames a part"),
+    seconds: float | None = typer.Option(None, min=1, help="play at most this long a part"),
+    out: Path | None = typer.Option(None, "--out", help="also write the figures as JSON"),
+) -> None:
+    """The edge service on PETS against bare inference, in one run: capture -> event latency
+    through Mosquitto, loop rate, CPU and memory of `greetcue run`; targets met or missed."""
+    import json
+
+    from rich.progress import Progress
+
+    from edge.tools.bench_service import EXAMPLE, Limits, bench_service
+    from edge.tools.footage import PETS_DIR, PETS_PARTS, footage_path
+
+    clips = [footage_path(f"{PETS_DIR}/{part}") for part in PETS_PARTS]
+    with Progress(console=console, transient=True) as progress:
+        report = bench_service(
+            config or EXAMPLE, clips, Limits(frames, seconds), progress, model, threads
+        )
+    _render_service(report)
+    if out is not None:
+        out.write_text(json.dumps(report.as_json(), indent=2) + "\n")
+        console.print(f"figures written to {out}")
+
+
+def _render_service(report: ServiceBench) -> None:
+    """The figures as a table, then each target met or missed."""
+    table = Table(
+        title=f"greetcue service: {report.model}, {report.threads} thread(s), "
+        f"{' + '.join(report.clips)}"
+    )
+    for column in ("measured", "value", "note"):
+        table.add_column(column, justify="right" if column == "value" else "left")
+    stages = ", ".join(f"{name} {ms:.1f}" for name, ms in report.stage_ms.items())
+    cpu = f"{report.cpu_percent_mean:.0f} / {report.cpu_percent_max:.0f}"
+    run = f"{report.footprint_s:.0f} s"
+    rows = [
+        ("bare inference p50", f"{report.bare_p50_ms:.1f} ms", f"{report.bare_runs} runs"),
+        ("bare inference rate", f"{report.bare_fps:.1f} fps", "1000 / p50"),
+        ("capture -> event p50", f"{report.latency_p50_ms:.1f} ms", f"{report.events} events"),
+        ("capture -> event p99", f"{report.latency_p99_ms:.1f} ms", "paced at 10 fps"),
+        ("loop rate, unpaced", f"{report.loop_fps:.1f} fps", f"{report.loop_frames} frames"),
+        ("loop / bare rate", f"{report.rate_ratio:.3f}", f"stage ms: {stages}"),
+        ("CPU, mean / max", f"{cpu} %", "of one core"),
+        ("peak resident memory", f"{report.rss_peak_mb:.0f} MB", f"greetcue run, {run}"),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    for target in report.checks():
+        sign = "<=" if target.at_most else ">="
+        verdict = "[green]met[/green]" if target.met else "[red]MISSED[/red]"
+        line = f"{target.name} {target.value:.2f} {target.unit} (target {sign} "
+        line += f"{target.limit:.2f} {target.unit})"
+        console.print(f"{verdict}: {line}", highlight=False)
+        if not target.met:
+            log.warning("bench service: target missed: %s: %s", line, target.hint)
 
 
 @eval_app.command("detect")

@@ -209,17 +209,20 @@ def _axis_ends(camera: Camera, boxes: F64) -> tuple[F64, F64, F64]:
     the box centre, so the feet are not simply at the bottom centre of the box.
     """
     down = camera.matrix @ camera.rotation @ np.array([0.0, 0.0, -1.0])  # homogeneous pixel
-    centres = np.column_stack(
-        [(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2, np.ones(len(boxes))]
-    )
-    axes = np.cross(centres, down)
+    cx = (boxes[:, 0] + boxes[:, 2]) / 2
+    cy = (boxes[:, 1] + boxes[:, 3]) / 2
+    # The axes: (cx, cy, 1) x down, written out (np.cross's own arithmetic, without its
+    # per-call overhead).
+    ax0 = cy * down[2] - down[1]
+    ax1 = down[0] - cx * down[2]
+    ax2 = cx * down[1] - cy * down[0]
 
     def on_row(rows: F64) -> F64:
-        lines = np.column_stack([np.zeros_like(rows), np.ones_like(rows), -rows])
-        points = np.cross(axes, lines)
-        return np.column_stack([points[:, 0] / points[:, 2], rows])
+        # Where each axis meets the image row: axis x (0, 1, -row), dehomogenised.
+        x = (ax1 * -rows - ax2) / (ax0 - ax1 * 0.0)
+        return np.column_stack([x, rows])
 
-    return centres[:, :2], on_row(boxes[:, 3]), on_row(boxes[:, 1])
+    return np.column_stack([cx, cy]), on_row(boxes[:, 3]), on_row(boxes[:, 1])
 
 
 def _measured_size(

@@ -25,6 +25,7 @@ approach).
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ import numpy.typing as npt
 
 from edge.config import Config, RangingConfig
 from edge.perception.camera import Camera
-from edge.perception.floor_fix import BodySize, locate
+from edge.perception.floor_fix import BodySize, FloorFix, locate
 
 F64 = npt.NDArray[np.float64]
 
@@ -60,11 +61,19 @@ def _learnt(
     ``min_count``."""
     if len(samples) < min_count:
         return None
-    values = np.asarray(samples, np.float64)
-    median = float(np.median(values))
-    size = float(np.clip(median, *bounds))
-    scatter = _MAD_TO_SD * float(np.median(np.abs(values - median)))
+    median = _median(samples)
+    size = min(max(median, bounds[0]), bounds[1])
+    scatter = _MAD_TO_SD * _median([abs(value - median) for value in samples])
     return size, max(scatter, min_sd, min_sd_share * size)
+
+
+def _median(values: Iterable[float]) -> float:
+    """``np.median`` of a few finite floats, to the bit, without numpy's per-call overhead."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
 
 
 class _Sizes:
@@ -82,7 +91,7 @@ class _Sizes:
     def add(self, height: float, width: float) -> None:
         """Keep the finite measurements and relearn the sizes they change."""
         cfg = self._cfg
-        if np.isfinite(height):
+        if math.isfinite(height):
             self._heights.append(height)
             self.height = _learnt(
                 self._heights,
@@ -90,7 +99,7 @@ class _Sizes:
                 cfg.learnt_height_range_ft,
                 min_sd=_MIN_LEARNT_HEIGHT_SD_FT,
             )
-        if np.isfinite(width):
+        if math.isfinite(width):
             self._widths.append(width)
             self.width = _learnt(
                 self._widths,
@@ -115,9 +124,13 @@ class _FloorTrack:
         if dt <= 0:
             return
         step = np.eye(4)
-        step[:2, 2:] = dt * np.eye(2)
-        per_axis = accel_sd**2 * np.array([[dt**4 / 4, dt**3 / 2], [dt**3 / 2, dt**2]])
-        noise = np.kron(per_axis, np.eye(2))
+        step[0, 2] = step[1, 3] = dt
+        q = accel_sd**2
+        # kron([[dt^4/4, dt^3/2], [dt^3/2, dt^2]] * q, eye(2)), built directly
+        noise = np.zeros((4, 4))
+        noise[0, 0] = noise[1, 1] = q * (dt**4 / 4)
+        noise[0, 2] = noise[1, 3] = noise[2, 0] = noise[3, 1] = q * (dt**3 / 2)
+        noise[2, 2] = noise[3, 3] = q * dt**2
         self.state = step @ self.state
         self.cov = step @ self.cov @ step.T + noise
         self.t = t
@@ -233,30 +246,38 @@ class Ranger:
             raise ValueError(f"got {len(ids)} track ids but {len(boxes)} boxes")
         self._camera = self._camera.resized(image_size)
         fix = locate(self._camera, boxes, self._cfg, self._body_sizes(ids.tolist()))
-        states = np.full((len(ids), 4), np.nan)
-        for row, track_id in enumerate(ids.tolist()):
-            self._sizes.setdefault(track_id, _Sizes(self._cfg)).add(
-                float(fix.height_ft[row]), float(fix.width_ft[row])
-            )
-            measured = bool(np.isfinite(fix.floor_ft[row]).all())
-            track = self._tracks.get(track_id)
-            if track is None:
-                if not measured:
-                    continue
-                track = self._tracks[track_id] = _FloorTrack(
-                    fix.floor_ft[row], fix.covariance[row], t
-                )
-            else:
-                track.predict(t, self._cfg.accel_noise_ftps2)
-                if measured:
-                    track.correct(fix.floor_ft[row], fix.covariance[row])
-            states[row] = track.state
+        states = self._filtered(ids.tolist(), fix, t)
         offset = states[:, :2] - self._counter
         distance = np.linalg.norm(offset, axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             speed = np.einsum("ij,ij->i", offset, states[:, 2:]) / distance
         tta = _ring_entry_times(offset, states[:, 2:], self._radii, self._cfg.min_approach_ftps)
         return RangeResult(ids, states[:, :2], states[:, 2:], distance, speed, tta, fix.truncated)
+
+    def _filtered(self, ids: list[int], fix: FloorFix, t: float) -> F64:
+        """Each track's filter state [M, 4] after this frame's fixes (NaN: no position yet);
+        learns each track's sizes on the way."""
+        states = np.full((len(ids), 4), np.nan)
+        measured: list[bool] = np.asarray(np.isfinite(fix.floor_ft).all(axis=1)).tolist()
+        sizes = zip(fix.height_ft.tolist(), fix.width_ft.tolist(), strict=True)
+        for row, (track_id, (height, width)) in enumerate(zip(ids, sizes, strict=True)):
+            learnt = self._sizes.get(track_id)
+            if learnt is None:
+                learnt = self._sizes[track_id] = _Sizes(self._cfg)
+            learnt.add(height, width)
+            track = self._tracks.get(track_id)
+            if track is None:
+                if not measured[row]:
+                    continue
+                track = self._tracks[track_id] = _FloorTrack(
+                    fix.floor_ft[row], fix.covariance[row], t
+                )
+            else:
+                track.predict(t, self._cfg.accel_noise_ftps2)
+                if measured[row]:
+                    track.correct(fix.floor_ft[row], fix.covariance[row])
+            states[row] = track.state
+        return states
 
     def end(self, track_ids: Iterable[int]) -> None:
         """Forget ended tracks."""

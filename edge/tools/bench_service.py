@@ -14,6 +14,7 @@ on a private Mosquitto, so that a noisy box slows them alike:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import statistics
 import subprocess
@@ -21,10 +22,9 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,7 @@ import paho.mqtt.client as mqtt
 import psutil
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from rich.console import Console
-from rich.progress import Progress, TaskID
-from rich.table import Table
+from rich.progress import Progress
 
 from edge.config import Config, load_config
 from edge.contract import CueIssued, decode_event
@@ -49,7 +47,6 @@ log = logging.getLogger(__name__)
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "pets-kiosk.yaml"
 LATENCY_TYPES = frozenset({"track_start", "zone_enter", "zone_exit", "cue"})
 PACED_FPS = 10.0
-BARE_BLOCKS = 3  # before the paced run, before and after the unpaced one
 SAMPLE_S = 0.5  # psutil sampling period
 STARTUP_S = 5.0  # a subprocess's imports and model load, added to a --frames budget
 QUIET_S = 0.5  # after the paced run: how long no new event means all have arrived
@@ -66,11 +63,11 @@ class Limits:
     frames: int | None = None
     seconds: float | None = None
 
-    def budget_s(self, fps: float) -> float | None:
+    @property
+    def budget_s(self) -> float | None:
         """Wall seconds a paced subprocess may run, startup included."""
-        if self.seconds is not None:
-            return self.seconds
-        return None if self.frames is None else self.frames / fps + STARTUP_S
+        frames = None if self.frames is None else self.frames / PACED_FPS + STARTUP_S
+        return self.seconds if self.seconds is not None else frames
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +79,7 @@ class Target:
     limit: float
     unit: str
     at_most: bool
+    hint: str
 
     @property
     def met(self) -> bool:
@@ -108,7 +106,6 @@ class ServiceBench:
     cpu_percent_max: float
     rss_peak_mb: float
     footprint_s: float
-    targets: dict[str, bool] = field(default_factory=dict)
 
     @property
     def bare_fps(self) -> float:
@@ -119,12 +116,17 @@ class ServiceBench:
         return self.loop_fps / self.bare_fps
 
     def checks(self) -> list[Target]:
-        """The targets against this run's figures."""
-        limit = self.bare_p50_ms + LATENCY_MARGIN_MS
+        """The targets against this run's figures, each with where to look when missed."""
+        stages = ", ".join(f"{name} {ms:.1f}" for name, ms in self.stage_ms.items())
+        beyond = 1000.0 / self.loop_fps - self.bare_p50_ms
+        latency = self.bare_p50_ms + LATENCY_MARGIN_MS
+        late = f"the stages after inference and the publisher add it; stage ms: {stages}"
+        slow = f"{beyond:.1f} ms a frame beyond bare inference; stage ms: {stages}"
+        big = "check the model size and ONNX Runtime threads (--threads)"
         return [
-            Target("p99 capture -> event", self.latency_p99_ms, limit, "ms", at_most=True),
-            Target("loop rate / bare rate", self.rate_ratio, RATE_SHARE, "x", at_most=False),
-            Target("peak resident memory", self.rss_peak_mb, RSS_LIMIT_MB, "MB", at_most=True),
+            Target("p99 capture -> event", self.latency_p99_ms, latency, "ms", True, late),
+            Target("loop rate / bare rate", self.rate_ratio, RATE_SHARE, "x", False, slow),
+            Target("peak resident memory", self.rss_peak_mb, RSS_LIMIT_MB, "MB", True, big),
         ]
 
     def as_json(self) -> dict[str, Any]:
@@ -141,7 +143,7 @@ def bench_config(base: Path, port: int, folder: Path, model: str | None, threads
     data = load_config(base).model_dump(mode="json", exclude_none=True)
     data["mqtt"] = {"host": "127.0.0.1", "port": port}
     data["outbox"] = {"path": str(folder / "outbox.sqlite3")}
-    data["service"] = data.get("service", {}) | {"metrics_port": None}
+    data["service"] = data.get("service", {}) | {"metrics_port": None, "metrics_interval_s": 0.5}
     data["detector"] = data.get("detector", {}) | {"threads": threads}
     if model is not None:
         data["detector"]["model"] = model
@@ -149,7 +151,19 @@ def bench_config(base: Path, port: int, folder: Path, model: str | None, threads
 
 
 def _with_outbox(config: Config, path: Path) -> Config:
+    """The configuration with its outbox at ``path`` (each phase starts with an empty one)."""
     return config.model_copy(update={"outbox": config.outbox.model_copy(update={"path": path})})
+
+
+@contextmanager
+def _quiet(name: str = "edge.service") -> Iterator[None]:
+    """Only errors from the service under test: the bench's own lines are the ones to read."""
+    logger, level = logging.getLogger(name), logging.getLogger(name).level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 class _Watch:
@@ -169,8 +183,7 @@ class _Watch:
         over_time = seconds is not None and time.perf_counter() - self._started >= seconds
         return over_time or (frames is not None and self.frames >= frames)
 
-    def follow(self, service: Service) -> None:
-        """The next clip's service: stopped once the cap is reached."""
+    def follow(self, service: Service) -> None:  # the next clip's, stopped at the cap
         self.clips.append([])
         self._stop = service.stop
 
@@ -202,11 +215,7 @@ class _Stamps:
     def __init__(self, port: int) -> None:
         self.events: list[tuple[bytes, float]] = []
         self._subscribed = threading.Event()
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"bench-{uuid.uuid4().hex[:6]}",
-            protocol=MQTTProtocolVersion.MQTTv5,
-        )
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
         self._client.on_message = self._on_message
         self._client.on_subscribe = lambda *args: self._subscribed.set()
         self._client.connect("127.0.0.1", port)
@@ -246,18 +255,20 @@ class _Stamps:
 class _Bench:
     """One bench run: the broker, the configuration, the pooled bare timings, the progress."""
 
-    def __init__(self, config: Config, clips: Sequence[Path], limits: Limits, work: Path) -> None:
+    def __init__(
+        self, config: Config, clips: Sequence[Path], limits: Limits, work: Path, bare_runs: int
+    ) -> None:
         self.config, self.clips, self.limits, self.work = config, list(clips), limits, work
+        self.bare_runs = bare_runs
         self.bare: list[Timing] = []
+        self.played: dict[str, None] = {}
         with open_source(self.clips[0]) as frames:
             self.image: Image = next(iter(frames)).image
 
-    def measure_bare(self, service: Service, runs: int) -> None:
-        self.bare.append(bare_inference(service.detector, self.image, runs))
+    def measure_bare(self, service: Service) -> None:  # one block on the service's detector
+        self.bare.append(bare_inference(service.detector, self.image, self.bare_runs))
 
-    def phase(
-        self, name: str, realtime: bool, progress: Progress, bare_runs: int
-    ) -> tuple[_Watch, Service]:
+    def phase(self, name: str, realtime: bool, progress: Progress) -> tuple[_Watch, Service]:
         """Run a Service over the clips (until the cap); a bare block before the first."""
         total = self.limits.frames or CLIP_FRAMES * len(self.clips)
         task = progress.add_task(name, total=total)
@@ -270,10 +281,12 @@ class _Bench:
             first = service is None
             service = Service(config, str(clip), realtime, observer=watch, fps=PACED_FPS)
             if first:
-                self.measure_bare(service, bare_runs)
+                self.measure_bare(service)
             watch.follow(service)
             log.info("bench service: %s on %s", name, clip.name)
-            service.run()
+            self.played[clip.name] = None
+            with _quiet():
+                service.run()
         progress.update(task, completed=total)
         assert service is not None
         return watch, service
@@ -283,59 +296,51 @@ class _Bench:
         path = self.work / "footprint.yaml"
         config = _with_outbox(self.config, self.work / "outbox-footprint.sqlite3")
         path.write_text(yaml.safe_dump(config.model_dump(mode="json", exclude_none=True)))
-        budget = self.limits.budget_s(PACED_FPS)
+        budget = self.limits.budget_s
         expected = budget or len(self.clips) * (CLIP_FRAMES / PACED_FPS + STARTUP_S)
         task = progress.add_task("greetcue run (subprocess, paced)", total=expected)
         cpu: list[float] = []
         rss: list[float] = []
         started = time.monotonic()
+        deadline = None if budget is None else started + budget
         for clip in self.clips:
-            left = None if budget is None else budget - (time.monotonic() - started)
-            if left is not None and left <= 0:
+            if deadline is not None and time.monotonic() >= deadline:
                 break
             command = [sys.executable, "-m", "edge.cli", "run", "--config", str(path)]
             command += ["--source", str(clip), "--realtime", "--fps", f"{PACED_FPS:g}"]
-            with self._running(command, left) as process:
-                _sample(process, cpu, rss, lambda: progress.advance(task, SAMPLE_S))
+            with (self.work / "footprint.log").open("ab") as out:
+                popen = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+            try:
+                _sample(popen, deadline, cpu, rss, lambda: progress.advance(task, SAMPLE_S))
+            finally:
+                if popen.poll() is None:
+                    popen.kill()
+            if popen.wait() != 0:
+                log_tail = (self.work / "footprint.log").read_text(errors="replace")[-800:]
+                raise RuntimeError(f"`greetcue run` exited with {popen.returncode}:\n{log_tail}")
         progress.update(task, completed=expected)
         return cpu, rss, time.monotonic() - started
 
-    @contextmanager
-    def _running(self, command: list[str], limit_s: float | None) -> Iterator[psutil.Process]:
-        """The subprocess; SIGTERM once ``limit_s`` has passed; its exit status checked."""
-        output = self.work / "footprint.log"
-        with output.open("ab") as out:
-            popen = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-        timer = threading.Timer(limit_s or 0.0, popen.terminate)
-        if limit_s is not None:
-            timer.start()
-        try:
-            yield psutil.Process(popen.pid)
-            code = popen.wait()
-        finally:
-            timer.cancel()
-            if popen.poll() is None:
-                popen.kill()
-                popen.wait()
-        if code != 0:
-            tail = "\n".join(output.read_text(errors="replace").splitlines()[-5:])
-            raise RuntimeError(f"`greetcue run` exited with status {code}:\n{tail}")
-
 
 def _sample(
-    process: psutil.Process, cpu: list[float], rss: list[float], tick: Callable[[], None]
+    popen: subprocess.Popen[bytes],
+    deadline: float | None,
+    cpu: list[float],
+    rss: list[float],
+    tick: Callable[[], None],
 ) -> None:
-    """CPU % (of one core) and RSS every ``SAMPLE_S`` until the process ends."""
-    try:
-        process.cpu_percent(None)
-        while process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
-            time.sleep(SAMPLE_S)
-            with process.oneshot():
-                cpu.append(process.cpu_percent(None))
-                rss.append(process.memory_info().rss / 2**20)
-            tick()
-    except psutil.NoSuchProcess:
-        pass
+    """CPU % (of a core) and RSS (MB) every ``SAMPLE_S`` till the end; SIGTERM at ``deadline``."""
+    process = psutil.Process(popen.pid)
+    process.cpu_percent(None)
+    while popen.poll() is None:
+        time.sleep(SAMPLE_S)
+        if deadline is not None and time.monotonic() >= deadline:
+            popen.terminate()  # once: a second SIGTERM could find the default handler back
+            deadline = None
+        with contextlib.suppress(psutil.NoSuchProcess), process.oneshot():
+            cpu.append(process.cpu_percent(None))
+            rss.append(process.memory_info().rss / 2**20)
+        tick()
 
 
 def bench_service(
@@ -347,21 +352,20 @@ def bench_service(
     threads: int = 1,
     bare_runs: int = 50,
 ) -> ServiceBench:
-    """Measure every figure of the module docstring in one run, with the configuration
-    ``base`` (on a private Mosquitto, state in a temporary folder)."""
+    """Every figure of the module docstring, in one run of ``base`` on a private Mosquitto."""
     with tempfile.TemporaryDirectory(prefix="greetcue-bench-") as folder:
         work = Path(folder)
         with Mosquitto(work / "mosquitto", port=0) as broker:
             config = bench_config(base, broker.port, work, model, threads)
-            bench = _Bench(config, clips, limits, work)
+            bench = _Bench(config, clips, limits, work, bare_runs)
             stamps = _Stamps(broker.port)
             try:
-                bench.phase("paced (capture -> event)", True, progress, bare_runs)
+                bench.phase("paced (capture -> event)", True, progress)
                 stamps.settle()
             finally:
                 stamps.close()
-            watch, last = bench.phase("unpaced (loop rate)", False, progress, bare_runs)
-            bench.measure_bare(last, bare_runs)
+            watch, last = bench.phase("unpaced (loop rate)", False, progress)
+            bench.measure_bare(last)
             footprint = bench.footprint(progress)
     return _report(bench, stamps.latencies_ms(), watch, footprint)
 
@@ -373,97 +377,24 @@ def _report(
     footprint: tuple[list[float], list[float], float],
 ) -> ServiceBench:
     bare = Timing(np.concatenate([timing.ms for timing in bench.bare]))
-    lat = Timing(np.asarray(latencies)) if latencies else None
+    lat = Timing(np.asarray(latencies or [np.nan]))  # NaN figures: no event arrived
     cpu, rss, wall = footprint
     detector = bench.config.detector
     return ServiceBench(
         model=detector.model,
         threads=detector.threads,
-        clips=[clip.name for clip in bench.clips],
+        clips=list(bench.played),
         bare_runs=len(bare.ms),
         bare_p50_ms=bare.p50,
         bare_p99_ms=bare.p99,
         events=len(latencies),
-        latency_p50_ms=lat.p50 if lat is not None else float("nan"),
-        latency_p99_ms=lat.p99 if lat is not None else float("nan"),
+        latency_p50_ms=lat.p50,
+        latency_p99_ms=lat.p99,
         loop_frames=watch.frames,
         loop_fps=watch.fps(),
         stage_ms=watch.stage_medians(),
-        cpu_percent_mean=float(np.mean(cpu)) if cpu else float("nan"),
+        cpu_percent_mean=float(np.mean(cpu or [np.nan])),
         cpu_percent_max=max(cpu, default=float("nan")),
         rss_peak_mb=max(rss, default=float("nan")),
         footprint_s=wall,
     )
-
-
-def render(report: ServiceBench, console: Console) -> None:
-    """The figures as a table, then each target met or missed."""
-    table = Table(
-        title=f"greetcue service: {report.model}, {report.threads} thread(s), "
-        f"{' + '.join(report.clips)}"
-    )
-    for column in ("measured", "value", "note"):
-        table.add_column(column, justify="right" if column == "value" else "left")
-    stages = ", ".join(f"{name} {ms:.1f}" for name, ms in report.stage_ms.items())
-    rows = [
-        ("bare inference p50", f"{report.bare_p50_ms:.1f} ms", f"{report.bare_runs} runs"),
-        ("bare inference rate", f"{report.bare_fps:.1f} fps", "1000 / p50"),
-        ("capture -> event p50", f"{report.latency_p50_ms:.1f} ms", f"{report.events} events"),
-        ("capture -> event p99", f"{report.latency_p99_ms:.1f} ms", f"paced {PACED_FPS:g} fps"),
-        ("loop rate, unpaced", f"{report.loop_fps:.1f} fps", f"{report.loop_frames} frames"),
-        ("loop / bare rate", f"{report.rate_ratio:.3f}", f"stage ms: {stages}"),
-        (
-            "CPU, mean / max",
-            f"{report.cpu_percent_mean:.0f} / {report.cpu_percent_max:.0f} %",
-            "of one core",
-        ),
-        (
-            "peak resident memory",
-            f"{report.rss_peak_mb:.0f} MB",
-            f"greetcue run, {report.footprint_s:.0f} s",
-        ),
-    ]
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
-    for target in report.checks():
-        verdict = "[green]met[/green]" if target.met else "[red]MISSED[/red]"
-        sign = "<=" if target.at_most else ">="
-        console.print(
-            f"{verdict}: {target.name} {target.value:.2f} {target.unit} "
-            f"(target {sign} {target.limit:.2f} {target.unit})",
-            highlight=False,
-        )
-    _advise(report)
-
-
-def _advise(report: ServiceBench) -> None:
-    """One log line per missed target, saying where to look."""
-    latency, rate, memory = report.checks()
-    beyond = 1000.0 / report.loop_fps - report.bare_p50_ms
-    if not latency.met:
-        log.warning(
-            "capture -> event p99 %.1f ms is over bare inference p50 + %.0f ms (%.1f ms): "
-            "the stages after detect and the publisher add the rest; stage medians (ms): %s",
-            latency.value,
-            LATENCY_MARGIN_MS,
-            latency.limit,
-            report.stage_ms,
-        )
-    if not rate.met:
-        log.warning(
-            "the loop runs at %.1f fps, %.2fx the bare inference rate (%.1f fps): %.1f ms a "
-            "frame beyond inference; stage medians (ms): %s",
-            report.loop_fps,
-            rate.value,
-            report.bare_fps,
-            beyond,
-            report.stage_ms,
-        )
-    if not memory.met:
-        log.warning(
-            "greetcue run peaked at %.0f MB resident (target %.0f MB): check the model size "
-            "and ONNX Runtime threads (--threads)",
-            memory.value,
-            memory.limit,
-        )
