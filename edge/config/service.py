@@ -262,6 +262,11 @@ class OutboxConfig(Strict):
     inflight: int = Field(
         64, ge=1, le=1000, description="events published and awaiting PUBACK at once"
     )
+    sync: Literal["normal", "full"] = Field(
+        "normal",
+        description="normal: a written event survives a crash or kill -9 of the service; full: "
+        "also a power cut, at the cost of an fsync per write (milliseconds on an SD card)",
+    )
 
 
 class ServiceConfig(Strict):

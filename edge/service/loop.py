@@ -194,6 +194,8 @@ class Service:
         self, decisions: Sequence[Decision], frame: Frame, runtime: Runtime, writer: EventWriter
     ) -> list[EventBase]:
         """Zone decisions as events, and the cue desk's answer to them."""
+        if not decisions:
+            return []
         people = {view.track_id: view for view in self.zones.people()}
         events: list[EventBase] = list(writer.events(decisions, frame, people))
         now = time.time()
