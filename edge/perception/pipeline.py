@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from edge.config import Config
 from edge.perception.camera import Camera
+from edge.perception.detections import Detections
 from edge.perception.detectors import Detector, create_detector
 from edge.perception.ranging import Ranger, RangeResult
 from edge.perception.sources import Frame
@@ -59,6 +60,10 @@ class Perception:
         """One frame's people; ``lap(stage)`` is called as each stage finishes (for timing)."""
         detections = self.detector.detect(frame.image)
         lap("detect")
+        return self.track(frame, detections, lap)
+
+    def track(self, frame: Frame, detections: Detections, lap: Lap = _no_lap) -> Perceived:
+        """Track and range the frame's detections (when detection ran elsewhere)."""
         tracks = self.tracker.update(detections, frame.t)
         lap("track")
         self.ranger.end(tracks.ended.tolist())

@@ -1,9 +1,11 @@
 """``greetcue run``: the frame loop, wiring camera -> perception -> zones -> cues -> events.
 
 Each stage keeps its own state and logic; this loop only hands one stage's output to the next.
-Nothing here waits on the network or disk: the publisher stores and sends events beside it,
-outputs play their patterns on their own threads, acks are queued in by their inputs. Without a
-frame (a camera that is down) the loop still drains acks, escalates cues and reports metrics.
+Nothing here waits on the network or disk: the camera is read and the detector run one frame
+ahead on their own thread (:mod:`edge.service.detect_ahead`), the publisher stores and sends
+events beside it, outputs play their patterns on their own threads, acks are queued in by
+their inputs. Without a frame (a camera that is down) the loop still drains acks, escalates
+cues and reports metrics.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from edge.perception.pipeline import Perception, tracking_detector
 from edge.perception.sources import Frame, SourceError
 from edge.service.camera_feed import CameraFeed
 from edge.service.cue_stage import cue_events
+from edge.service.detect_ahead import DetectAhead, Detected
 from edge.service.events import EventWriter
 from edge.service.occupancy import OccupancyBoard
 from edge.service.runtime import Runtime
@@ -125,11 +128,12 @@ class Service:
                 self.config.zones,
                 self.config.service.occupancy_refresh_s,
             )
+            ahead = DetectAhead(self.feed, self.detector)
             try:
                 failures = 0
-                while not self._stop.is_set() and not self.feed.ended:
+                while not self._stop.is_set() and not ahead.ended:
                     try:
-                        self._turn(runtime, writer, board)
+                        self._turn(ahead.next(), runtime, writer, board)
                         failures = 0
                     except (SourceError, CalibrationError, ConfigError):
                         raise  # the set-up is wrong: say so and stop
@@ -140,23 +144,30 @@ class Service:
                             raise
                         log.exception("frame loop: unexpected error; going on with the next frame")
             finally:
-                self.feed.close()
+                ahead.close()
                 self._finish(runtime)
         return self.result
 
-    def _turn(self, runtime: Runtime, writer: EventWriter, board: OccupancyBoard) -> None:
+    def _turn(
+        self,
+        detected: Detected | None,
+        runtime: Runtime,
+        writer: EventWriter,
+        board: OccupancyBoard,
+    ) -> None:
         clock = runtime.metrics.clock
         clock.begin()
-        frame = self.feed.next_frame()
-        clock.lap("capture")
+        frame = detected.frame if detected is not None else None
         now = time.time()
         events: list[EventBase] = []
         if self._camera_lost and self._last_frame is not None:
             # Nobody is seen while the camera is down: their visits end, cues close in time.
             self._camera_lost = False
             events += self._react(self.zones.end_all(), self._last_frame, runtime, writer)
-        if frame is not None:
-            events += self._perceive(frame, runtime, writer, clock.lap)
+        if detected is not None:
+            clock.add("capture", detected.capture_s)
+            clock.add("detect", detected.detect_s)
+            events += self._perceive(detected, runtime, writer, clock.lap)
         for ack in runtime.inbox.drain():
             events += runtime.desk.ack(ack, self.zones.reached)
         events += runtime.desk.tick(now)
@@ -178,14 +189,19 @@ class Service:
             self._observer(Tick(frame, people, events, self.feed.online, metrics))
 
     def _perceive(
-        self, frame: Frame, runtime: Runtime, writer: EventWriter, lap: Callable[[str], None]
+        self,
+        detected: Detected,
+        runtime: Runtime,
+        writer: EventWriter,
+        lap: Callable[[str], None],
     ) -> list[EventBase]:
+        frame = detected.frame
         self.result.frames += 1
         self._last_frame = frame
         if self._perception is None:
             camera = camera_for(self.config, (frame.image.shape[1], frame.image.shape[0]))
             self._perception = Perception(self.detector, camera, self.config)
-        seen = self._perception(frame, lap)
+        seen = self._perception.track(frame, detected.detections, lap)
         decisions = self.zones.update(frame.t, seen.ranges, seen.tracks.ended.tolist())
         lap("zones")
         return self._react(decisions, frame, runtime, writer)
