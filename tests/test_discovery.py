@@ -134,7 +134,6 @@ def test_prefixes_come_from_the_mqtt_section() -> None:
 
 def test_no_discovery_without_a_discovery_prefix() -> None:
     config = parse_config({"mqtt": {"discovery_prefix": None}})
-    assert not Discovery.enabled(config)
     with pytest.raises(ValueError, match="discovery_prefix"):
         Discovery(config, Sent())
 
@@ -250,12 +249,6 @@ def test_repeated_births_send_it_once(config: Config) -> None:
     time.sleep(0.2)
     assert len(sent.messages) == 1
     discovery.close()
-
-
-def test_remove_clears_the_retained_config(config: Config) -> None:
-    sent = Sent()
-    Discovery(config, sent).remove()
-    assert sent.messages == [(CONFIG_TOPIC, b"", 1, True)]
 
 
 def test_the_config_is_retained_by_a_real_broker(

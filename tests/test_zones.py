@@ -510,3 +510,12 @@ def test_approach_class_holds_before_it_changes(raw: str, held: str) -> None:
 def test_ranges_with_other_zones_are_refused() -> None:
     with pytest.raises(ValueError, match="zone columns"):
         make().update(0.0, ranges([], (10.0, 5.0)), [])
+
+
+def test_reached_by_a_time_compares_crossing_times_not_when_they_became_known() -> None:
+    zones = make()
+    decisions = run(zones, [Walk(straight(14, 1, 3.5))])
+    crossed = {d.zone: d.crossed_t for d in of(ZoneEntered, decisions)}
+    assert zones.reached(1) == set(ALL)
+    assert zones.reached(1, crossed["3ft"] - 0.05) == {"10ft", "5ft"}
+    assert zones.reached(1, crossed["10ft"] - 0.05) == set()

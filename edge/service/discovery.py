@@ -96,11 +96,6 @@ class Discovery:
         )
         self.status_topic = Topic.HA_STATUS.build(discovery_prefix=mqtt.discovery_prefix)
 
-    @staticmethod
-    def enabled(config: Config) -> bool:
-        """Whether the configuration asks for discovery (``mqtt.discovery_prefix`` not none)."""
-        return (config.mqtt or MqttConfig()).discovery_prefix is not None
-
     def payload(self) -> dict[str, Any]:
         """The device-based discovery payload."""
         return {
@@ -138,11 +133,6 @@ class Discovery:
             self._timer.daemon = True
             self._timer.start()
         log.info("Home Assistant is online: discovery again in %.1f s", delay_s)
-
-    def remove(self) -> None:
-        """Remove the device from Home Assistant: an empty retained config clears it."""
-        self.close()
-        self._publish([DiscoveryMessage(self.config_topic, b"", QOS, True)])
 
     def close(self) -> None:
         """Cancel a pending re-send; later birth messages are ignored."""

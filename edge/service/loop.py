@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from types import FrameType
 
 from edge.config import Config, ConfigError
@@ -26,6 +27,7 @@ from edge.perception.pipeline import Perception, tracking_detector
 from edge.perception.sources import Frame, SourceError
 from edge.service.camera_feed import CameraFeed
 from edge.service.cue_stage import cue_events
+from edge.service.cues import StaffAck
 from edge.service.detect_ahead import DetectAhead, Detected
 from edge.service.events import EventWriter
 from edge.service.occupancy import OccupancyBoard
@@ -169,7 +171,7 @@ class Service:
             clock.add("detect", detected.detect_s)
             events += self._perceive(detected, runtime, writer, clock.lap)
         for ack in runtime.inbox.drain():
-            events += runtime.desk.ack(ack, self.zones.reached)
+            events += runtime.desk.ack(ack, partial(self._reached, at=self._frame_time(ack)))
         events += runtime.desk.tick(now)
         clock.lap("cues")
         captured = frame.captured_wall if frame is not None else None
@@ -237,6 +239,14 @@ class Service:
         if report is not None:
             runtime.publisher.send_now(runtime.metrics_topic, encode(report), qos=0)
         return report
+
+    def _frame_time(self, ack: StaffAck) -> float | None:
+        """When the ack arrived, on the frames' clock (None before the first frame)."""
+        last = self._last_frame
+        return None if last is None else last.t + (ack.received_wall - last.captured_wall)
+
+    def _reached(self, track_id: int, at: float | None) -> set[str]:
+        return self.zones.reached(track_id, at)
 
     def _camera_changed(self, online: bool) -> None:
         self._camera_lost = self._camera_lost or not online

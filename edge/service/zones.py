@@ -209,11 +209,15 @@ class Zones:
         """Every live track, nearest first."""
         return sorted((p.view() for p in self._people.values()), key=lambda v: v.distance_ft)
 
-    def reached(self, track_id: int) -> set[str]:
-        """Zones the track's visit has entered (also for a recently ended track)."""
+    def reached(self, track_id: int, by_t: float | None = None) -> set[str]:
+        """Zones the track's visit has entered (also for a recently ended track), crossed at
+        or before frame time ``by_t`` when given: an entry is only known once debounced, so
+        "did the ack come before 3 ft" compares crossing times, not when they became known."""
         person = self._people.get(track_id)
         visit = person.visit if person is not None else self._history.get(track_id)
-        return set(visit.crossed) if visit is not None else set()
+        if visit is None:
+            return set()
+        return {zone for zone, t in visit.crossed.items() if by_t is None or t <= by_t}
 
     def _rows(self, ranges: RangeResult) -> tuple[list[Row], set[int]]:
         """The usable rows, and the ids of those inside the exclusion polygon."""
