@@ -18,6 +18,7 @@ import logging
 import math
 import os
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -267,8 +268,20 @@ class MqttLink:
         self._failed(logging.ERROR, message)
 
     def _handle_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        error = sys.exc_info()[1]  # paho calls this inside its `except OSError`; it passes none
         retry = round(self._config.reconnect_max_s)
-        message = f"MQTT: cannot reach broker {self.address}; retrying every {retry} s at most"
+        if isinstance(error, ssl.SSLCertVerificationError):
+            self._failed(
+                logging.ERROR,
+                f"MQTT: TLS to {self.address}: certificate verify failed "
+                f"({error.verify_message}); check mqtt.tls.ca_file and that mqtt.host is the "
+                f"name in the broker's certificate; retrying every {retry} s at most",
+            )
+            return
+        cause = f" ({error})" if error is not None else ""
+        message = (
+            f"MQTT: cannot reach broker {self.address}{cause}; retrying every {retry} s at most"
+        )
         self._failed(logging.WARNING, message + " (events wait in the outbox)")
 
     def _failed(self, level: int, message: str) -> None:
