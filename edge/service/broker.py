@@ -282,6 +282,7 @@ class Mosquitto:
             "log_type warning",
             "log_type notice",  # not information: a line per client connection adds up
             "log_timestamp_format %Y-%m-%dT%H:%M:%S",
+            "set_tcp_nodelay true",  # small messages go out at once, not after Nagle's wait
         ]
         if self._password_file is not None:
             lines += ["allow_anonymous false", f"password_file {self._password_file}"]

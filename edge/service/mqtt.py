@@ -17,6 +17,7 @@ import contextlib
 import logging
 import math
 import os
+import socket
 import ssl
 import sys
 import threading
@@ -250,6 +251,7 @@ class MqttLink:
             self._refused(reason)
             return
         client.drop_out_messages()  # paho would resend them; the outbox resends, in order
+        _no_delay(client)
         with self._lock:
             self._connected, self._last_failure = True, None
             self._generation += 1
@@ -336,6 +338,15 @@ class MqttLink:
                 callback(generation)
             except Exception:
                 log.exception("MQTT: connection callback failed")
+
+
+def _no_delay(client: mqtt.Client) -> None:
+    """Send each small event at once: Nagle's algorithm would hold one back until the
+    previous packet is acknowledged, adding up to a delayed-ACK timeout (40 ms) of latency."""
+    sock = client.socket()
+    if isinstance(sock, socket.socket):  # TLS sockets too; not a websocket wrapper
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _configure_tls(client: mqtt.Client, tls: TlsConfig) -> None:
