@@ -233,7 +233,13 @@ class MqttConfig(Strict):
 class EmbeddedBrokerConfig(Strict):
     """The private Mosquitto started when there is no mqtt section."""
 
-    port: int = Field(1883, ge=0, le=65535, description="localhost port (0: any free port)")
+    port: int = Field(
+        1884,
+        ge=0,
+        le=65535,
+        description="localhost port (0: any free port); not 1883, which the system Mosquitto "
+        "that Debian's package starts already holds",
+    )
     executable: str = Field("mosquitto", description="Mosquitto program name or path")
     state_dir: Path | None = Field(
         None, description="persistence folder; default: greetcue's state folder"
