@@ -159,6 +159,29 @@ def test_a_failing_handler_is_counted_and_the_link_keeps_working(
     assert "handler for greetcue/store-1/ack failed" in caplog.text
 
 
+def test_a_retained_message_is_not_replayed_to_a_live_only_subscription(
+    mosquitto: Mosquitto,
+) -> None:
+    old = MqttLink(config_for(mosquitto), AVAILABILITY, "greetcue-old").start()
+    wait_until(lambda: old.connected)
+    old.publish("greetcue/store-1/ack", b"old ack", retain=True)
+    time.sleep(0.2)
+    old.close()
+    got: list[bytes] = []
+    link = MqttLink(config_for(mosquitto), AVAILABILITY, "greetcue-test")
+    link.subscribe(
+        "greetcue/store-1/ack", lambda topic, payload: got.append(payload), retained=False
+    )
+    link.start()
+    try:
+        wait_until(lambda: link.connected)
+        time.sleep(0.3)  # a retained message would have come with the SUBACK
+        link.publish("greetcue/store-1/ack", b"live ack")
+        wait_until(lambda: got == [b"live ack"])
+    finally:
+        link.close()
+
+
 # --- the publisher: order, outages, send_now ---------------------------------------------
 
 

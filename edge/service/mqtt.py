@@ -30,6 +30,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.config.service import MqttConfig, TlsConfig
 
@@ -95,7 +96,7 @@ class MqttLink:
         self.address = f"{config.host}:{config.port}"
         self._who = f"user {config.username}" if config.username else "no user name"
         self._lock = threading.Lock()
-        self._subscriptions: dict[str, int] = {}
+        self._subscriptions: dict[str, SubscribeOptions] = {}
         self._on_connect: list[ConnectionCallback] = []
         self._on_disconnect: list[ConnectionCallback] = []
         self._on_ack: list[AckCallback] = []
@@ -173,14 +174,23 @@ class MqttLink:
             return None
         return info.mid
 
-    def subscribe(self, pattern: str, handler: Handler, qos: int = 1) -> None:
+    def subscribe(
+        self, pattern: str, handler: Handler, qos: int = 1, retained: bool = True
+    ) -> None:
         """Routes messages matching ``pattern`` to ``handler(topic, payload)``; kept across
-        reconnects."""
+        reconnects. ``retained=False``: the broker never sends a retained message on
+        (re)subscribe (MQTT 5 retain handling), e.g. an old ack left on the ack topic."""
         self._client.message_callback_add(pattern, self._guarded(pattern, handler))
+        handling = (
+            SubscribeOptions.RETAIN_SEND_ON_SUBSCRIBE
+            if retained
+            else SubscribeOptions.RETAIN_DO_NOT_SEND
+        )
+        options = SubscribeOptions(qos=qos, retainHandling=handling)
         with self._lock:
-            self._subscriptions[pattern] = qos
+            self._subscriptions[pattern] = options
         if self._connected:
-            self._client.subscribe(pattern, qos)
+            self._client.subscribe(pattern, options=options)
 
     def close(self, timeout_s: float = 2.0) -> None:
         """Clean shutdown: ``offline`` (retained, waits for its PUBACK), then DISCONNECT (the
@@ -258,8 +268,8 @@ class MqttLink:
             subscriptions = list(self._subscriptions.items())
         log.info("MQTT: connected to %s as %s (%s)", self.address, self.client_id, self._who)
         client.publish(self.availability_topic, ONLINE if self._available else OFFLINE, 1, True)
-        for pattern, qos in subscriptions:
-            client.subscribe(pattern, qos)
+        for pattern, options in subscriptions:
+            client.subscribe(pattern, options=options)
         self._notify(self._on_connect, self._generation)
 
     def _refused(self, reason: ReasonCode) -> None:

@@ -93,7 +93,7 @@ class Runtime:
         self.publisher.start()
         self._start_discovery(config, mqtt)
         ack_topic = Topic.ACK.build(prefix=self.prefix, site=config.site)
-        self.link.subscribe(ack_topic, self.ack_handler)
+        self.link.subscribe(ack_topic, self.ack_handler, retained=False)  # only live acks
         self.link.set_available(False)  # until the camera delivers its first frame
         self.link.start()
         self.outputs = self._start_devices(config)
