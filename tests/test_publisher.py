@@ -237,10 +237,14 @@ def test_ten_second_outage_mid_stream_loses_nothing(
     streamer.join()
     assert publisher.drain(WAIT_S)
     sub.wait_for(lambda _: set(ids(sub)) >= set(sent))
-    first_copies = [json.loads(m.payload)["id"] for m in sub.messages if not m.dup]
-    assert first_copies == sent  # each id once, in order; nothing lost
-    resent = {json.loads(m.payload)["id"] for m in sub.messages if m.dup}
-    assert resent <= set(sent)  # the broker's own QoS 1 resends to the subscriber (DUP flag)
+    arrived = [json.loads(m.payload)["id"] for m in sub.messages]
+    assert list(dict.fromkeys(arrived)) == sent  # nothing lost, in order of first arrival
+    # At least once: events the broker took but whose PUBACK the outage swallowed come again
+    # (ids make that harmless); only those in flight then, at most the in-flight window.
+    again = sorted({i for i in arrived if arrived.count(i) > 1})
+    assert len(again) <= OutboxConfig().inflight
+    first = min(again, default=0)
+    assert again == list(range(first, first + len(again))), "one run of in-flight events"
 
 
 def test_retained_state_is_resent_when_the_broker_lost_it(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from edge.config import OutboxConfig
 from edge.contract import Metrics, decode, decode_event
 from edge.service.broker import Mosquitto, free_port
 from edge.service.loop import RunResult, Service
@@ -90,7 +91,9 @@ def test_a_broker_outage_mid_replay_loses_no_event(
         runner.join(WAIT_S)
         seen.disconnect()
     ids = event_ids(seen.messages)
-    assert len(ids) == len(set(ids)) == emitted >= 30
+    assert len(set(ids)) == emitted >= 30, "every event arrived"
+    # At least once: only events in flight when the broker went down may come twice.
+    assert len(ids) - len(set(ids)) <= OutboxConfig().inflight
 
 
 @pytest.mark.footage
