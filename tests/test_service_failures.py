@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import OutboxConfig
+from edge.config import OutboxConfig, write_config
 from edge.contract import Metrics, decode, decode_event
 from edge.service.broker import Mosquitto, free_port
 from edge.service.loop import RunResult, Service
-from tests.kiosk import PART0, kiosk_config, write_config
+from tests.kiosk import PART0, kiosk_config
 from tests.mosquitto_fixture import Received, Subscriber
 
 AVAILABILITY = "greetcue/pets2009/view001/availability"

@@ -137,13 +137,15 @@ def bench_service_command(
 
     from rich.progress import Progress
 
-    from edge.tools.bench_service import EXAMPLE, Limits, bench_service
+    from edge.tools.bench_service import Limits, bench_service
+    from edge.tools.demo import EXAMPLES
+    from edge.tools.demo_service import KIOSK
     from edge.tools.footage import PETS_DIR, PETS_PARTS, footage_path
 
     clips = [footage_path(f"{PETS_DIR}/{part}") for part in PETS_PARTS]
     with Progress(console=console, transient=True) as progress:
         report = bench_service(
-            config or EXAMPLE, clips, Limits(frames, seconds), progress, model, threads
+            config or EXAMPLES / KIOSK, clips, Limits(frames, seconds), progress, model, threads
         )
     _render_service(report)
     if out is not None:

@@ -67,6 +67,7 @@ __all__ = [
     "ZoneConfig",
     "load_config",
     "parse_config",
+    "write_config",
 ]
 
 
@@ -171,6 +172,13 @@ def parse_config(data: Any, origin: str = "configuration") -> Config:
     except ValidationError as exc:
         lines = "\n".join(f"  - {_describe(e)}" for e in exc.errors())
         raise ConfigError(f"{origin} is invalid:\n{lines}") from None
+
+
+def write_config(config: Config, path: Path) -> Path:
+    """``config`` as a YAML file ``load_config`` reads back (keys at their defaults left out
+    only where they are none)."""
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json", exclude_none=True)))
+    return path
 
 
 def load_config(path: Path | str | None) -> Config:

@@ -128,7 +128,7 @@ class MqttLink:
         with self._lock:
             changed, self._available = self._available != available, available
         if changed and self._connected:
-            self._client.publish(self.availability_topic, ONLINE if available else OFFLINE, 1, True)
+            self._announce(self._client)
 
     def add_connect_callback(self, callback: ConnectionCallback) -> None:
         """Called after each (re)connect, once ``online`` and the subscriptions are sent."""
@@ -267,10 +267,14 @@ class MqttLink:
             self._generation += 1
             subscriptions = list(self._subscriptions.items())
         log.info("MQTT: connected to %s as %s (%s)", self.address, self.client_id, self._who)
-        client.publish(self.availability_topic, ONLINE if self._available else OFFLINE, 1, True)
+        self._announce(client)
         for pattern, options in subscriptions:
             client.subscribe(pattern, options=options)
         self._notify(self._on_connect, self._generation)
+
+    def _announce(self, client: mqtt.Client) -> None:
+        """The availability topic says what ``set_available`` last said (retained)."""
+        client.publish(self.availability_topic, ONLINE if self._available else OFFLINE, 1, True)
 
     def _refused(self, reason: ReasonCode) -> None:
         hint = ""

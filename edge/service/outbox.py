@@ -156,13 +156,13 @@ class Outbox:
         self.close()
 
     @contextlib.contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
+    def _writing(self) -> Iterator[None]:
         """One write transaction under the lock; the in-memory depth follows a rollback."""
         with self._lock:
             try:
                 with self._db:  # COMMIT, or ROLLBACK on an exception
                     self._db.execute("BEGIN IMMEDIATE")
-                    yield self._db
+                    yield
             except sqlite3.Error:
                 self._depth = self._count()
                 raise

@@ -31,26 +31,24 @@ from typing import Any
 import numpy as np
 import paho.mqtt.client as mqtt
 import psutil
-import yaml
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from rich.progress import Progress
 
-from edge.config import Config, load_config
+from edge.config import Config, load_config, write_config
 from edge.contract import CueIssued, decode_event
 from edge.perception.sources import Image, open_source
 from edge.service.broker import Mosquitto
 from edge.service.loop import Service, Tick
 from edge.tools.bench import Timing, bare_inference
+from edge.tools.footage import PETS_PART_FRAMES
 
 log = logging.getLogger(__name__)
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "pets-kiosk.yaml"
 LATENCY_TYPES = frozenset({"track_start", "zone_enter", "zone_exit", "cue"})
 PACED_FPS = 10.0
 SAMPLE_S = 0.5  # psutil sampling period
 STARTUP_S = 5.0  # a subprocess's imports and model load, added to a --frames budget
 QUIET_S = 0.5  # after the paced run: how long no new event means all have arrived
-CLIP_FRAMES = 250  # frames in each PETS part (for the progress bars)
 LATENCY_MARGIN_MS = 10.0
 RATE_SHARE = 0.9
 RSS_LIMIT_MB = 250.0
@@ -138,11 +136,10 @@ class ServiceBench:
         }
 
 
-def bench_config(base: Path, port: int, folder: Path, model: str | None, threads: int) -> Config:
-    """``base`` pointed at the broker on ``port``, outbox in ``folder``, no /metrics port."""
+def bench_config(base: Path, port: int, model: str | None, threads: int) -> Config:
+    """``base`` pointed at the broker on ``port``, no /metrics port (phases set the outbox)."""
     data = load_config(base).model_dump(mode="json", exclude_none=True)
     data["mqtt"] = {"host": "127.0.0.1", "port": port}
-    data["outbox"] = {"path": str(folder / "outbox.sqlite3")}
     data["service"] = data.get("service", {}) | {"metrics_port": None, "metrics_interval_s": 0.5}
     data["detector"] = data.get("detector", {}) | {"threads": threads}
     if model is not None:
@@ -270,7 +267,7 @@ class _Bench:
 
     def phase(self, name: str, realtime: bool, progress: Progress) -> tuple[_Watch, Service]:
         """Run a Service over the clips (until the cap); a bare block before the first."""
-        total = self.limits.frames or CLIP_FRAMES * len(self.clips)
+        total = self.limits.frames or PETS_PART_FRAMES * len(self.clips)
         task = progress.add_task(name, total=total)
         watch = _Watch(self.limits, lambda: progress.advance(task))
         config = _with_outbox(self.config, self.work / f"outbox-{name.split()[0]}.sqlite3")
@@ -293,11 +290,10 @@ class _Bench:
 
     def footprint(self, progress: Progress) -> tuple[list[float], list[float], float]:
         """CPU % and RSS (MB) samples of ``greetcue run`` subprocesses, and their wall time."""
-        path = self.work / "footprint.yaml"
         config = _with_outbox(self.config, self.work / "outbox-footprint.sqlite3")
-        path.write_text(yaml.safe_dump(config.model_dump(mode="json", exclude_none=True)))
+        path = write_config(config, self.work / "footprint.yaml")
         budget = self.limits.budget_s
-        expected = budget or len(self.clips) * (CLIP_FRAMES / PACED_FPS + STARTUP_S)
+        expected = budget or len(self.clips) * (PETS_PART_FRAMES / PACED_FPS + STARTUP_S)
         task = progress.add_task("greetcue run (subprocess, paced)", total=expected)
         cpu: list[float] = []
         rss: list[float] = []
@@ -356,7 +352,7 @@ def bench_service(
     with tempfile.TemporaryDirectory(prefix="greetcue-bench-") as folder:
         work = Path(folder)
         with Mosquitto(work / "mosquitto", port=0) as broker:
-            config = bench_config(base, broker.port, work, model, threads)
+            config = bench_config(base, broker.port, model, threads)
             bench = _Bench(config, clips, limits, work, bare_runs)
             stamps = _Stamps(broker.port)
             try:

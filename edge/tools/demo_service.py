@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,12 +34,15 @@ class _Observer:
         self.view(tick)
 
 
-def demo_config(examples: Path, state: Path) -> Config:
-    """The kiosk example with the embedded broker on a free port and its state in ``state``."""
+def demo_config(examples: Path, state: Path, port: int | None = None, **service: Any) -> Config:
+    """The kiosk example with its state in ``state``, no /metrics port, on the broker at
+    ``port`` (None: the embedded one, on a free port); ``service`` keys override."""
     data = load_config(examples / KIOSK).model_dump(mode="json", exclude_none=True)
+    if port is not None:
+        data["mqtt"] = {"host": "127.0.0.1", "port": port}
     data["embedded_broker"] = {"port": 0, "state_dir": str(state / "broker")}
     data["outbox"] = {"path": str(state / "outbox.sqlite3")}
-    data["service"] = {"metrics_port": None}
+    data["service"] = {"metrics_port": None, **service}
     return Config.model_validate(data)
 
 
