@@ -8,7 +8,7 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 
 from edge.config.base import Pair, Strict
-from edge.contract import Name
+from edge.contract import DEFAULT_PREFIX, Name
 
 
 class ZoneConfig(Strict):
@@ -210,7 +210,7 @@ class MqttConfig(Strict):
     host: str = Field("localhost", min_length=1, description="broker host name or address")
     port: int = Field(1883, ge=1, le=65535, description="broker TCP port")
     prefix: str = Field(
-        "greetcue", pattern=r"^[^#+/]+$", description="first topic level of every message"
+        DEFAULT_PREFIX, pattern=r"^[^#+/]+$", description="first topic level of every message"
     )
     client_id: str | None = Field(
         None, description="MQTT client id; default greetcue-<site>-<camera>"

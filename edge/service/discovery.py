@@ -19,10 +19,11 @@ import re
 import threading
 from collections.abc import Callable
 from importlib import metadata
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 from edge.config import Config, MqttConfig, ZoneConfig
 from edge.contract import Topic
+from edge.service.publisher import Send
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +31,6 @@ QOS = 1
 RESEND_DELAY_S = (1.0, 5.0)
 EXPIRE_REFRESHES = 3  # entities go unavailable after this many missed occupancy refreshes
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
-
-
-class Send(Protocol):
-    """Hands a message to the MQTT client; must be safe to call from a timer thread."""
-
-    def __call__(
-        self, topic: str, payload: bytes, qos: int, retain: bool, expiry_s: float | None = None, /
-    ) -> None: ...
 
 
 class DiscoveryMessage(NamedTuple):

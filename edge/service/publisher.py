@@ -32,7 +32,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 from edge.config.service import OutboxConfig
 from edge.service.mqtt import FAILURE, REJECTED, MqttLink, RefusalLog
@@ -43,6 +43,15 @@ log = logging.getLogger(__name__)
 TICK_S = 1.0  # the thread wakes at least this often (retries, age bound)
 TRIM_EVERY_S = 60.0
 LATENCY_SAMPLES = 10_000  # kept between two latencies() calls
+
+
+class Send(Protocol):
+    """``Publisher.send_now``'s shape: hand a message to the MQTT link, from any thread,
+    never blocking (discovery, device cues)."""
+
+    def __call__(
+        self, topic: str, payload: bytes, qos: int, retain: bool, expiry_s: float | None = None, /
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from edge.service.outputs.base import CueOutput
 from edge.service.outputs.buzzer import GpioBuzzer
-from edge.service.outputs.device import DeviceCue, Send
+from edge.service.outputs.device import DeviceCue
 from edge.service.outputs.gpio import GpioError, build_outputs, gpio_errors, open_pin_factory
 from edge.service.outputs.light import CounterLight
 from edge.service.outputs.log import LogOutput
@@ -14,7 +14,6 @@ __all__ = [
     "GpioBuzzer",
     "GpioError",
     "LogOutput",
-    "Send",
     "build_outputs",
     "gpio_errors",
     "open_pin_factory",

@@ -9,11 +9,9 @@ from collections.abc import Callable, Iterable
 from edge.config import ConfigError
 from edge.contract import ContractError, CueCommand, Topic, encode
 from edge.service.outputs.base import CueOutput
+from edge.service.publisher import Send
 
 log = logging.getLogger(__name__)
-
-# send(topic, payload, qos, retain, expiry_s): hands a message to the MQTT link, never blocks.
-Send = Callable[[str, bytes, int, bool, float | None], object]
 
 
 class DeviceCue(CueOutput):

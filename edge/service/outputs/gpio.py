@@ -9,13 +9,13 @@ from typing import Any
 
 from gpiozero import GPIOZeroError
 
-from edge.config import Config, ConfigError, GpioConfig
-from edge.contract import DEFAULT_PREFIX
+from edge.config import Config, ConfigError, GpioConfig, MqttConfig
 from edge.service.outputs.base import CueOutput
 from edge.service.outputs.buzzer import GpioBuzzer
-from edge.service.outputs.device import DeviceCue, Send
+from edge.service.outputs.device import DeviceCue
 from edge.service.outputs.light import CounterLight
 from edge.service.outputs.log import LogOutput
+from edge.service.publisher import Send
 
 FIX = (
     "on a Raspberry Pi install python3-lgpio; elsewhere set gpio.pin_factory: mock or remove "
@@ -57,20 +57,19 @@ def gpio_errors(key: str) -> Iterator[None]:
 
 def build_outputs(config: Config, send: Send | None, pin_factory: Any = None) -> list[CueOutput]:
     """Every output the configuration asks for: the log (cues.log), devices on MQTT (when
-    there is a ``send``), and the GPIO buzzer and light. ``pin_factory`` defaults to
-    :func:`open_pin_factory`; pass one to share it with the button."""
+    there is a ``send``), and the GPIO buzzer and light on ``pin_factory``, the one
+    :func:`open_pin_factory` gave (shared with the button; None: gpiozero's default)."""
     outputs: list[CueOutput] = [LogOutput()] if config.cues.log else []
     if send is not None:
-        prefix = config.mqtt.prefix if config.mqtt is not None else DEFAULT_PREFIX
+        prefix = (config.mqtt or MqttConfig()).prefix
         outputs.append(DeviceCue(prefix, config.site, config.cues.rota, send))
     gpio = config.gpio
     if gpio is None:
         return outputs
-    factory = pin_factory if pin_factory is not None else open_pin_factory(gpio)
     if gpio.buzzer is not None:
         with gpio_errors("gpio.buzzer.pin"):
-            outputs.append(GpioBuzzer(gpio.buzzer, factory))
+            outputs.append(GpioBuzzer(gpio.buzzer, pin_factory))
     if gpio.light is not None:
         with gpio_errors("gpio.light.pins"):
-            outputs.append(CounterLight(gpio.light, factory))
+            outputs.append(CounterLight(gpio.light, pin_factory))
     return outputs
