@@ -179,7 +179,7 @@ class Service:
             clock.add("detect", detected.detect_s)
             events += self._perceive(detected, runtime, writer, clock.lap)
         for ack in runtime.inbox.drain():
-            events += runtime.desk.ack(ack, partial(self._reached, at=self._frame_time(ack)))
+            events += runtime.desk.ack(ack, partial(self.zones.reached, by_t=self._frame_time(ack)))
         events += runtime.desk.tick(now)
         clock.lap("cues")
         captured = frame.captured_wall if frame is not None else None
@@ -252,9 +252,6 @@ class Service:
         """When the ack arrived, on the frames' clock (None before the first frame)."""
         last = self._last_frame
         return None if last is None else last.t + (ack.received_wall - last.captured_wall)
-
-    def _reached(self, track_id: int, at: float | None) -> set[str]:
-        return self.zones.reached(track_id, at)
 
     def _camera_changed(self, online: bool) -> None:
         self._camera_lost = self._camera_lost or not online

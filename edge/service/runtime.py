@@ -49,7 +49,6 @@ class Runtime:
         self.config = config
         self.prefix = (config.mqtt or MqttConfig()).prefix
         names = {"prefix": self.prefix, "site": config.site, "camera": config.camera.name}
-        self.event_topic = Topic.EVENT.build(**names)
         self.metrics_topic = Topic.METRICS.build(**names)
         self._availability = Topic.AVAILABILITY.build(**names)
         self._stack = ExitStack()
