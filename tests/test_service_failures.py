@@ -36,9 +36,10 @@ def event_ids(messages: list[Received]) -> list[str]:
 
 
 def outbox_ids(path: Path) -> list[str]:
-    """Ids of the events waiting in a service's outbox file."""
-    with sqlite3.connect(path) as db:
-        rows = db.execute("SELECT payload FROM outbox ORDER BY id").fetchall()
+    """Ids of the events waiting in a service's outbox file (none while it is being created)."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        made = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'outbox'").fetchone()
+        rows = db.execute("SELECT payload FROM outbox ORDER BY id").fetchall() if made else []
     return [str(decode_event(bytes(row[0])).id) for row in rows]
 
 
