@@ -1,1 +1,3 @@
-"""greetcue dashboard: MQTT ingest, store, analytics and pages (built in later issues)."""
+"""greetcue dashboard: MQTT ingest -> store -> analytics -> manager pages, staff page, API.
+
+It meets the edge only through ``edge.contract`` and MQTT."""

@@ -1,0 +1,306 @@
+"""Acknowledgement figures, as a drive-thru timer reports greet time: percentiles and the
+slowest (averages hide long waits), the share within the daypart's goal, before 5 and 3 ft,
+lead time, and customers who left or waited counted apart.
+
+The figures resist gaming: a customer is a cue of a real tracked person whose cue event
+arrived; an ack counts only against such a cue, once (the first), and only while the cue
+was open (not after the customer left).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Connection, Integer, and_, func, select
+
+from dashboard.settings import DashboardConfig
+from dashboard.store.tables import AckBeforeRow, CueRow
+
+HISTOGRAM_EDGES = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30, 45, 60)
+EPS_S = 0.05  # clock rounding between the edge's stamps
+Floats = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the manager narrowed the figures to; times are UTC seconds."""
+
+    start_s: float
+    end_s: float
+    site: str | None = None
+    camera: str | None = None
+    device: str | None = None
+    staff: str | None = None
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Acknowledgement latency of a group of customers."""
+
+    customers: int
+    acknowledged: int
+    left: int
+    open: int
+    p50_s: float | None
+    p90_s: float | None
+    p99_s: float | None
+    slowest_s: float | None
+    within_goal: float | None  # share of closed cues (acked + left) acked within the goal
+    rag: str  # green / amber / red / none
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return self.__dict__.copy()
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the Acknowledgement page shows."""
+
+    overall: Latency
+    waiting: Latency
+    before: dict[str, float | None]
+    lead_p50_s: float | None
+    lead_p10_s: float | None
+    histogram: list[dict[str, Any]]
+    by_hour: list[dict[str, Any]]
+    by_day: list[dict[str, Any]]
+    by_daypart: list[dict[str, Any]]
+    league_sites: list[dict[str, Any]]
+    league_cameras: list[dict[str, Any]]
+    goals: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        out = self.__dict__.copy()
+        out["overall"], out["waiting"] = self.overall.as_dict(), self.waiting.as_dict()
+        return out
+
+
+@dataclass
+class _Cues:
+    """The cue rows in range as parallel arrays."""
+
+    site: NDArray[np.str_]
+    camera: NDArray[np.str_]
+    waiting: NDArray[np.bool_]
+    cued: Floats
+    latency: Floats
+    acked: NDArray[np.bool_]
+    left: NDArray[np.bool_]
+    lead: Floats
+    goal: Floats = field(default_factory=lambda: np.zeros(0))
+    local_day: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    local_minute: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def take(self, mask: NDArray[np.bool_]) -> _Cues:
+        return _Cues(**{k: v[mask] for k, v in self.__dict__.items()})
+
+
+class LocalClock:
+    """UTC seconds to a site's local day and minute, vectorised (offsets cached per hour)."""
+
+    def __init__(self) -> None:
+        self._offsets: dict[tuple[str, int], float] = {}
+
+    def local_seconds(self, zone: ZoneInfo, utc_s: Floats) -> Floats:
+        """``utc_s`` shifted by the zone's UTC offset at each instant."""
+        if utc_s.size == 0:
+            return utc_s
+        hours = np.floor(utc_s / 3600).astype(np.int64)
+        unique, inverse = np.unique(hours, return_inverse=True)
+        offsets = np.array([self._offset(zone, int(h)) for h in unique])
+        shifted: Floats = utc_s + offsets[inverse]
+        return shifted
+
+    def _offset(self, zone: ZoneInfo, hour: int) -> float:
+        key = (zone.key, hour)
+        if key not in self._offsets:
+            offset = datetime.fromtimestamp(hour * 3600 + 1800, UTC).astimezone(zone).utcoffset()
+            self._offsets[key] = offset.total_seconds() if offset else 0.0
+        return self._offsets[key]
+
+
+class Analytics:
+    """Runs the Acknowledgement queries for a configuration."""
+
+    def __init__(self, settings: DashboardConfig) -> None:
+        self._settings = settings
+        self._clock = LocalClock()
+
+    def report(self, connection: Connection, filters: Filters) -> Report:
+        """The Acknowledgement page's figures for these filters."""
+        cues = self._load(connection, filters)
+        customers = cues.take(~cues.waiting)
+        waiting = cues.take(cues.waiting)
+        goals = self._settings.goals
+        return Report(
+            overall=self._latency(customers),
+            waiting=self._latency(waiting),
+            before=self._before(connection, filters),
+            lead_p50_s=_percentile(customers.lead[np.isfinite(customers.lead)], 50),
+            lead_p10_s=_percentile(customers.lead[np.isfinite(customers.lead)], 10),
+            histogram=_histogram(customers.latency[customers.acked]),
+            by_hour=self._groups(customers, customers.local_minute // 60, lambda h: f"{h:02d}:00"),
+            by_day=self._groups(customers, customers.local_day, _day_label),
+            by_daypart=self._by_daypart(customers),
+            league_sites=self._league(customers, customers.site),
+            league_cameras=self._league(
+                customers, np.char.add(np.char.add(customers.site, "/"), customers.camera)
+            ),
+            goals=[
+                {
+                    "name": p.name,
+                    "start": p.start.isoformat("minutes"),
+                    "end": p.end.isoformat("minutes"),
+                    "goal_s": p.goal_s,
+                }
+                for p in goals.dayparts
+            ],
+        )
+
+    def _load(self, connection: Connection, filters: Filters) -> _Cues:
+        c = CueRow.__table__.c
+        query = select(
+            c.site, c.camera, c.reason, c.cued_s, c.latency_s, c.acked_s, c.left_s, c.lead_s
+        ).where(*_conditions(filters))
+        rows = connection.execute(query).all()
+        if not rows:
+            empty = np.zeros(0)
+            return _Cues(
+                np.zeros(0, str),
+                np.zeros(0, str),
+                np.zeros(0, bool),
+                empty,
+                empty,
+                np.zeros(0, bool),
+                np.zeros(0, bool),
+                empty,
+            )
+        site, camera, reason, cued, latency, acked_s, left_s, lead = zip(*rows, strict=True)
+        cued_a = np.asarray(cued, float)
+        acked_at = np.asarray(acked_s, float)  # None -> nan
+        left_at = np.asarray(left_s, float)
+        acked = np.isfinite(acked_at) & (acked_at >= cued_a - EPS_S)
+        acked &= ~(np.isfinite(left_at) & (acked_at > left_at + EPS_S))
+        cues = _Cues(
+            site=np.asarray(site, str),
+            camera=np.asarray(camera, str),
+            waiting=np.asarray(reason, object) == "waiting",
+            cued=cued_a,
+            latency=np.where(acked, np.asarray(latency, float), np.nan),
+            acked=acked,
+            left=~acked & np.isfinite(left_at),
+            lead=np.asarray(lead, float),
+        )
+        self._localise(cues)
+        return cues
+
+    def _localise(self, cues: _Cues) -> None:
+        local = np.empty_like(cues.cued)
+        for site in np.unique(cues.site):
+            mask = cues.site == site
+            local[mask] = self._clock.local_seconds(
+                self._settings.zone_of(str(site)), cues.cued[mask]
+            )
+        cues.local_day = np.floor(local / 86400).astype(np.int64)
+        cues.local_minute = (np.floor(local / 60) % 1440).astype(np.int64)
+        goal_by_minute = np.array(
+            [self._settings.goals.goal_for(m).goal_s for m in range(1440)], float
+        )
+        cues.goal = goal_by_minute[cues.local_minute]
+
+    def _latency(self, cues: _Cues) -> Latency:
+        lat = cues.latency[cues.acked]
+        closed = int(cues.acked.sum() + cues.left.sum())
+        within = int((cues.acked & (cues.latency <= cues.goal)).sum())
+        share = within / closed if closed else None
+        return Latency(
+            customers=int(cues.cued.size),
+            acknowledged=int(cues.acked.sum()),
+            left=int(cues.left.sum()),
+            open=int(cues.cued.size - closed),
+            p50_s=_percentile(lat, 50),
+            p90_s=_percentile(lat, 90),
+            p99_s=_percentile(lat, 99),
+            slowest_s=float(lat.max()) if lat.size else None,
+            within_goal=share,
+            rag=self.rag(share),
+        )
+
+    def rag(self, share: float | None) -> str:
+        """Green / amber / red against the service-level target."""
+        if share is None:
+            return "none"
+        goals = self._settings.goals
+        if share >= goals.service_level:
+            return "green"
+        return "amber" if share >= goals.service_level - goals.amber_margin else "red"
+
+    def _groups(self, cues: _Cues, keys: NDArray[Any], label: Any) -> list[dict[str, Any]]:
+        out = []
+        for key in np.unique(keys):
+            figures = self._latency(cues.take(keys == key))
+            out.append({"key": label(key.item()), **figures.as_dict()})
+        return out
+
+    def _by_daypart(self, cues: _Cues) -> list[dict[str, Any]]:
+        names = np.array([self._settings.goals.goal_for(m).name for m in range(1440)])
+        keys = names[cues.local_minute] if cues.cued.size else np.zeros(0, str)
+        order = {p.name: i for i, p in enumerate(self._settings.goals.dayparts)}
+        groups = self._groups(cues, keys, str)
+        return sorted(groups, key=lambda g: order[g["key"]])
+
+    def _league(self, cues: _Cues, keys: NDArray[Any]) -> list[dict[str, Any]]:
+        rows = self._groups(cues, keys, str)
+        return sorted(rows, key=lambda r: (-(r["within_goal"] or 0), r["p90_s"] or 1e9))
+
+    def _before(self, connection: Connection, filters: Filters) -> dict[str, float | None]:
+        c, b = CueRow.__table__.c, AckBeforeRow.__table__.c
+        zones = self._settings.goals.before_zones
+        query = (
+            select(b.zone, func.count(), func.sum(func.cast(b.before, Integer)))
+            .select_from(CueRow.__table__.join(AckBeforeRow.__table__, b.event_id == c.ack_event))
+            .where(*_conditions(filters), c.reason != "waiting", b.zone.in_(zones))
+            .where(c.left_s.is_(None) | (c.acked_s <= c.left_s + EPS_S))
+            .group_by(b.zone)
+        )
+        found = {zone: (n, yes) for zone, n, yes in connection.execute(query).all()}
+        return {z: (found[z][1] or 0) / found[z][0] if z in found else None for z in zones}
+
+
+def _conditions(filters: Filters) -> list[Any]:
+    c = CueRow.__table__.c
+    out = [c.issued.is_(True), c.track_id.is_not(None), c.cued_s >= filters.start_s]
+    out.append(c.cued_s < filters.end_s)
+    if filters.site:
+        out.append(c.site == filters.site)
+    if filters.camera:
+        out.append(c.camera == filters.camera)
+    if filters.device:
+        out.append((c.device == filters.device) | (c.ack_device == filters.device))
+    if filters.staff:
+        out.append(c.staff == filters.staff)
+    return [and_(*out)]
+
+
+def _percentile(values: Floats, q: float) -> float | None:
+    return float(np.percentile(values, q)) if values.size else None
+
+
+def _histogram(latencies: Floats) -> list[dict[str, Any]]:
+    edges = [*HISTOGRAM_EDGES, np.inf]
+    counts, _ = np.histogram(latencies, bins=edges)
+    return [
+        {"from_s": lo, "to_s": None if np.isinf(hi) else hi, "count": int(n)}
+        for lo, hi, n in zip(edges[:-1], edges[1:], counts, strict=True)
+    ]
+
+
+def _day_label(day: int) -> str:
+    return str(np.datetime64(day, "D"))

@@ -1,0 +1,139 @@
+"""``greetcue dashboard``, ``greetcue users``, ``greetcue tokens`` and ``greetcue staff``: run
+the dashboard, migrate its database, and manage who may see it."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from dashboard import auth
+from dashboard.settings import load_settings
+from dashboard.store.database import current_revision, downgrade, head_revision, open_engine
+from dashboard.store.database import upgrade as upgrade_db
+
+console = Console()
+ConfigOption = typer.Option(None, "--config", "-c", help="dashboard YAML file; none: defaults")
+
+dashboard_app = typer.Typer(
+    help="The manager dashboard and staff page (FastAPI).", invoke_without_command=True
+)
+users_app = typer.Typer(help="Manager accounts of the dashboard.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens for integrations.", no_args_is_help=True)
+staff_app = typer.Typer(help="Staff links: one per device, revocable.", no_args_is_help=True)
+
+
+def _hint(config: Path | None) -> str:
+    return f" --config {config}" if config else ""
+
+
+@dashboard_app.callback()
+def serve(
+    context: typer.Context,
+    config: Path | None = ConfigOption,
+    host: str | None = typer.Option(None, "--host", help="listen address (default: config)"),
+    port: int | None = typer.Option(None, "--port", help="listen port (default: config)"),
+) -> None:
+    """Run the dashboard: MQTT ingest, manager pages, staff pages, API and /metrics."""
+    if context.invoked_subcommand is not None:
+        return
+    import uvicorn
+
+    from dashboard.web.app import create_app
+
+    settings = load_settings(config)
+    app = create_app(settings, config_hint=_hint(config))
+    listen = settings.listen
+    console.print(
+        f"dashboard on http://{host or listen.host}:{port or listen.port} "
+        f"(database {settings.database_url()}, broker {settings.broker.host}:"
+        f"{settings.broker.port})",
+        highlight=False,
+    )
+    uvicorn.run(app, host=host or listen.host, port=port or listen.port, log_level="warning")
+
+
+@dashboard_app.command("migrate")
+def migrate(
+    config: Path | None = ConfigOption,
+    down: str | None = typer.Option(
+        None, "--down", help="migrate down to this revision instead (base: drop every table)"
+    ),
+) -> None:
+    """Bring the database to this version's schema (or down, with --down)."""
+    settings = load_settings(config)
+    engine = open_engine(settings.database_url())
+    before = current_revision(engine)
+    if down:
+        downgrade(engine, down)
+    else:
+        upgrade_db(engine)
+    after = current_revision(engine)
+    console.print(
+        f"database {engine.url!r}: {before or 'empty'} -> {after or 'empty'} "
+        f"(newest {head_revision()})",
+        highlight=False,
+    )
+
+
+def _password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise typer.BadParameter("the two passwords differ")
+    return first
+
+
+@users_app.command("add")
+def users_add(name: str, config: Path | None = ConfigOption) -> None:
+    """Add a manager (or set a new password); the password is asked for, or read from stdin."""
+    engine = open_engine(load_settings(config).database_url())
+    with engine.begin() as connection:
+        auth.add_user(connection, name, _password())
+    console.print(f"manager {name} can log in")
+
+
+@tokens_app.command("add")
+def tokens_add(name: str, config: Path | None = ConfigOption) -> None:
+    """Make an API token (send it as 'Authorization: Bearer <token>'); shown once."""
+    engine = open_engine(load_settings(config).database_url())
+    with engine.begin() as connection:
+        token = auth.issue_token(connection, "api", name)
+    console.print(token, highlight=False)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(name: str, config: Path | None = ConfigOption) -> None:
+    """Revoke every API token of this name."""
+    engine = open_engine(load_settings(config).database_url())
+    with engine.begin() as connection:
+        count = auth.revoke(connection, "api", name)
+    console.print(f"revoked {count} token(s) named {name}")
+
+
+@staff_app.command("link")
+def staff_link(
+    device: str,
+    site: str = typer.Option(..., "--site", help="the device's site"),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Make the staff link for a device (revokes its previous link); shown once."""
+    settings = load_settings(config)
+    engine = open_engine(settings.database_url())
+    with engine.begin() as connection:
+        key = auth.issue_token(connection, "staff", device, site)
+    base = settings.listen.public_url or f"http://{settings.listen.host}:{settings.listen.port}"
+    console.print(f"{base.rstrip('/')}/staff/{device}?key={key}", highlight=False)
+
+
+@staff_app.command("revoke")
+def staff_revoke(device: str, config: Path | None = ConfigOption) -> None:
+    """Revoke a device's staff link: its page stops working at once."""
+    engine = open_engine(load_settings(config).database_url())
+    with engine.begin() as connection:
+        count = auth.revoke(connection, "staff", device)
+    console.print(f"revoked {count} link(s) of {device}")

@@ -1,0 +1,256 @@
+"""The dashboard's configuration: one YAML file, validated, every threshold with a default.
+
+The dashboard shares nothing with the edge but the MQTT contract, so it has its own small
+configuration model (``greetcue dashboard --config dashboard.yaml``).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from edge.contract import DEFAULT_PREFIX, Name
+
+STATE_ENV = "GREETCUE_STATE_DIR"
+
+
+class SettingsError(ValueError):
+    """The dashboard configuration is missing, unreadable or invalid."""
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors; values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BrokerTls(Strict):
+    """TLS to the broker."""
+
+    ca_file: Path | None = Field(None, description="CA bundle; default: the system's")
+    cert_file: Path | None = Field(None, description="client certificate (mutual TLS)")
+    key_file: Path | None = Field(None, description="client key (mutual TLS)")
+
+
+class Broker(Strict):
+    """The MQTT broker the edges publish to (a store's, or the chain's central one)."""
+
+    host: str = Field("localhost", min_length=1, description="broker host name or address")
+    port: int = Field(1883, ge=1, le=65535, description="broker TCP port")
+    prefix: str = Field(DEFAULT_PREFIX, pattern=r"^[^#+/]+$", description="first topic level")
+    client_id: str = Field("greetcue-dashboard", min_length=1, description="MQTT client id")
+    username: str | None = Field(None, description="broker user name")
+    password_env: str = Field(
+        "GREETCUE_DASHBOARD_MQTT_PASSWORD",
+        description="environment variable holding the broker password (never in this file)",
+    )
+    tls: BrokerTls | None = Field(None, description="TLS settings; none: plain TCP")
+    shared_group: Name | None = Field(
+        None,
+        description="MQTT 5 shared-subscription group: several dashboards with the same group "
+        "share the ingest load (each message goes to one of them)",
+    )
+
+    def password(self) -> str | None:
+        """The broker password from the environment, if set."""
+        return os.environ.get(self.password_env) or None
+
+
+class Daypart(Strict):
+    """A part of the trading day with its own acknowledgement goal."""
+
+    name: Name
+    start: time = Field(description="local start time, HH:MM")
+    end: time = Field(description="local end time, HH:MM (exclusive); 00:00 means midnight")
+    goal_s: float = Field(gt=0, le=600, description="acknowledge within this many seconds")
+
+
+def _default_dayparts() -> list[Daypart]:
+    return [
+        Daypart(name="morning", start=time(0), end=time(11), goal_s=10),
+        Daypart(name="lunch", start=time(11), end=time(14), goal_s=8),
+        Daypart(name="afternoon", start=time(14), end=time(17), goal_s=10),
+        Daypart(name="evening", start=time(17), end=time(0), goal_s=10),
+    ]
+
+
+class Goals(Strict):
+    """What 'fast enough' means, and when a figure turns amber or red."""
+
+    dayparts: list[Daypart] = Field(
+        default_factory=_default_dayparts,
+        min_length=1,
+        description="cover the day without gaps; each has its acknowledgement goal",
+    )
+    service_level: float = Field(
+        0.8, gt=0, le=1, description="share of customers to acknowledge within the goal"
+    )
+    amber_margin: float = Field(
+        0.1, ge=0, le=1, description="service level this far below target is amber, not red"
+    )
+    before_zones: list[Name] = Field(
+        default_factory=lambda: ["5ft", "3ft"],
+        description="zones for 'acknowledged before the customer reached it'",
+    )
+
+    @model_validator(mode="after")
+    def _cover_the_day(self) -> Self:
+        minutes = [0] * (24 * 60)
+        for part in self.dayparts:
+            start = part.start.hour * 60 + part.start.minute
+            end = part.end.hour * 60 + part.end.minute or 24 * 60
+            span = range(start, end) if end > start else [*range(start, 24 * 60), *range(end)]
+            for m in span:
+                minutes[m] += 1
+        if any(count != 1 for count in minutes):
+            gap = next(m for m, count in enumerate(minutes) if count != 1)
+            what = "is in no daypart" if minutes[gap] == 0 else "is in two dayparts"
+            raise ValueError(
+                f"goals.dayparts: {gap // 60:02d}:{gap % 60:02d} {what}; make the parts "
+                "cover the day once (end of one = start of the next)"
+            )
+        return self
+
+    def goal_for(self, minute_of_day: int) -> Daypart:
+        """The daypart a local minute of the day falls in."""
+        for part in self.dayparts:
+            start = part.start.hour * 60 + part.start.minute
+            end = part.end.hour * 60 + part.end.minute or 24 * 60
+            inside = (
+                start <= minute_of_day < end
+                if end > start
+                else (minute_of_day >= start or minute_of_day < end)
+            )
+            if inside:
+                return part
+        raise AssertionError("dayparts cover the day (checked at load)")
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r}; use an IANA name such as Europe/London"
+        ) from None
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
+
+
+class Site(Strict):
+    """One store."""
+
+    timezone: TimeZoneName = Field("UTC", description="IANA time zone the store's times use")
+    title: str | None = Field(None, description="name shown on pages; default: the site name")
+
+
+class Listen(Strict):
+    """Where the web server listens."""
+
+    host: str = Field("127.0.0.1", description="address; 0.0.0.0 for the store LAN")
+    port: int = Field(8080, ge=0, le=65535, description="TCP port")
+    public_url: str | None = Field(
+        None, description="URL staff phones reach the dashboard at (for staff links)"
+    )
+
+
+class Security(Strict):
+    """Sessions, logins and links."""
+
+    secret_env: str = Field(
+        "GREETCUE_DASHBOARD_SECRET",
+        description="environment variable with the session signing key; unset: a key made "
+        "once and kept in the state folder",
+    )
+    session_hours: float = Field(12, gt=0, le=24 * 30, description="manager session lifetime")
+    login_attempts: int = Field(5, ge=1, le=100, description="failed logins allowed per window")
+    login_window_s: float = Field(300, gt=0, description="login rate-limit window")
+    secure_cookies: bool = Field(False, description="cookies only over HTTPS (set behind TLS)")
+
+
+class DashboardConfig(Strict):
+    """Everything the dashboard needs; every key has a default."""
+
+    broker: Broker = Field(default_factory=Broker)
+    database: str | None = Field(
+        None,
+        description="SQLAlchemy URL (postgresql+psycopg://user@host/db); none: SQLite in the "
+        "state folder",
+    )
+    state_dir: Path | None = Field(
+        None,
+        description="folder for the SQLite database and the session key; default: "
+        "$GREETCUE_STATE_DIR or the user's state folder",
+    )
+    listen: Listen = Field(default_factory=Listen)
+    timezone: TimeZoneName = Field("UTC", description="time zone of sites not listed")
+    sites: dict[Name, Site] = Field(default_factory=dict, description="per-site settings")
+    goals: Goals = Field(default_factory=Goals)
+    security: Security = Field(default_factory=Security)
+    ingest_batch: int = Field(500, ge=1, le=100_000, description="rows written per transaction")
+    ingest_queue: int = Field(
+        100_000, ge=100, description="messages held in memory while the database is slow"
+    )
+    recent_events: int = Field(50, ge=1, le=1000, description="events on the overview")
+
+    def folder(self) -> Path:
+        """The state folder, created."""
+        folder = self.state_dir or Path(
+            os.environ.get(STATE_ENV) or platformdirs.user_state_dir("greetcue")
+        )
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def database_url(self) -> str:
+        """The database URL; SQLite in the state folder by default."""
+        return self.database or f"sqlite:///{self.folder() / 'dashboard.sqlite3'}"
+
+    def zone_of(self, site: str) -> ZoneInfo:
+        """The time zone a site's times are shown in."""
+        entry = self.sites.get(site)
+        return ZoneInfo(entry.timezone if entry else self.timezone)
+
+
+def _describe(err: Any) -> str:
+    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        return f"{loc}: unknown key; check its spelling"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    shown = "" if isinstance(err.get("input"), dict | list) else f" (got {err.get('input')!r})"
+    return f"{loc}: {msg}{shown}"
+
+
+def load_settings(path: Path | None) -> DashboardConfig:
+    """The configuration in ``path`` (``None``: all defaults), or a ``SettingsError`` naming
+    each bad key."""
+    if path is None:
+        return DashboardConfig()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise SettingsError(f"config file {path} does not exist; check --config") from None
+    except (OSError, yaml.YAMLError) as exc:
+        raise SettingsError(f"config file {path} cannot be read: {exc}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: the top level must be a mapping of keys")
+    try:
+        return DashboardConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = "\n".join(f"  - {_describe(e)}" for e in exc.errors())
+        raise SettingsError(f"{path} is invalid:\n{lines}") from None

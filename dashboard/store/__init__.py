@@ -1,0 +1,1 @@
+"""The dashboard's store: tables, migrations and the database connection."""

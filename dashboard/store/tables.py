@@ -1,0 +1,120 @@
+"""The tables. Times are UTC seconds since the epoch (floats): portable between SQLite and
+PostgreSQL, cheap to range over and to bucket by hour."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Float, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """The declarative base of every table."""
+
+
+class EventRow(Base):
+    """Every event, once (by id), with the fields pages filter on and the payload as sent."""
+
+    __tablename__ = "events"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    site: Mapped[str] = mapped_column(String(64))
+    camera: Mapped[str] = mapped_column(String(64))
+    track_id: Mapped[int | None] = mapped_column(Integer)
+    zone: Mapped[str | None] = mapped_column(String(64))
+    device: Mapped[str | None] = mapped_column(String(64))
+    staff: Mapped[str | None] = mapped_column(String(64))
+    cue_id: Mapped[str | None] = mapped_column(String(36))
+    captured_s: Mapped[float] = mapped_column(Float)
+    received_s: Mapped[float] = mapped_column(Float)
+    payload: Mapped[str] = mapped_column(Text)
+    __table_args__ = (
+        Index("ix_events_captured", "captured_s"),
+        Index("ix_events_site_captured", "site", "captured_s"),
+    )
+
+
+class CueRow(Base):
+    """One row per cue: what happened to it. Filled from cue, zone_enter, ack and
+    left_unacknowledged events in whatever order they arrive; the first ack wins."""
+
+    __tablename__ = "cues"
+    cue_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    site: Mapped[str] = mapped_column(String(64))
+    camera: Mapped[str] = mapped_column(String(64))
+    track_id: Mapped[int | None] = mapped_column(Integer)
+    zone: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(16))
+    device: Mapped[str | None] = mapped_column(String(64), doc="first device cued")
+    issued: Mapped[bool] = mapped_column(Boolean, default=False, doc="its cue event arrived")
+    cued_s: Mapped[float | None] = mapped_column(Float)
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+    expires_s: Mapped[float | None] = mapped_column(Float)
+    lead_s: Mapped[float | None] = mapped_column(Float)
+    ack_event: Mapped[str | None] = mapped_column(String(36))
+    acked_s: Mapped[float | None] = mapped_column(Float)
+    latency_s: Mapped[float | None] = mapped_column(Float)
+    ack_device: Mapped[str | None] = mapped_column(String(64))
+    staff: Mapped[str | None] = mapped_column(String(64))
+    acks: Mapped[int] = mapped_column(Integer, default=0, doc="acks received (repeats: > 1)")
+    left_s: Mapped[float | None] = mapped_column(Float)
+    __table_args__ = (
+        Index("ix_cues_cued", "cued_s"),
+        Index("ix_cues_site_cued", "site", "cued_s"),
+    )
+
+
+class AckBeforeRow(Base):
+    """Per ack and zone: whether the ack came before the customer reached that zone."""
+
+    __tablename__ = "ack_before"
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    zone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    before: Mapped[bool] = mapped_column(Boolean)
+
+
+class CameraRow(Base):
+    """A camera's availability and its latest metrics."""
+
+    __tablename__ = "cameras"
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    camera: Mapped[str] = mapped_column(String(64), primary_key=True)
+    online: Mapped[bool] = mapped_column(Boolean)
+    changed_s: Mapped[float] = mapped_column(Float)
+    metrics: Mapped[str | None] = mapped_column(Text)
+    metrics_s: Mapped[float | None] = mapped_column(Float)
+
+
+class OccupancyRow(Base):
+    """The latest retained occupancy of a zone."""
+
+    __tablename__ = "occupancy"
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    camera: Mapped[str] = mapped_column(String(64), primary_key=True)
+    zone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    radius_ft: Mapped[float] = mapped_column(Float)
+    count: Mapped[int] = mapped_column(Integer)
+    nearest_ft: Mapped[float | None] = mapped_column(Float)
+    updated_s: Mapped[float] = mapped_column(Float)
+
+
+class UserRow(Base):
+    """A manager account (argon2 password hash)."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_s: Mapped[float] = mapped_column(Float)
+
+
+class TokenRow(Base):
+    """An API token for integrations, or a staff device link; only the sha256 is kept."""
+
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), doc="api or staff")
+    name: Mapped[str] = mapped_column(String(64), doc="token name, or the staff device")
+    site: Mapped[str | None] = mapped_column(String(64), doc="staff links: the device's site")
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_s: Mapped[float] = mapped_column(Float)
+    revoked_s: Mapped[float | None] = mapped_column(Float)

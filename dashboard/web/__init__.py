@@ -1,0 +1,1 @@
+"""The web side: app, guards, pages, JSON API, staff page, metrics."""

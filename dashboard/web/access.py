@@ -1,0 +1,115 @@
+"""Request guards: manager session or API token for manager pages and the API, the device's
+own key for a staff page, CSRF tokens for forms. Every route states its guard; the route-table
+test proves none answers without one."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from dashboard import auth
+from dashboard.auth import Principal
+
+STAFF_COOKIE = "greetcue_staff"
+PUBLIC = frozenset({"/login", "/healthz", "/metrics", "/staff/sw.js"})
+
+
+class LoginRequiredError(Exception):
+    """No valid session or token: pages redirect to the login, the API answers 401."""
+
+
+class ForbiddenError(Exception):
+    """Credentials, but not for this (a staff link for another device, a revoked link)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def manager(request: Request) -> Principal:
+    """The manager or integration making this request."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        token = header[7:].strip()
+        with request.app.state.engine.connect() as connection:
+            row = auth.token_owner(connection, "api", token)
+        if row is None:
+            raise LoginRequiredError()
+        return Principal(row.name, "token")
+    user = request.session.get("user")
+    if not isinstance(user, str):
+        raise LoginRequiredError()
+    return Principal(user, "user")
+
+
+Manager = Annotated[Principal, Depends(manager)]
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token for forms (made on first use)."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(24)
+        request.session["csrf"] = token
+    return token
+
+
+def check_csrf(request: Request, sent: str | None) -> None:
+    """Refuse a form post whose token is not the session's."""
+    if not auth.same(sent, request.session.get("csrf")):
+        raise ForbiddenError("the form is out of date or came from another site; reload and retry")
+
+
+def staff_device(request: Request, device: str) -> str:
+    """The device a staff request may act for: its own key (cookie or ``?key=``), live."""
+    key = request.query_params.get("key") or request.cookies.get(f"{STAFF_COOKIE}_{device}")
+    if not key:
+        raise ForbiddenError("open the staff link your manager gave you for this device")
+    with request.app.state.engine.connect() as connection:
+        row = auth.token_owner(connection, "staff", key)
+    if row is None:
+        raise ForbiddenError(
+            "this staff link was revoked or is wrong; ask your manager for a new one"
+        )
+    if row.name != device:
+        raise ForbiddenError("this staff link is for another device")
+    request.state.staff_site = row.site
+    return device
+
+
+def wants_json(request: Request) -> bool:
+    """API and stream requests get JSON errors; pages get HTML or a redirect."""
+    path = request.url.path
+    return (
+        path.startswith("/api")
+        or path.endswith(("/stream", "/ack"))
+        or ("application/json" in request.headers.get("accept", ""))
+    )
+
+
+def on_need_login(request: Request, _exc: Any) -> Response:
+    """401 for the API, a redirect to the login for pages."""
+    if wants_json(request):
+        return JSONResponse(
+            {"detail": "log in or send an API token"},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+
+def on_forbidden(request: Request, exc: ForbiddenError) -> Response:
+    """403 with the reason."""
+    if wants_json(request):
+        return JSONResponse({"detail": exc.detail}, status_code=403)
+    templates = request.app.state.templates
+    page: Response = templates.TemplateResponse(
+        request,
+        "message.html",
+        {"title": "Not allowed", "message": exc.detail},
+        status_code=403,
+    )
+    return page

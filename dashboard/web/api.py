@@ -1,0 +1,205 @@
+"""The JSON API: everything the pages show, for integrations (OpenAPI at ``/docs``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sse_starlette.sse import EventSourceResponse
+
+from dashboard import auth, queries
+from dashboard.analytics import Filters
+from dashboard.store.tables import TokenRow
+from dashboard.web import access
+from dashboard.web.access import Manager
+from dashboard.web.filters import read_filters
+from edge.contract import Name
+
+router = APIRouter(prefix="/api", tags=["api"])
+Filtered = Annotated[Filters, Depends(read_filters)]
+Types = Annotated[list[str] | None, Query(description="event types to keep")]
+PING_S = 15
+
+
+def event_types(types: list[str] | None) -> list[str] | None:
+    for kind in types or []:
+        if kind not in queries.EVENT_TYPES:
+            raise HTTPException(422, f"type {kind[:30]!r} is not one of {queries.EVENT_TYPES}")
+    return types or None
+
+
+@router.get("/overview", summary="Cameras, zones now, latest events, ingest health")
+def overview(request: Request, _who: Manager, site: str | None = None) -> dict[str, Any]:
+    settings, state = request.app.state.settings, request.app.state
+    filters = read_filters(request, site=site, start=None, end=None)
+    with state.engine.connect() as connection:
+        cameras = queries.cameras(connection, filters.site)
+        recent = queries.events(
+            connection,
+            Filters(0, time.time() + 86400, site=filters.site),
+            limit=settings.recent_events,
+        )
+    stats = state.ingest.stats if state.ingest else None
+    return {
+        "cameras": cameras,
+        "events": recent,
+        "ingest": None
+        if stats is None
+        else {
+            "connected": stats.connected,
+            "received": stats.received,
+            "stored": stats.stored,
+            "duplicates": stats.duplicates,
+            "refused": dict(stats.refused),
+            "lag_s": stats.lag_s,
+        },
+    }
+
+
+@router.get("/acks", summary="Acknowledgement figures for the filters")
+def acks(request: Request, _who: Manager, filters: Filtered) -> dict[str, Any]:
+    with request.app.state.engine.connect() as connection:
+        report = request.app.state.analytics.report(connection, filters)
+    return {"filters": filters.__dict__, **report.as_dict()}
+
+
+@router.get("/events", summary="Stored events, newest first")
+def events(
+    request: Request,
+    _who: Manager,
+    filters: Filtered,
+    type: Types = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 200,
+    before_s: Annotated[float | None, Query(description="page: older than this")] = None,
+) -> list[dict[str, Any]]:
+    with request.app.state.engine.connect() as connection:
+        return queries.events(connection, filters, event_types(type), limit, before_s)
+
+
+CSV_FIELDS = (
+    "captured_at",
+    "type",
+    "site",
+    "camera",
+    "track_id",
+    "zone",
+    "distance_ft",
+    "speed_ftps",
+    "tta_s",
+    "cue_id",
+    "device",
+    "staff",
+    "latency_s",
+    "lead_s",
+    "id",
+)
+
+
+@router.get("/events.csv", summary="The event log as CSV (UTC times)")
+def events_csv(
+    request: Request, _who: Manager, filters: Filtered, type: Types = None
+) -> StreamingResponse:
+    kinds = event_types(type)
+
+    def rows() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, CSV_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        with request.app.state.engine.connect() as connection:
+            for n, event in enumerate(queries.all_events(connection, filters, kinds)):
+                writer.writerow(event)
+                if n % 1000 == 999:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+        yield buffer.getvalue()
+
+    name = f"greetcue-events-{filters.site or 'all'}.csv"
+    return StreamingResponse(
+        rows(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/live", summary="Server-sent events: new events, zones, cameras")
+async def live(request: Request, _who: Manager) -> EventSourceResponse:
+    async def updates() -> AsyncIterator[dict[str, str]]:
+        async for update in request.app.state.hub.stream():
+            yield {"event": update.kind, "data": json.dumps(update.data)}
+
+    return EventSourceResponse(updates(), ping=PING_S)
+
+
+class StaffLinkRequest(BaseModel):
+    """A new staff link for a device (replaces its previous link)."""
+
+    device: Name
+    site: Name
+
+
+class StaffLink(BaseModel):
+    """A device's staff link; the key is shown only when it is made."""
+
+    device: str
+    site: str | None
+    created_s: float
+    url: str | None = Field(None, description="only in the answer that made it")
+
+
+def _csrf_for_session(request: Request, who: auth.Principal, sent: str | None) -> None:
+    if who.kind == "user":  # a browser: ambient cookie, so the form token must match
+        access.check_csrf(request, sent)
+
+
+@router.get("/staff-links", summary="Devices with a live staff link")
+def staff_links(request: Request, _who: Manager) -> list[StaffLink]:
+    query = select(TokenRow.name, TokenRow.site, TokenRow.created_s)
+    query = query.where(TokenRow.kind == "staff", TokenRow.revoked_s.is_(None))
+    with request.app.state.engine.connect() as connection:
+        rows = connection.execute(query.order_by(TokenRow.name)).all()
+    return [StaffLink(device=r.name, site=r.site, created_s=r.created_s) for r in rows]
+
+
+def staff_url(request: Request, device: str, key: str) -> str:
+    """The link a staff member opens on their phone or watch."""
+    base = request.app.state.settings.listen.public_url or str(request.base_url).rstrip("/")
+    return f"{base.rstrip('/')}/staff/{device}?key={key}"
+
+
+@router.post("/staff-links", summary="Make a staff link (revokes the device's old one)")
+def make_staff_link(
+    request: Request,
+    who: Manager,
+    body: StaffLinkRequest,
+    x_csrf_token: Annotated[str | None, Header()] = None,
+) -> StaffLink:
+    _csrf_for_session(request, who, x_csrf_token)
+    with request.app.state.engine.begin() as connection:
+        key = auth.issue_token(connection, "staff", body.device, body.site)
+    return StaffLink(
+        device=body.device,
+        site=body.site,
+        created_s=time.time(),
+        url=staff_url(request, body.device, key),
+    )
+
+
+@router.delete("/staff-links/{device}", summary="Revoke a device's staff link")
+def revoke_staff_link(
+    request: Request,
+    who: Manager,
+    device: str,
+    x_csrf_token: Annotated[str | None, Header()] = None,
+) -> dict[str, int]:
+    _csrf_for_session(request, who, x_csrf_token)
+    with request.app.state.engine.begin() as connection:
+        return {"revoked": auth.revoke(connection, "staff", device)}

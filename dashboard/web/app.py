@@ -1,0 +1,114 @@
+"""The FastAPI app: wires the store, the ingest, the live hub and the routes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.middleware.sessions import SessionMiddleware
+
+from dashboard.analytics import Analytics
+from dashboard.auth import LoginLimiter
+from dashboard.ingest import Ingest
+from dashboard.live import LiveHub
+from dashboard.settings import DashboardConfig
+from dashboard.store.database import open_engine, require_migrated
+from dashboard.web import access, api, pages, staff
+from dashboard.web.metrics import IngestCollector, metrics_route
+from dashboard.web.render import install_filters
+
+HERE = Path(__file__).resolve().parent.parent
+log = logging.getLogger("greetcue.dashboard")
+
+
+def session_secret(settings: DashboardConfig) -> str:
+    """The session signing key: from the environment, else made once in the state folder."""
+    if value := os.environ.get(settings.security.secret_env):
+        return value
+    path = settings.folder() / "dashboard-session.key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(
+    settings: DashboardConfig,
+    engine: Engine | None = None,
+    ingest: bool = True,
+    config_hint: str = "",
+) -> FastAPI:
+    """The dashboard app; ``ingest=False`` serves the store without a broker (tests, bench)."""
+    engine = engine or open_engine(settings.database_url())
+    require_migrated(engine, config_hint)
+    hub = LiveHub()
+    feeder = (
+        Ingest(settings.broker, engine, hub, settings.ingest_batch, settings.ingest_queue)
+        if ingest
+        else None
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.loop = asyncio.get_running_loop()
+        if feeder:
+            feeder.start()
+        yield
+        if feeder:
+            feeder.stop()
+
+    app = FastAPI(
+        title="greetcue dashboard",
+        description="Acknowledgement figures, live overview and staff cues. Every route needs "
+        "a manager session or an API token (Authorization: Bearer), except the login, "
+        "/healthz, /metrics and staff pages (their device key).",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.settings, app.state.engine, app.state.hub = settings, engine, hub
+    app.state.ingest = feeder
+    app.state.analytics = Analytics(settings)
+    templates = Jinja2Templates(directory=HERE / "templates")
+    install_filters(templates, settings)
+    app.state.templates = templates
+    security = settings.security
+    app.state.limiter = LoginLimiter(security.login_attempts, security.login_window_s)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(settings),
+        session_cookie="greetcue_session",
+        max_age=int(settings.security.session_hours * 3600),
+        same_site="lax",
+        https_only=settings.security.secure_cookies,
+    )
+    app.add_exception_handler(access.LoginRequiredError, access.on_need_login)
+    app.add_exception_handler(access.ForbiddenError, access.on_forbidden)  # type: ignore[arg-type]
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(pages.router)
+    app.include_router(api.router)
+    app.include_router(staff.router)
+    metrics_route(app, IngestCollector(app))
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        """200 while the database answers; says whether the broker is connected."""
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            return JSONResponse({"ok": False, "database": str(exc.__class__.__name__)}, 503)
+        broker = feeder.stats.connected if feeder else None
+        return JSONResponse({"ok": True, "database": "ok", "broker_connected": broker})
+
+    return app

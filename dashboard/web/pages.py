@@ -1,0 +1,179 @@
+"""Manager pages, server-rendered: login, overview, acknowledgement, event log, devices."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from dashboard import auth, queries
+from dashboard.analytics import Filters
+from dashboard.web import access
+from dashboard.web.access import Manager
+from dashboard.web.api import event_types, staff_links, staff_url
+from dashboard.web.api import overview as overview_data
+from dashboard.web.filters import as_query, read_filters
+
+router = APIRouter(include_in_schema=False)
+Filtered = Annotated[Filters, Depends(read_filters)]
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    settings = request.app.state.settings
+    base = {
+        "csrf": access.csrf_token(request),
+        "user": request.session.get("user"),
+        "nav": request.url.path,
+        "goals": settings.goals,
+        "now_s": time.time(),
+    }
+    page: Response = request.app.state.templates.TemplateResponse(
+        request, name, base | context, status_code=status
+    )
+    return page
+
+
+def _choices(request: Request) -> dict[str, list[str]]:
+    with request.app.state.engine.connect() as connection:
+        return queries.choices(connection)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths after a login (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/"
+
+
+@router.get("/login")
+def login_form(request: Request, next: str | None = None) -> Response:
+    return _page(request, "login.html", {"next": _safe_next(next), "error": None})
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    csrf: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    access.check_csrf(request, csrf)
+    limiter: auth.LoginLimiter = request.app.state.limiter
+    keys = (f"ip:{request.client.host if request.client else '-'}", f"user:{username}")
+    wait = limiter.retry_after(*keys)
+    if wait > 0:
+        message = f"too many failed logins; try again in {int(wait) + 1} s"
+        return _page(request, "login.html", {"next": next, "error": message}, status=429)
+    with request.app.state.engine.connect() as connection:
+        ok = auth.check_password(connection, username, password)
+    if not ok:
+        limiter.failed(*keys)
+        error = "wrong user name or password"
+        return _page(request, "login.html", {"next": next, "error": error}, status=401)
+    limiter.succeeded(*keys)
+    request.session.clear()
+    request.session["user"] = username
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, _who: Manager, csrf: Annotated[str, Form()] = "") -> Response:
+    access.check_csrf(request, csrf)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/")
+def overview(request: Request, _who: Manager, site: str | None = None) -> Response:
+    context = overview_data(request, _who, site) | {"site": site or ""}
+    return _page(request, "overview.html", context | {"choices": _choices(request)})
+
+
+@router.get("/acks")
+def acks(request: Request, who: Manager, filters: Filtered) -> Response:
+    with request.app.state.engine.connect() as connection:
+        report = request.app.state.analytics.report(connection, filters)
+    zone = request.app.state.settings.zone_of(filters.site or "").key
+    return _page(
+        request,
+        "acks.html",
+        {
+            "report": report.as_dict(),
+            "form": as_query(filters, zone),
+            "zone": zone,
+            "choices": _choices(request),
+        },
+    )
+
+
+@router.get("/events")
+def events(
+    request: Request,
+    _who: Manager,
+    filters: Filtered,
+    type: Annotated[list[str] | None, Query()] = None,
+) -> Response:
+    with request.app.state.engine.connect() as connection:
+        rows = queries.events(connection, filters, event_types(type), limit=500)
+    zone = request.app.state.settings.zone_of(filters.site or "").key
+    return _page(
+        request,
+        "events.html",
+        {
+            "events": rows,
+            "form": as_query(filters, zone),
+            "zone": zone,
+            "choices": _choices(request),
+            "types": queries.EVENT_TYPES,
+            "query": request.url.query,
+        },
+    )
+
+
+@router.get("/devices")
+def devices(request: Request, who: Manager) -> Response:
+    return _page(
+        request,
+        "devices.html",
+        {
+            "links": staff_links(request, who),
+            "made": None,
+            "choices": _choices(request),
+        },
+    )
+
+
+@router.post("/devices")
+def make_link(
+    request: Request,
+    who: Manager,
+    device: Annotated[str, Form(pattern=r"^[A-Za-z0-9_.-]{1,64}$")],
+    site: Annotated[str, Form(pattern=r"^[A-Za-z0-9_.-]{1,64}$")],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    access.check_csrf(request, csrf)
+    with request.app.state.engine.begin() as connection:
+        key = auth.issue_token(connection, "staff", device, site)
+    made = {"device": device, "url": staff_url(request, device, key)}
+    return _page(
+        request,
+        "devices.html",
+        {
+            "links": staff_links(request, who),
+            "made": made,
+            "choices": _choices(request),
+        },
+    )
+
+
+@router.post("/devices/{device}/revoke")
+def revoke_link(
+    request: Request, _who: Manager, device: str, csrf: Annotated[str, Form()] = ""
+) -> Response:
+    access.check_csrf(request, csrf)
+    with request.app.state.engine.begin() as connection:
+        auth.revoke(connection, "staff", device)
+    return RedirectResponse("/devices", status_code=303)

@@ -1,0 +1,152 @@
+"""The staff page: a phone or watch gets its device's cues live and acknowledges with a tap.
+
+A device's key arrives once in its link (``?key=``) and is kept in a cookie for that device's
+path only; every request is checked against the live (not revoked) key of that device.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
+from sse_starlette.sse import EventSourceResponse
+
+from dashboard.web import access
+from edge.contract import Ack, Topic, encode
+
+router = APIRouter(prefix="/staff", tags=["staff"])
+Device = Annotated[str, Depends(access.staff_device)]
+STATIC = Path(__file__).resolve().parent.parent / "static"
+ZONE_COLOURS = ("#2e7dd7", "#f0a500", "#e0383e", "#8e44ad")
+PING_S = 10
+
+
+class AckBody(BaseModel):
+    """A tap on Acknowledge."""
+
+    cue_id: UUID
+
+
+def _colours() -> dict[str, str]:
+    names = ["10ft", "5ft", "3ft"]
+    return {name: ZONE_COLOURS[i % len(ZONE_COLOURS)] for i, name in enumerate(names)}
+
+
+@router.get("/sw.js", include_in_schema=False)
+def service_worker() -> Response:
+    """The staff page's service worker, served from the scope it controls."""
+    return FileResponse(
+        STATIC / "staff-sw.js",
+        media_type="text/javascript",
+        headers={"Service-Worker-Allowed": "/staff/", "Cache-Control": "no-cache"},
+    )
+
+
+@router.get("/{device}", include_in_schema=False)
+def page(request: Request, device: Device) -> Response:
+    """The cue page; a link's ``?key=`` moves into a cookie and out of the address bar."""
+    key = request.query_params.get("key")
+    if key:
+        response: Response = RedirectResponse(f"/staff/{device}", status_code=303)
+        response.set_cookie(
+            f"{access.STAFF_COOKIE}_{device}",
+            key,
+            path=f"/staff/{device}",
+            httponly=True,
+            samesite="strict",
+            max_age=400 * 86400,
+            secure=request.app.state.settings.security.secure_cookies,
+        )
+        return response
+    context = {
+        "device": device,
+        "site": request.state.staff_site or "",
+        "stream_url": f"/staff/{device}/stream",
+        "ack_url": f"/staff/{device}/ack",
+        "manifest_url": f"/staff/{device}/manifest.webmanifest",
+        "static": "/static",
+        "zone_colours": _colours(),
+        "version": request.app.version,
+    }
+    page: Response = request.app.state.templates.TemplateResponse(request, "staff.html", context)
+    page.headers["Cache-Control"] = "no-store"
+    return page
+
+
+@router.get("/{device}/manifest.webmanifest", include_in_schema=False)
+def manifest(device: Device) -> JSONResponse:
+    """Makes the page installable on the home screen."""
+    icons = [
+        {
+            "src": f"/static/icons/icon-{size}.png",
+            "sizes": f"{size}x{size}",
+            "type": "image/png",
+            "purpose": "any",
+        }
+        for size in (192, 512)
+    ]
+    if (STATIC / "icons" / "icon-maskable-512.png").exists():
+        icons.append(
+            {
+                "src": "/static/icons/icon-maskable-512.png",
+                "sizes": "512x512",
+                "type": "image/png",
+                "purpose": "maskable",
+            }
+        )
+    body = {
+        "name": f"greetcue cues: {device}",
+        "short_name": "greetcue",
+        "start_url": f"/staff/{device}",
+        "scope": "/staff/",
+        "display": "standalone",
+        "background_color": "#111111",
+        "theme_color": "#111111",
+        "icons": icons,
+    }
+    return JSONResponse(body, media_type="application/manifest+json")
+
+
+@router.get("/{device}/stream", include_in_schema=False)
+async def stream(request: Request, device: Device) -> EventSourceResponse:
+    """This device's cues as server-sent events; ``hello`` carries what is pending now."""
+    hub = request.app.state.hub
+
+    async def updates() -> AsyncIterator[dict[str, str]]:
+        listening = hub.stream(device)
+        hello = {"pending": hub.pending(device), "server_time": datetime.now(UTC).isoformat()}
+        yield {"event": "hello", "data": json.dumps(hello)}
+        async for update in listening:
+            yield {"event": update.kind, "data": json.dumps(update.data)}
+
+    return EventSourceResponse(updates(), ping=PING_S)
+
+
+@router.post("/{device}/ack", summary="Acknowledge a cue from the staff page")
+def acknowledge(
+    request: Request,
+    device: Device,
+    body: AckBody,
+    x_requested_with: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """Publish the ack on the site's ack topic; the edge answers with the ack event."""
+    if x_requested_with != "greetcue":  # a cross-site form cannot set this header
+        raise HTTPException(403, "send X-Requested-With: greetcue")
+    hub, ingest = request.app.state.hub, request.app.state.ingest
+    cue = next((c for c in hub.pending(device) if c["cue_id"] == str(body.cue_id)), None)
+    if cue is None:
+        raise HTTPException(409, "this cue is no longer open (acknowledged, expired or gone)")
+    ack = Ack(cue_id=body.cue_id, device=device, acked_at=datetime.now(UTC))
+    prefix = request.app.state.settings.broker.prefix
+    topic = Topic.ACK.build(prefix=prefix, site=cue["site"])
+    if ingest is None or not ingest.publish_ack(topic, encode(ack)):
+        raise HTTPException(503, "the broker is not reachable; not sent, try again")
+    issued = datetime.fromisoformat(cue["issued_at"])
+    return {"ok": True, "latency_s": (datetime.now(UTC) - issued).total_seconds()}
