@@ -238,6 +238,7 @@ class Analytics:
         if share is None:
             return "none"
         goals = self._settings.goals
+        share += 1e-9  # 7 of 10 is 70 %, whatever the float sums say
         if share >= goals.service_level:
             return "green"
         return "amber" if share >= goals.service_level - goals.amber_margin else "red"

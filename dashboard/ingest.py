@@ -282,9 +282,11 @@ class Ingest:
 
     def _refuse(self, kind: str, topic: str, why: str) -> None:
         self.stats.refused[kind] += 1
-        now = time.monotonic()
-        if now - self._logged.get(kind, -LOG_EVERY_S) >= LOG_EVERY_S:
-            self._logged[kind] = now
+        now, key = time.monotonic(), f"{kind} {topic}"
+        if len(self._logged) > 1000:  # random topics from a misbehaving client
+            self._logged.clear()
+        if now - self._logged.get(key, -LOG_EVERY_S) >= LOG_EVERY_S:
+            self._logged[key] = now
             log.warning(
                 "refused a message on %s (%s, %d so far): %s",
                 topic,

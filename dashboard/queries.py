@@ -24,12 +24,12 @@ EVENT_TYPES = (
 
 def cameras(connection: Connection, site: str | None = None) -> list[dict[str, Any]]:
     """Every camera with its availability, latest metrics and zones now."""
-    query = select(CameraRow).order_by(CameraRow.site, CameraRow.camera)
+    query = select(*CameraRow.__table__.c).order_by(CameraRow.site, CameraRow.camera)
     if site:
         query = query.where(CameraRow.site == site)
     zones: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    zone_query = select(OccupancyRow).order_by(OccupancyRow.radius_ft.desc())
-    for zone in connection.scalars(zone_query):
+    zone_query = select(*OccupancyRow.__table__.c).order_by(OccupancyRow.radius_ft.desc())
+    for zone in connection.execute(zone_query):
         zones.setdefault((zone.site, zone.camera), []).append(
             {
                 "zone": zone.zone,
@@ -40,7 +40,7 @@ def cameras(connection: Connection, site: str | None = None) -> list[dict[str, A
             }
         )
     out = []
-    for row in connection.scalars(query):
+    for row in connection.execute(query):
         metrics = json.loads(row.metrics) if row.metrics else None
         out.append(
             {

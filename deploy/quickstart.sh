@@ -36,6 +36,10 @@ python=${PYTHON:-python3}
 "$python" -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
 # The edge service's embedded broker and the tests' broker: Debian's Mosquitto.
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || apt_install mosquitto
+# The dashboard store tests start a private cluster with Debian's PostgreSQL server programs.
+command -v initdb >/dev/null || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_install postgresql
+# The dashboard browser tests drive Debian's headless Chromium through Playwright.
+[ -x /usr/bin/chromium ] || apt_install chromium
 
 # Shared assets next to the checkout (a team workspace) are used when the variables are unset.
 for pair in GREETCUE_MODEL_MIRROR:models GREETCUE_FOOTAGE:footage; do

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.mosquitto_fixture"]
+pytest_plugins = [
+    "tests.mosquitto_fixture",
+    "tests.postgres_fixture",
+    "tests.browser_fixture",
+    "tests.dashboard_support",
+]
 
 
 def _env_dir(var: str, what: str) -> Path:

@@ -80,73 +80,129 @@ def store_events(connection: Connection, items: Sequence[Received]) -> list[Rece
     statement = _insert(connection, EventRow).on_conflict_do_nothing().returning(EventRow.id)
     new_ids = set(connection.scalars(statement, [event_row(i) for i in unique.values()]))
     fresh = [item for key, item in unique.items() if key in new_ids]
+    effects: dict[str, list[Row]] = {name: [] for name in _UPDATES}
+    befores: list[Row] = []
     for item in fresh:
-        _apply(connection, item.event)
+        _effects(item.event, effects, befores)
+    for name, rows in effects.items():
+        _upsert_cues(connection, rows, _UPDATES[name])
+    if befores:
+        connection.execute(_insert(connection, AckBeforeRow).on_conflict_do_nothing(), befores)
     return fresh
 
 
-def _apply(connection: Connection, event: Event) -> None:
-    if isinstance(event, CueIssued):
-        _cue_issued(connection, event)
-    elif isinstance(event, ZoneEnter) and event.cue_id is not None:
-        _merge_cue(connection, event, {"lead_s": event.lead_s}, {"lead_s": event.lead_s})
-    elif isinstance(event, AckRecorded):
-        _ack(connection, event)
-    elif isinstance(event, CueUnacknowledged):
-        left = event.captured_at.timestamp()
-        keys = {"left_s": left, "cued_s": event.cued_at.timestamp(), "reason": event.reason}
-        _merge_cue(connection, event, keys, {"left_s": left})
-
-
-def _merge_cue(connection: Connection, event: Any, new: Row, update: Any) -> None:
-    """Create the cue's row with ``new`` or, when it exists, set ``update`` on it."""
-    values = {"cue_id": str(event.cue_id), "site": event.site, "camera": event.camera}
-    values |= {"track_id": event.track_id, "zone": event.zone} | new
-    statement = _insert(connection, CueRow).values(**values)
-    connection.execute(statement.on_conflict_do_update(index_elements=["cue_id"], set_=update))
-
-
-def _cue_issued(connection: Connection, event: CueIssued) -> None:
-    expires = event.expires_at.timestamp()
-    if event.escalation == 0:
-        first = {
-            "issued": True,
-            "reason": event.reason,
-            "device": event.device,
-            "cued_s": event.captured_at.timestamp(),
-            "track_id": event.track_id,
-            "zone": event.zone,
-        }
-        _merge_cue(connection, event, first | {"expires_s": expires}, first)
+def _effects(event: Event, effects: dict[str, list[Row]], befores: list[Row]) -> None:
+    """What an event changes in its cue's row, by kind of change."""
+    cue_id = getattr(event, "cue_id", None)
+    if cue_id is None:
         return
+    base = {
+        "cue_id": str(cue_id),
+        "site": event.site,
+        "camera": event.camera,
+        "track_id": event.track_id,
+        "zone": event.zone,
+    }
+    if isinstance(event, CueIssued) and event.escalation == 0:
+        effects["first_cue"].append(
+            base
+            | {
+                "issued": True,
+                "reason": event.reason,
+                "device": event.device,
+                "cued_s": event.captured_at.timestamp(),
+                "expires_s": event.expires_at.timestamp(),
+            }
+        )
+    elif isinstance(event, CueIssued):
+        effects["escalation"].append(
+            base | {"escalations": event.escalation, "expires_s": event.expires_at.timestamp()}
+        )
+    elif isinstance(event, ZoneEnter):
+        effects["lead"].append(base | {"lead_s": event.lead_s})
+    elif isinstance(event, AckRecorded):
+        effects["ack"].append(
+            base
+            | {
+                "ack_event": str(event.id),
+                "acked_s": event.cued_at.timestamp() + event.latency_s,
+                "latency_s": event.latency_s,
+                "ack_device": event.device,
+                "staff": event.staff,
+                "acks": 1,
+                "cued_s": event.cued_at.timestamp(),
+            }
+        )
+        befores.extend(
+            {"event_id": str(event.id), "zone": z, "before": b} for z, b in event.before.items()
+        )
+    elif isinstance(event, CueUnacknowledged):
+        effects["left"].append(
+            base
+            | {
+                "left_s": event.captured_at.timestamp(),
+                "cued_s": event.cued_at.timestamp(),
+                "reason": event.reason,
+            }
+        )
+
+
+def _first_cue(statement: Any, _table: Any) -> Row:
+    keys = ("issued", "reason", "device", "cued_s", "track_id", "zone")
+    return {key: statement.excluded[key] for key in keys}
+
+
+def _escalation(statement: Any, table: Any) -> Row:
+    new = statement.excluded.escalations
+    return {
+        "escalations": case((table.escalations < new, new), else_=table.escalations),
+        "expires_s": statement.excluded.expires_s,
+    }
+
+
+def _lead(statement: Any, _table: Any) -> Row:
+    return {"lead_s": statement.excluded.lead_s}
+
+
+def _ack(statement: Any, table: Any) -> Row:
+    new = statement.excluded
+    first = table.acked_s.is_(None) | (table.acked_s > new.acked_s)
+    keys = ("ack_event", "acked_s", "latency_s", "ack_device", "staff")
+    update: Row = {key: case((first, new[key]), else_=table[key]) for key in keys}
+    update["acks"] = table.acks + 1
+    return update
+
+
+def _left(statement: Any, _table: Any) -> Row:
+    return {"left_s": statement.excluded.left_s}
+
+
+_UPDATES = {
+    "first_cue": _first_cue,
+    "escalation": _escalation,
+    "lead": _lead,
+    "ack": _ack,
+    "left": _left,
+}
+
+
+def _upsert_cues(connection: Connection, rows: list[Row], update: Any) -> None:
+    """Insert or update cue rows in as few statements as can be: one per round in which each
+    cue appears once (PostgreSQL refuses a statement that updates one row twice)."""
+    rounds: list[dict[str, Row]] = []
+    for row in rows:
+        free = next((r for r in rounds if row["cue_id"] not in r), None)
+        if free is None:
+            free = {}
+            rounds.append(free)
+        free[row["cue_id"]] = row
     table = CueRow.__table__.c
-    update = {
-        "escalations": func.max(table.escalations, event.escalation)
-        if connection.dialect.name == "sqlite"
-        else func.greatest(table.escalations, event.escalation),
-        "expires_s": expires,
-    }
-    _merge_cue(connection, event, {"escalations": event.escalation, "expires_s": expires}, update)
-
-
-def _ack(connection: Connection, event: AckRecorded) -> None:
-    acked = event.cued_at.timestamp() + event.latency_s
-    ack = {
-        "ack_event": str(event.id),
-        "acked_s": acked,
-        "latency_s": event.latency_s,
-        "ack_device": event.device,
-        "staff": event.staff,
-    }
-    column = CueRow.__table__.c
-    first = (column.acked_s.is_(None)) | (column.acked_s > acked)
-    update: Row = {key: case((first, value), else_=column[key]) for key, value in ack.items()}
-    update["acks"] = column.acks + 1
-    new = ack | {"acks": 1, "cued_s": event.cued_at.timestamp()}
-    _merge_cue(connection, event, new, update)
-    rows = [{"event_id": str(event.id), "zone": z, "before": b} for z, b in event.before.items()]
-    if rows:
-        connection.execute(_insert(connection, AckBeforeRow).on_conflict_do_nothing(), rows)
+    for batch in rounds:
+        statement = _insert(connection, CueRow)
+        statement = statement.on_conflict_do_update(
+            index_elements=["cue_id"], set_=update(statement, table)
+        )
+        connection.execute(statement, list(batch.values()))
 
 
 def store_availability(connection: Connection, item: Availability) -> None:

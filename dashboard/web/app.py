@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine, text
@@ -75,6 +75,9 @@ def create_app(
         "/healthz, /metrics and staff pages (their device key).",
         version="1",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.settings, app.state.engine, app.state.hub = settings, engine, hub
     app.state.ingest = feeder
@@ -99,6 +102,18 @@ def create_app(
     app.include_router(api.router)
     app.include_router(staff.router)
     metrics_route(app, IngestCollector(app))
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(_who: access.Manager) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request, who: access.Manager) -> Response:
+        """The API reference, rendered from the OpenAPI document (no external scripts)."""
+        context = {"spec": app.openapi(), "user": who.name, "nav": "/docs"}
+        context["csrf"] = access.csrf_token(request)
+        page: Response = templates.TemplateResponse(request, "api_docs.html", context)
+        return page
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:

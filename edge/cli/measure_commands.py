@@ -231,3 +231,88 @@ def _score_cells(s: DetectionScore) -> list[str]:
         f"{s.recall:.3f}",
         f"{s.precision:.3f}",
     ]
+
+
+@bench_app.command("dashboard")
+def bench_dashboard_command(
+    events: int = typer.Option(50_000, min=1000, help="events to ingest per database"),
+    store_events: int = typer.Option(
+        1_000_000, min=10_000, help="events in the store the queries run over"
+    ),
+    sites: int = typer.Option(50, min=1, help="sites in that store"),
+    days: int = typer.Option(90, min=1, help="days in that store"),
+    rounds: int = typer.Option(20, min=2, help="timed runs of each query"),
+    postgres: str | None = typer.Option(
+        None,
+        "--postgres",
+        help="PostgreSQL URL to ingest into (default: a private server "
+        "made with initdb for the run; 'none' to skip)",
+    ),
+) -> None:
+    """The dashboard: MQTT ingest rate into SQLite and PostgreSQL, and the Acknowledgement
+    page's query times over a large store; targets met or missed."""
+    import contextlib
+    import tempfile
+
+    from rich.progress import Progress
+
+    from edge.tools import bench_dashboard as bench
+    from edge.tools.postgres_server import PostgresServer
+
+    with Progress(console=console, transient=True) as progress, contextlib.ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="greetcue-")))
+        figures = [bench.ingest_rate(f"sqlite:///{folder / 'ingest.sqlite3'}", events, progress)]
+        if postgres != "none":
+            url = postgres or stack.enter_context(PostgresServer.temporary()).fresh_database(
+                "bench"
+            )
+            figures.append(bench.ingest_rate(url, events, progress))
+        store = bench.query_store(store_events, sites, days, progress)
+        queries = bench.query_latency(store, rounds, progress)
+    table = Table(title="greetcue dashboard bench")
+    for column in ("measured", "value", "note"):
+        table.add_column(column, justify="right" if column == "value" else "left")
+    for figure in figures:
+        table.add_row(
+            f"ingest into {figure.database}",
+            f"{figure.rate:,.0f} events/s",
+            f"{figure.events:,} events in {figure.seconds:.1f} s",
+        )
+    for query in queries:
+        table.add_row(
+            query.name,
+            f"p95 {query.p95_ms:.0f} ms",
+            f"p50 {query.p50_ms:.0f} ms, {query.customers:,} customers",
+        )
+    console.print(table)
+    sqlite_rate = figures[0].rate
+    default = queries[0]
+    for name, value, limit, ok in (
+        (
+            "ingest into SQLite",
+            f"{sqlite_rate:,.0f} events/s",
+            f">= {bench.INGEST_TARGET:,.0f}",
+            sqlite_rate >= bench.INGEST_TARGET,
+        ),
+        (
+            f"Acknowledgement page p95 ({default.name})",
+            f"{default.p95_ms:.0f} ms",
+            f"<= {bench.QUERY_TARGET_MS:.0f} ms",
+            default.p95_ms <= bench.QUERY_TARGET_MS,
+        ),
+    ):
+        mark = "[green]met[/green]" if ok else "[red]missed[/red]"
+        console.print(
+            f"{mark}: {name} {value} (target {limit}; ratio to the target "
+            f"{_ratio(value, limit):.2f})"
+        )
+    slow = [q.name for q in queries if q.p95_ms > bench.QUERY_TARGET_MS]
+    if slow:
+        console.print(f"over {bench.QUERY_TARGET_MS:.0f} ms p95: {', '.join(slow)}")
+
+
+def _ratio(value: str, limit: str) -> float:
+    """Measured / target from the printed figures."""
+    number = float(value.split()[0].replace(",", ""))
+    target = float(limit.split()[1].replace(",", ""))
+    return number / target

@@ -283,6 +283,9 @@ class Mosquitto:
             "log_type notice",  # not information: a line per client connection adds up
             "log_timestamp_format %Y-%m-%dT%H:%M:%S",
             "set_tcp_nodelay true",  # small messages go out at once, not after Nagle's wait
+            # a subscriber that is away (the dashboard restarting) keeps up to this many
+            # QoS 1 messages; the default 1000 would drop events after a few minutes
+            "max_queued_messages 200000",
         ]
         if self._password_file is not None:
             lines += ["allow_anonymous false", f"password_file {self._password_file}"]

@@ -1,0 +1,201 @@
+"""``greetcue bench dashboard``: ingest rate from MQTT into SQLite and PostgreSQL, and the
+Acknowledgement page's queries over a large store, in one run.
+
+1. Ingest: a private Mosquitto, the dashboard's ingest on a fresh database, and a publisher
+   sending synthetic customer visits at QoS 1 as fast as it can; events per second from the
+   first publish to the last event stored (so broker, JSON validation and the writes count).
+2. Queries: a store of ``events`` synthetic events over ``sites`` sites and ``days`` days
+   (built once and kept in the cache folder), then the Acknowledgement page's report for the
+   filters managers use, timed repeatedly; p50 and p95 per filter.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import paho.mqtt.client as mqtt
+import platformdirs
+from paho.mqtt.enums import CallbackAPIVersion
+from rich.progress import Progress
+
+from dashboard.analytics import Analytics, Filters
+from dashboard.ingest import Ingest
+from dashboard.live import LiveHub
+from dashboard.settings import Broker, DashboardConfig
+from dashboard.store import writes
+from dashboard.store.database import open_engine, upgrade
+from dashboard.synthetic import visit_events, visits
+from edge.contract import Topic, encode
+from edge.service.broker import Mosquitto
+
+INGEST_TARGET = 5000.0  # events/s, SQLite
+QUERY_TARGET_MS = 100.0  # p95 of the Acknowledgement page's queries
+EVENTS_PER_VISIT = 10
+WAIT_S = 300.0
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IngestFigure:
+    """Events per second into one database."""
+
+    database: str
+    events: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        """Events stored per second."""
+        return self.events / self.seconds
+
+
+@dataclass(frozen=True)
+class QueryFigure:
+    """One filter's Acknowledgement report, timed."""
+
+    name: str
+    customers: int
+    p50_ms: float
+    p95_ms: float
+
+
+def _payloads(count: int) -> list[tuple[str, bytes]]:
+    end = time.time()
+    out: list[tuple[str, bytes]] = []
+    per_day = max(1, count // EVENTS_PER_VISIT // 4)
+    for visit in visits(2, 2, 1, per_day, end, seed=11):
+        topic = Topic.EVENT.build(prefix="greetcue", site=visit.site, camera=visit.camera)
+        out += [(topic, encode(event)) for event in visit_events(visit)]
+    return out[:count]
+
+
+def ingest_rate(database_url: str, count: int, progress: Progress) -> IngestFigure:
+    """Publish ``count`` events through a private Mosquitto into the ingest; time it."""
+    payloads = _payloads(count)
+    with tempfile.TemporaryDirectory(prefix="greetcue-bench-") as folder:
+        broker_dir = Path(folder) / "mosquitto"
+        with Mosquitto(broker_dir, port=0) as broker:
+            engine = open_engine(database_url)
+            upgrade(engine)
+            settings = DashboardConfig(
+                state_dir=Path(folder),
+                broker=Broker(host=broker.host, port=broker.port, client_id="bench-ingest"),
+            )
+            ingest = Ingest(
+                settings.broker, engine, LiveHub(), settings.ingest_batch, settings.ingest_queue
+            ).start()
+            _wait(lambda: ingest.stats.connected, "the ingest to connect")
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+            client.max_inflight_messages_set(1000)
+            client.max_queued_messages_set(0)
+            client.connect(broker.host, broker.port)
+            client.loop_start()
+            task = progress.add_task(f"ingest into {engine.dialect.name}", total=len(payloads))
+            start = time.perf_counter()
+            for topic, payload in payloads:
+                client.publish(topic, payload, qos=1)
+            _wait(
+                lambda: _advance(progress, task, ingest.stats.stored) >= len(payloads),
+                "every event to be stored",
+            )
+            seconds = time.perf_counter() - start
+            client.disconnect()
+            client.loop_stop()
+            ingest.stop()
+            engine.dispose()
+    progress.remove_task(task)
+    return IngestFigure(engine.dialect.name, len(payloads), seconds)
+
+
+def _advance(progress: Progress, task: Any, done: int) -> int:
+    progress.update(task, completed=done)
+    return done
+
+
+def _wait(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"bench: timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def query_store(events: int, sites: int, days: int, progress: Progress) -> Path:
+    """A SQLite store of about ``events`` events (built once, kept in the cache)."""
+    cache = Path(platformdirs.user_cache_dir("greetcue")) / "bench"
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"dashboard-{events}-{sites}-{days}.sqlite3"
+    if path.exists():
+        return path
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    engine = open_engine(f"sqlite:///{partial}")
+    upgrade(engine)
+    cameras = 2
+    per_day = max(1, events // EVENTS_PER_VISIT // (sites * cameras * days))
+    total = sites * cameras * days * per_day * EVENTS_PER_VISIT
+    task = progress.add_task(f"building a store of {total:,} events", total=total)
+    batch: list[writes.Received] = []
+    end = _midnight()
+    for visit in visits(sites, cameras, days, per_day, end, seed=3):
+        batch += [writes.Received(e, visit.start_s) for e in visit_events(visit)]
+        if len(batch) >= 20_000:
+            with engine.begin() as connection:
+                writes.store_events(connection, batch)
+            progress.advance(task, len(batch))
+            batch = []
+    with engine.begin() as connection:
+        writes.store_events(connection, batch)
+    engine.dispose()
+    progress.remove_task(task)
+    partial.rename(path)
+    return path
+
+
+def _midnight() -> float:
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today.timestamp()
+
+
+def query_latency(store: Path, rounds: int, progress: Progress) -> list[QueryFigure]:
+    """The Acknowledgement report for the filters a manager uses, ``rounds`` times each."""
+    engine = open_engine(f"sqlite:///{store}")
+    analytics = Analytics(DashboardConfig(state_dir=store.parent))
+    end = _midnight()
+    day = timedelta(days=1).total_seconds()
+    cases = {
+        "all sites, last 7 days (the default)": Filters(end - 7 * day, end),
+        "one site, last 7 days": Filters(end - 7 * day, end, site="store-1"),
+        "one site and camera, 90 days": Filters(
+            end - 90 * day, end, site="store-2", camera="counter-1"
+        ),
+        "all sites, last 30 days": Filters(end - 30 * day, end),
+        "all sites, all 90 days": Filters(end - 90 * day, end),
+        "one staff member, 30 days": Filters(end - 30 * day, end, staff="sam"),
+    }
+    task = progress.add_task("Acknowledgement queries", total=len(cases) * rounds)
+    out = []
+    for name, filters in cases.items():
+        times, customers = [], 0
+        for _ in range(rounds):
+            start = time.perf_counter()
+            with engine.connect() as connection:
+                report = analytics.report(connection, filters)
+            times.append((time.perf_counter() - start) * 1000)
+            customers = report.overall.customers
+            progress.advance(task)
+        out.append(
+            QueryFigure(name, customers, statistics.median(times), float(np.percentile(times, 95)))
+        )
+    engine.dispose()
+    progress.remove_task(task)
+    return out

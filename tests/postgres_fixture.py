@@ -1,0 +1,24 @@
+"""A private PostgreSQL for the whole test session (``edge.tools.postgres_server``).
+
+Load it with ``pytest_plugins = ["tests.postgres_fixture"]``. The store is never mocked and the
+machine's own PostgreSQL (port 5432) is never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from edge.tools.postgres_server import PostgresError, PostgresServer
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A fresh private PostgreSQL for the session; ``fresh_database(name)`` gives an empty
+    database's URL. Fails (never skips) when PostgreSQL is not installed."""
+    try:
+        with PostgresServer.temporary() as server:
+            yield server
+    except PostgresError as exc:
+        pytest.fail(str(exc), pytrace=False)
