@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, Integer, and_, func, select
+from sqlalchemy import Connection, and_, select
 
 from dashboard.settings import DashboardConfig
-from dashboard.store.tables import AckBeforeRow, CueRow
+from dashboard.store.tables import CueRow
 
 HISTOGRAM_EDGES = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30, 45, 60)
 EPS_S = 0.05  # clock rounding between the edge's stamps
@@ -94,6 +94,7 @@ class _Cues:
     acked: NDArray[np.bool_]
     left: NDArray[np.bool_]
     lead: Floats
+    before: NDArray[np.object_]  # ",5ft,3ft,": zones the ack came before
     goal: Floats = field(default_factory=lambda: np.zeros(0))
     local_day: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     local_minute: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -132,6 +133,9 @@ class Analytics:
     def __init__(self, settings: DashboardConfig) -> None:
         self._settings = settings
         self._clock = LocalClock()
+        parts = [settings.goals.goal_for(minute) for minute in range(1440)]
+        self._goal_by_minute = np.array([part.goal_s for part in parts], float)
+        self._daypart_by_minute = np.array([part.name for part in parts])
 
     def report(self, connection: Connection, filters: Filters) -> Report:
         """The Acknowledgement page's figures for these filters."""
@@ -142,7 +146,7 @@ class Analytics:
         return Report(
             overall=self._latency(customers),
             waiting=self._latency(waiting),
-            before=self._before(connection, filters),
+            before=self._before(customers),
             lead_p50_s=_percentile(customers.lead[np.isfinite(customers.lead)], 50),
             lead_p10_s=_percentile(customers.lead[np.isfinite(customers.lead)], 10),
             histogram=_histogram(customers.latency[customers.acked]),
@@ -167,7 +171,15 @@ class Analytics:
     def _load(self, connection: Connection, filters: Filters) -> _Cues:
         c = CueRow.__table__.c
         query = select(
-            c.site, c.camera, c.reason, c.cued_s, c.latency_s, c.acked_s, c.left_s, c.lead_s
+            c.site,
+            c.camera,
+            c.reason,
+            c.cued_s,
+            c.latency_s,
+            c.acked_s,
+            c.left_s,
+            c.lead_s,
+            c.before,
         ).where(*_conditions(filters))
         rows = connection.execute(query).all()
         if not rows:
@@ -181,8 +193,9 @@ class Analytics:
                 np.zeros(0, bool),
                 np.zeros(0, bool),
                 empty,
+                np.zeros(0, object),
             )
-        site, camera, reason, cued, latency, acked_s, left_s, lead = zip(*rows, strict=True)
+        site, camera, reason, cued, latency, acked_s, left_s, lead, before = zip(*rows, strict=True)
         cued_a = np.asarray(cued, float)
         acked_at = np.asarray(acked_s, float)  # None -> nan
         left_at = np.asarray(left_s, float)
@@ -197,6 +210,7 @@ class Analytics:
             acked=acked,
             left=~acked & np.isfinite(left_at),
             lead=np.asarray(lead, float),
+            before=np.asarray([b or "" for b in before], object),
         )
         self._localise(cues)
         return cues
@@ -210,28 +224,62 @@ class Analytics:
             )
         cues.local_day = np.floor(local / 86400).astype(np.int64)
         cues.local_minute = (np.floor(local / 60) % 1440).astype(np.int64)
-        goal_by_minute = np.array(
-            [self._settings.goals.goal_for(m).goal_s for m in range(1440)], float
-        )
-        cues.goal = goal_by_minute[cues.local_minute]
+        cues.goal = self._goal_by_minute[cues.local_minute]
 
     def _latency(self, cues: _Cues) -> Latency:
-        lat = cues.latency[cues.acked]
-        closed = int(cues.acked.sum() + cues.left.sum())
-        within = int((cues.acked & (cues.latency <= cues.goal)).sum())
-        share = within / closed if closed else None
-        return Latency(
-            customers=int(cues.cued.size),
-            acknowledged=int(cues.acked.sum()),
-            left=int(cues.left.sum()),
-            open=int(cues.cued.size - closed),
-            p50_s=_percentile(lat, 50),
-            p90_s=_percentile(lat, 90),
-            p99_s=_percentile(lat, 99),
-            slowest_s=float(lat.max()) if lat.size else None,
-            within_goal=share,
-            rag=self.rag(share),
+        return (
+            self._figures(cues, np.zeros(cues.cued.size, np.int64))[1][0]
+            if cues.cued.size
+            else (self._empty())
         )
+
+    def _empty(self) -> Latency:
+        return Latency(0, 0, 0, 0, None, None, None, None, None, "none")
+
+    def _figures(self, cues: _Cues, keys: NDArray[Any]) -> tuple[NDArray[Any], list[Latency]]:
+        """Figures per distinct key, vectorised: one sort for every group's percentiles."""
+        labels, index = np.unique(keys, return_inverse=True)
+        groups = labels.size
+        count = np.bincount(index, minlength=groups)
+        acked = np.bincount(index, weights=cues.acked, minlength=groups).astype(int)
+        left = np.bincount(index, weights=cues.left, minlength=groups).astype(int)
+        fast = cues.acked & (cues.latency <= cues.goal)
+        within = np.bincount(index, weights=fast, minlength=groups)
+        group, latency = index[cues.acked], cues.latency[cues.acked]
+        order = np.lexsort((latency, group))
+        ordered = latency[order]
+        starts = np.cumsum(acked) - acked
+
+        def quantile(q: float) -> Floats:
+            spot = starts + np.maximum(acked - 1, 0) * q
+            low = np.floor(spot).astype(int)
+            high = np.minimum(low + 1, starts + np.maximum(acked - 1, 0))
+            if ordered.size == 0:
+                return np.full(groups, np.nan)
+            low, high = np.minimum(low, ordered.size - 1), np.minimum(high, ordered.size - 1)
+            value = ordered[low] + (ordered[high] - ordered[low]) * (spot - np.floor(spot))
+            return np.where(acked > 0, value, np.nan)
+
+        p50, p90, p99, top = quantile(0.5), quantile(0.9), quantile(0.99), quantile(1.0)
+        out = []
+        for g in range(groups):
+            closed = int(acked[g] + left[g])
+            share = float(within[g]) / closed if closed else None
+            out.append(
+                Latency(
+                    customers=int(count[g]),
+                    acknowledged=int(acked[g]),
+                    left=int(left[g]),
+                    open=int(count[g]) - closed,
+                    p50_s=_number(p50[g]),
+                    p90_s=_number(p90[g]),
+                    p99_s=_number(p99[g]),
+                    slowest_s=_number(top[g]),
+                    within_goal=share,
+                    rag=self.rag(share),
+                )
+            )
+        return labels, out
 
     def rag(self, share: float | None) -> str:
         """Green / amber / red against the service-level target."""
@@ -244,14 +292,14 @@ class Analytics:
         return "amber" if share >= goals.service_level - goals.amber_margin else "red"
 
     def _groups(self, cues: _Cues, keys: NDArray[Any], label: Any) -> list[dict[str, Any]]:
-        out = []
-        for key in np.unique(keys):
-            figures = self._latency(cues.take(keys == key))
-            out.append({"key": label(key.item()), **figures.as_dict()})
-        return out
+        labels, figures = self._figures(cues, keys)
+        return [
+            {"key": label(key.item()), **f.as_dict()}
+            for key, f in zip(labels, figures, strict=True)
+        ]
 
     def _by_daypart(self, cues: _Cues) -> list[dict[str, Any]]:
-        names = np.array([self._settings.goals.goal_for(m).name for m in range(1440)])
+        names = self._daypart_by_minute
         keys = names[cues.local_minute] if cues.cued.size else np.zeros(0, str)
         order = {p.name: i for i, p in enumerate(self._settings.goals.dayparts)}
         groups = self._groups(cues, keys, str)
@@ -261,18 +309,13 @@ class Analytics:
         rows = self._groups(cues, keys, str)
         return sorted(rows, key=lambda r: (-(r["within_goal"] or 0), r["p90_s"] or 1e9))
 
-    def _before(self, connection: Connection, filters: Filters) -> dict[str, float | None]:
-        c, b = CueRow.__table__.c, AckBeforeRow.__table__.c
-        zones = self._settings.goals.before_zones
-        query = (
-            select(b.zone, func.count(), func.sum(func.cast(b.before, Integer)))
-            .select_from(CueRow.__table__.join(AckBeforeRow.__table__, b.event_id == c.ack_event))
-            .where(*_conditions(filters), c.reason != "waiting", b.zone.in_(zones))
-            .where(c.left_s.is_(None) | (c.acked_s <= c.left_s + EPS_S))
-            .group_by(b.zone)
-        )
-        found = {zone: (n, yes) for zone, n, yes in connection.execute(query).all()}
-        return {z: (found[z][1] or 0) / found[z][0] if z in found else None for z in zones}
+    def _before(self, cues: _Cues) -> dict[str, float | None]:
+        acked = cues.before[cues.acked]
+        shares: dict[str, float | None] = {}
+        for zone in self._settings.goals.before_zones:
+            tag = f",{zone},"
+            shares[zone] = sum(tag in z for z in acked) / acked.size if acked.size else None
+        return shares
 
 
 def _conditions(filters: Filters) -> list[Any]:
@@ -292,6 +335,10 @@ def _conditions(filters: Filters) -> list[Any]:
 
 def _percentile(values: Floats, q: float) -> float | None:
     return float(np.percentile(values, q)) if values.size else None
+
+
+def _number(value: float) -> float | None:
+    return None if np.isnan(value) else float(value)
 
 
 def _histogram(latencies: Floats) -> list[dict[str, Any]]:

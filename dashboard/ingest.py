@@ -75,8 +75,17 @@ class IngestStats:
 class Ingest:
     """Broker -> queue -> writer thread -> database, and live updates to the hub."""
 
-    def __init__(self, broker: Broker, engine: Engine, hub: LiveHub, batch: int, depth: int):
+    def __init__(
+        self,
+        broker: Broker,
+        engine: Engine,
+        hub: LiveHub,
+        batch: int,
+        depth: int,
+        linger_s: float = 0.01,
+    ):
         self._broker, self._engine, self._hub, self._batch = broker, engine, hub, batch
+        self._linger_s = linger_s
         self._queue: queue.Queue[Incoming | None] = queue.Queue(depth)
         self._receive_maximum = min(depth // 2, 65535)
         self.stats = IngestStats()
@@ -183,9 +192,10 @@ class Ingest:
         stop = False
         while not stop:
             items = [self._queue.get()]
-            while len(items) < self._batch:
+            deadline = time.monotonic() + self._linger_s  # gather a batch: one commit for many
+            while len(items) < self._batch and items[-1] is not None:
                 try:
-                    items.append(self._queue.get_nowait())
+                    items.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
                 except queue.Empty:
                     break
             stop = None in items

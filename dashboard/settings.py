@@ -204,6 +204,9 @@ class DashboardConfig(Strict):
     goals: Goals = Field(default_factory=Goals)
     security: Security = Field(default_factory=Security)
     ingest_batch: int = Field(500, ge=1, le=100_000, description="rows written per transaction")
+    ingest_linger_s: float = Field(
+        0.01, ge=0, le=1, description="wait this long for more messages before a write"
+    )
     ingest_queue: int = Field(
         100_000, ge=100, description="messages held in memory while the database is slow"
     )

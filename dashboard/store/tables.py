@@ -55,21 +55,15 @@ class CueRow(Base):
     latency_s: Mapped[float | None] = mapped_column(Float)
     ack_device: Mapped[str | None] = mapped_column(String(64))
     staff: Mapped[str | None] = mapped_column(String(64))
+    before: Mapped[str | None] = mapped_column(
+        String(255), doc="zones the first ack came before the customer reached: ',5ft,3ft,'"
+    )
     acks: Mapped[int] = mapped_column(Integer, default=0, doc="acks received (repeats: > 1)")
     left_s: Mapped[float | None] = mapped_column(Float)
     __table_args__ = (
         Index("ix_cues_cued", "cued_s"),
         Index("ix_cues_site_cued", "site", "cued_s"),
     )
-
-
-class AckBeforeRow(Base):
-    """Per ack and zone: whether the ack came before the customer reached that zone."""
-
-    __tablename__ = "ack_before"
-    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    zone: Mapped[str] = mapped_column(String(64), primary_key=True)
-    before: Mapped[bool] = mapped_column(Boolean)
 
 
 class CameraRow(Base):

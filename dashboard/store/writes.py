@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dashboard.store.tables import AckBeforeRow, CameraRow, CueRow, EventRow, OccupancyRow
+from dashboard.store.tables import CameraRow, CueRow, EventRow, OccupancyRow
 from edge.contract import AckRecorded, CueIssued, CueUnacknowledged, Event, ZoneEnter
 
 Row = dict[str, Any]
@@ -81,17 +81,14 @@ def store_events(connection: Connection, items: Sequence[Received]) -> list[Rece
     new_ids = set(connection.scalars(statement, [event_row(i) for i in unique.values()]))
     fresh = [item for key, item in unique.items() if key in new_ids]
     effects: dict[str, list[Row]] = {name: [] for name in _UPDATES}
-    befores: list[Row] = []
     for item in fresh:
-        _effects(item.event, effects, befores)
+        _effects(item.event, effects)
     for name, rows in effects.items():
         _upsert_cues(connection, rows, _UPDATES[name])
-    if befores:
-        connection.execute(_insert(connection, AckBeforeRow).on_conflict_do_nothing(), befores)
     return fresh
 
 
-def _effects(event: Event, effects: dict[str, list[Row]], befores: list[Row]) -> None:
+def _effects(event: Event, effects: dict[str, list[Row]]) -> None:
     """What an event changes in its cue's row, by kind of change."""
     cue_id = getattr(event, "cue_id", None)
     if cue_id is None:
@@ -131,10 +128,8 @@ def _effects(event: Event, effects: dict[str, list[Row]], befores: list[Row]) ->
                 "staff": event.staff,
                 "acks": 1,
                 "cued_s": event.cued_at.timestamp(),
+                "before": "," + "".join(f"{z}," for z, b in sorted(event.before.items()) if b),
             }
-        )
-        befores.extend(
-            {"event_id": str(event.id), "zone": z, "before": b} for z, b in event.before.items()
         )
     elif isinstance(event, CueUnacknowledged):
         effects["left"].append(
@@ -167,7 +162,7 @@ def _lead(statement: Any, _table: Any) -> Row:
 def _ack(statement: Any, table: Any) -> Row:
     new = statement.excluded
     first = table.acked_s.is_(None) | (table.acked_s > new.acked_s)
-    keys = ("ack_event", "acked_s", "latency_s", "ack_device", "staff")
+    keys = ("ack_event", "acked_s", "latency_s", "ack_device", "staff", "before")
     update: Row = {key: case((first, new[key]), else_=table[key]) for key in keys}
     update["acks"] = table.acks + 1
     return update

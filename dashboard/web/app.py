@@ -54,7 +54,14 @@ def create_app(
     require_migrated(engine, config_hint)
     hub = LiveHub()
     feeder = (
-        Ingest(settings.broker, engine, hub, settings.ingest_batch, settings.ingest_queue)
+        Ingest(
+            settings.broker,
+            engine,
+            hub,
+            settings.ingest_batch,
+            settings.ingest_queue,
+            settings.ingest_linger_s,
+        )
         if ingest
         else None
     )

@@ -286,6 +286,9 @@ class Mosquitto:
             # a subscriber that is away (the dashboard restarting) keeps up to this many
             # QoS 1 messages; the default 1000 would drop events after a few minutes
             "max_queued_messages 200000",
+            # QoS 1 messages in flight to one client: the default 20 caps a subscriber that
+            # acknowledges after storing (the dashboard) at a few hundred messages a second
+            "max_inflight_messages 1000",
         ]
         if self._password_file is not None:
             lines += ["allow_anonymous false", f"password_file {self._password_file}"]

@@ -122,6 +122,11 @@ class Service:
         """Ask the loop to finish (from any thread or a signal handler)."""
         self._stop.set()
 
+    @property
+    def stopped(self) -> bool:
+        """Whether ``stop()`` (or SIGTERM / Ctrl-C) ended the run, not the end of the file."""
+        return self._stop.is_set()
+
     def run(self) -> RunResult:
         """Run until the file ends or ``stop()``; then drain the outbox (files) and shut down."""
         with _signals(self.stop), _switch_interval(SWITCH_INTERVAL_S):

@@ -32,7 +32,7 @@ from dashboard.ingest import Ingest
 from dashboard.live import LiveHub
 from dashboard.settings import Broker, DashboardConfig
 from dashboard.store import writes
-from dashboard.store.database import open_engine, upgrade
+from dashboard.store.database import head_revision, open_engine, upgrade
 from dashboard.synthetic import visit_events, visits
 from edge.contract import Topic, encode
 from edge.service.broker import Mosquitto
@@ -91,7 +91,12 @@ def ingest_rate(database_url: str, count: int, progress: Progress) -> IngestFigu
                 broker=Broker(host=broker.host, port=broker.port, client_id="bench-ingest"),
             )
             ingest = Ingest(
-                settings.broker, engine, LiveHub(), settings.ingest_batch, settings.ingest_queue
+                settings.broker,
+                engine,
+                LiveHub(),
+                settings.ingest_batch,
+                settings.ingest_queue,
+                settings.ingest_linger_s,
             ).start()
             _wait(lambda: ingest.stats.connected, "the ingest to connect")
             client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
@@ -133,7 +138,7 @@ def query_store(events: int, sites: int, days: int, progress: Progress) -> Path:
     """A SQLite store of about ``events`` events (built once, kept in the cache)."""
     cache = Path(platformdirs.user_cache_dir("greetcue")) / "bench"
     cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"dashboard-{events}-{sites}-{days}.sqlite3"
+    path = cache / f"dashboard-{head_revision()}-{events}-{sites}-{days}.sqlite3"
     if path.exists():
         return path
     partial = path.with_suffix(".partial")

@@ -17,13 +17,6 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
-        "ack_before",
-        sa.Column("event_id", sa.String(length=36), nullable=False),
-        sa.Column("zone", sa.String(length=64), nullable=False),
-        sa.Column("before", sa.Boolean(), nullable=False),
-        sa.PrimaryKeyConstraint("event_id", "zone"),
-    )
-    op.create_table(
         "cameras",
         sa.Column("site", sa.String(length=64), nullable=False),
         sa.Column("camera", sa.String(length=64), nullable=False),
@@ -52,6 +45,7 @@ def upgrade() -> None:
         sa.Column("latency_s", sa.Float(), nullable=True),
         sa.Column("ack_device", sa.String(length=64), nullable=True),
         sa.Column("staff", sa.String(length=64), nullable=True),
+        sa.Column("before", sa.String(length=255), nullable=True),
         sa.Column("acks", sa.Integer(), nullable=False),
         sa.Column("left_s", sa.Float(), nullable=True),
         sa.PrimaryKeyConstraint("cue_id"),
@@ -129,4 +123,3 @@ def downgrade() -> None:
 
     op.drop_table("cues")
     op.drop_table("cameras")
-    op.drop_table("ack_before")
