@@ -46,6 +46,7 @@ from edge.contract import (
 log = logging.getLogger("greetcue.dashboard.ingest")
 SESSION_EXPIRY_S = 24 * 3600  # the broker keeps our QoS 1 messages this long while we are down
 LOG_EVERY_S = 10.0
+MAX_PAYLOAD = 64 * 1024  # an event is well under 2 KB
 
 
 @dataclass(frozen=True)
@@ -261,6 +262,9 @@ class Ingest:
     def _parse(self, item: Incoming) -> Any:
         """The message as something to store, or None (refused, or nothing to store)."""
         topic, payload, at = item.topic, item.payload, item.received_s
+        if len(payload) > MAX_PAYLOAD:
+            self._refuse("too_large", topic, f"{len(payload)} bytes; the limit is {MAX_PAYLOAD}")
+            return None
         found = parse_topic(topic, self._broker.prefix)
         if found is None:
             self._refuse("unknown_topic", topic, "not a greetcue topic")
@@ -271,7 +275,7 @@ class Ingest:
                 event = decode_event(payload)
                 if (event.site, event.camera) != (names["site"], names["camera"]):
                     raise ContractError("payload site/camera differ from the topic's")
-                return writes.Received(event, at)
+                return writes.Received(event, at, payload)
             if kind is Topic.AVAILABILITY:
                 online = decode_availability(payload) == "online"
                 return writes.Availability(names["site"], names["camera"], online, at)

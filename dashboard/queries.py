@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Select, distinct, select
+from sqlalchemy import Connection, Select, select
 
 from dashboard.analytics import Filters
 from dashboard.store.tables import CameraRow, CueRow, EventRow, OccupancyRow
@@ -101,9 +101,9 @@ def choices(connection: Connection) -> dict[str, list[str]]:
     """The values each filter can take, from what is stored."""
     c = CueRow.__table__.c
     out = {
-        "site": [s for (s,) in connection.execute(select(distinct(CameraRow.site)))],
-        "camera": [s for (s,) in connection.execute(select(distinct(CameraRow.camera)))],
-        "device": [s for (s,) in connection.execute(select(distinct(c.device))) if s],
-        "staff": [s for (s,) in connection.execute(select(distinct(c.staff))) if s],
+        "site": [s for (s,) in connection.execute(select(CameraRow.site).distinct())],
+        "camera": [s for (s,) in connection.execute(select(CameraRow.camera).distinct())],
+        "device": [s for (s,) in connection.execute(select(c.device).distinct()) if s],
+        "staff": [s for (s,) in connection.execute(select(c.staff).distinct()) if s],
     }
     return {key: sorted(set(values)) for key, values in out.items()}

@@ -44,6 +44,7 @@ class Received:
 
     event: Event
     received_s: float
+    payload: bytes | None = None  # as it arrived (validated); None: serialise the event
 
 
 def _insert(connection: Connection, table: Any) -> Any:
@@ -68,7 +69,7 @@ def event_row(item: Received) -> Row:
         "cue_id": str(cue) if (cue := getattr(event, "cue_id", None)) else None,
         "captured_s": event.captured_at.timestamp(),
         "received_s": item.received_s,
-        "payload": event.model_dump_json(),
+        "payload": item.payload.decode() if item.payload else event.model_dump_json(),
     }
 
 
@@ -77,7 +78,12 @@ def store_events(connection: Connection, items: Sequence[Received]) -> list[Rece
     if not items:
         return []
     unique = {str(item.event.id): item for item in items}
-    statement = _insert(connection, EventRow).on_conflict_do_nothing().returning(EventRow.id)
+    key = (connection.dialect.name, "events")
+    if key not in _STATEMENTS:
+        _STATEMENTS[key] = (
+            _insert(connection, EventRow).on_conflict_do_nothing().returning(EventRow.id)
+        )
+    statement = _STATEMENTS[key]
     new_ids = set(connection.scalars(statement, [event_row(i) for i in unique.values()]))
     fresh = [item for key, item in unique.items() if key in new_ids]
     effects: dict[str, list[Row]] = {name: [] for name in _UPDATES}
@@ -181,6 +187,20 @@ _UPDATES = {
 }
 
 
+_STATEMENTS: dict[tuple[str, Any], Any] = {}
+
+
+def _cue_statement(connection: Connection, update: Any) -> Any:
+    """The upsert for one kind of change, built once per dialect."""
+    key = (connection.dialect.name, update)
+    if key not in _STATEMENTS:
+        statement = _insert(connection, CueRow)
+        _STATEMENTS[key] = statement.on_conflict_do_update(
+            index_elements=["cue_id"], set_=update(statement, CueRow.__table__.c)
+        )
+    return _STATEMENTS[key]
+
+
 def _upsert_cues(connection: Connection, rows: list[Row], update: Any) -> None:
     """Insert or update cue rows in as few statements as can be: one per round in which each
     cue appears once (PostgreSQL refuses a statement that updates one row twice)."""
@@ -191,13 +211,8 @@ def _upsert_cues(connection: Connection, rows: list[Row], update: Any) -> None:
             free = {}
             rounds.append(free)
         free[row["cue_id"]] = row
-    table = CueRow.__table__.c
     for batch in rounds:
-        statement = _insert(connection, CueRow)
-        statement = statement.on_conflict_do_update(
-            index_elements=["cue_id"], set_=update(statement, table)
-        )
-        connection.execute(statement, list(batch.values()))
+        connection.execute(_cue_statement(connection, update), list(batch.values()))
 
 
 def store_availability(connection: Connection, item: Availability) -> None:

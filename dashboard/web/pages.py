@@ -35,9 +35,18 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
     return page
 
 
+CHOICES_S = 60.0  # filter choices change rarely; reading them scans the cue table
+
+
 def _choices(request: Request) -> dict[str, list[str]]:
-    with request.app.state.engine.connect() as connection:
-        return queries.choices(connection)
+    state = request.app.state
+    cached = getattr(state, "choices", None)
+    if cached is None or time.monotonic() - cached[0] > CHOICES_S:
+        with state.engine.connect() as connection:
+            cached = (time.monotonic(), queries.choices(connection))
+        state.choices = cached
+    found: dict[str, list[str]] = cached[1]
+    return found
 
 
 def _safe_next(target: str | None) -> str:

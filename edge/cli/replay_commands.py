@@ -82,16 +82,52 @@ def demo(
     realtime: bool = typer.Option(
         True, help="run the service part at the clip's own pace, as a camera would"
     ),
+    live: bool = typer.Option(
+        True,
+        help="run the live stack (broker, dashboard, edge on a loop) until Ctrl-C; "
+        "--no-live: only the replays, videos and summary",
+    ),
+    demo_staff: bool = typer.Option(
+        True, help="a simulated staff member acknowledges cues (--no-demo-staff: you do)"
+    ),
+    port: int = typer.Option(8080, min=1, max=65535, help="the dashboard's port"),
+    minutes: float | None = typer.Option(None, min=0.1, help="stop the live part after this"),
 ) -> None:
-    """Detection, tracking and ranging on real footage (GREETCUE_FOOTAGE), then the edge
-    service on a real clip with a live view of its zone events, cues and acknowledgements."""
-    from edge.tools.demo import run_demo
+    """The live stack on real footage (dashboard, staff page, edge service on a loop) while
+    the replays (detection, tracking, ranging videos and the summary) run beside it."""
+    if not live:
+        from edge.tools.demo import run_demo
 
-    summary = run_demo(out, realtime=realtime)
+        summary = run_demo(out, realtime=realtime)
+        console.print(
+            summary.read_text(encoding="utf-8"), markup=False, highlight=False, soft_wrap=True
+        )
+        console.print(f"[bold]demo written to {out}/[/bold] (summary.md, .mp4 and .png files)")
+        return
+    import os
+    import subprocess
+    import sys
+
+    from edge.tools.demo import EXAMPLES
+    from edge.tools.demo_live import LiveDemo
+
+    out.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "edge.cli", "demo", "--no-live", "--out", str(out)]
+    with (out / "replays.log").open("wb") as log:
+        replays = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, preexec_fn=lambda: os.nice(10)
+        )
     console.print(
-        summary.read_text(encoding="utf-8"), markup=False, highlight=False, soft_wrap=True
+        f"replays (videos, plots, summary.md) run beside the live demo into {out}/ "
+        f"(log: {out / 'replays.log'})"
     )
-    console.print(f"[bold]demo written to {out}/[/bold] (open summary.md, the .mp4 and .png files)")
+    try:
+        LiveDemo(out, EXAMPLES, port, demo_staff).run(console, minutes)
+    finally:
+        if replays.poll() is None:
+            console.print("stopping the replays (run `greetcue demo --no-live` for them alone)")
+            replays.terminate()
+        replays.wait()
 
 
 def _print_summary(summary: ReplaySummary) -> None:
