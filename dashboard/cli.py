@@ -137,3 +137,50 @@ def staff_revoke(device: str, config: Path | None = ConfigOption) -> None:
     with engine.begin() as connection:
         count = auth.revoke(connection, "staff", device)
     console.print(f"revoked {count} link(s) of {device}")
+
+
+@dashboard_app.command("ingest")
+def ingest_worker(
+    config: Path | None = ConfigOption,
+    worker: int = typer.Option(
+        ...,
+        "--worker",
+        min=1,
+        help="this worker's number (its MQTT client id and persistent session)",
+    ),
+) -> None:
+    """An extra ingest worker: shares the events with the dashboard and other workers
+    (MQTT 5 shared subscription broker.shared_group); stores only, serves no pages."""
+    import signal
+    import threading
+
+    from dashboard.ingest import Ingest
+    from dashboard.live import LiveHub
+    from dashboard.store.database import require_migrated
+
+    settings = load_settings(config)
+    if not settings.broker.shared_group:
+        raise typer.BadParameter(
+            "set broker.shared_group in the configuration so the workers share the events"
+        )
+    engine = open_engine(settings.database_url())
+    require_migrated(engine, f" --config {config}" if config else "")
+    broker = settings.broker.model_copy(
+        update={"client_id": f"{settings.broker.client_id}-{worker}"}
+    )
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    feeder = Ingest(
+        broker,
+        engine,
+        LiveHub(),
+        settings.ingest_batch,
+        settings.ingest_queue,
+        settings.ingest_linger_s,
+        live=False,
+    ).start()
+    console.print(f"ingest worker {worker} ({broker.client_id}) into {engine.url!r}")
+    done.wait()
+    feeder.stop()
+    console.print(f"worker {worker}: {feeder.stats.stored} events stored")

@@ -84,9 +84,10 @@ class Ingest:
         batch: int,
         depth: int,
         linger_s: float = 0.01,
+        live: bool = True,
     ):
         self._broker, self._engine, self._hub, self._batch = broker, engine, hub, batch
-        self._linger_s = linger_s
+        self._linger_s, self._live = linger_s, live
         self._queue: queue.Queue[Incoming | None] = queue.Queue(depth)
         self._receive_maximum = min(depth // 2, 65535)
         self.stats = IngestStats()
@@ -166,18 +167,20 @@ class Ingest:
             )
             return
         self.stats.connected = True
-        prefix = self._broker.prefix
-        wanted = f"{prefix}/#"
-        if self._broker.shared_group:
-            wanted = f"$share/{self._broker.shared_group}/{wanted}"
-        client.subscribe(wanted, qos=1)
-        log.info("ingesting %s from %s:%s", wanted, self._broker.host, self._broker.port)
+        for wanted, qos, identifier in subscriptions(self._broker, self._live):
+            properties = Properties(PacketTypes.SUBSCRIBE)  # type: ignore[no-untyped-call]
+            properties.SubscriptionIdentifier = identifier
+            client.subscribe(wanted, qos=qos, properties=properties)
+            log.info("subscribed to %s on %s:%s", wanted, self._broker.host, self._broker.port)
 
     def _on_disconnect(self, _c: Any, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
         self.stats.connected = False
         log.warning("broker connection lost (%s); reconnecting", reason)
 
     def _on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
+        if LIVE_ONLY in getattr(message.properties, "SubscriptionIdentifier", []):
+            self._live_only(message)
+            return
         self.stats.received += 1
         item = Incoming(
             message.topic, bytes(message.payload), time.time(), message.mid, message.qos
@@ -186,6 +189,14 @@ class Ingest:
             self._queue.put_nowait(item)
         except queue.Full:  # only QoS 0 can get here: QoS 1 is bounded by Receive Maximum
             self._refuse("queue_full", message.topic, "the database is too slow; message lost")
+
+    def _live_only(self, message: mqtt.MQTTMessage) -> None:
+        """An event another worker stores: only shown on open pages."""
+        try:
+            event = decode_event(bytes(message.payload))
+        except ContractError:
+            return  # the worker that stores it counts it
+        self._hub.post(Update("event", event.model_dump(mode="json")))
 
     # --- writer thread --------------------------------------------------------------------
 
@@ -312,7 +323,8 @@ class Ingest:
     def _tell_pages(self, fresh: list[writes.Received], others: list[Any]) -> None:
         for item in fresh:
             event = item.event
-            self._hub.post(Update("event", event.model_dump(mode="json")))
+            if not self._broker.shared_group:  # shared: the live-only subscription shows all
+                self._hub.post(Update("event", event.model_dump(mode="json")))
             if isinstance(event, AckRecorded | CueUnacknowledged):
                 outcome = "acknowledged" if isinstance(event, AckRecorded) else "left"
                 self._hub.resolved(str(event.cue_id), outcome)
@@ -333,6 +345,26 @@ def _store_other(connection: Any, item: Any) -> None:
         values = item.model_dump(exclude={"updated_at"})
         values["updated_s"] = item.updated_at.timestamp()
         writes.store_occupancy(connection, values)
+
+
+STORED, LIVE_ONLY = 1, 2  # subscription identifiers
+
+
+def subscriptions(broker: Broker, live: bool) -> list[tuple[str, int, int]]:
+    """(filter, QoS, identifier) to subscribe to. One worker: everything. Several (a shared
+    group): the group shares the events; each worker takes every state message (retained
+    availability and zones are not sent to shared subscriptions) and the web process also
+    follows all events at QoS 0 for its live pages."""
+    prefix = broker.prefix
+    if not broker.shared_group:
+        return [(f"{prefix}/#", 1, STORED)]
+    events = Topic.EVENT.filter(prefix=prefix)
+    state = [Topic.AVAILABILITY, Topic.ZONE, Topic.METRICS, Topic.CUE]
+    wanted = [(f"$share/{broker.shared_group}/{events}", 1, STORED)]
+    wanted += [(kind.filter(prefix=prefix), 1, STORED) for kind in state]
+    if live:
+        wanted.append((events, 0, LIVE_ONLY))
+    return wanted
 
 
 def _session_properties(receive_maximum: int) -> Properties:

@@ -73,7 +73,7 @@ class Broker(Strict):
 class Daypart(Strict):
     """A part of the trading day with its own acknowledgement goal."""
 
-    name: Name
+    name: Name = Field(description="daypart name shown on the pages")
     start: time = Field(description="local start time, HH:MM")
     end: time = Field(description="local end time, HH:MM (exclusive); 00:00 means midnight")
     goal_s: float = Field(gt=0, le=600, description="acknowledge within this many seconds")
@@ -211,6 +211,10 @@ class DashboardConfig(Strict):
         100_000, ge=100, description="messages held in memory while the database is slow"
     )
     recent_events: int = Field(50, ge=1, le=1000, description="events on the overview")
+    zone_colours: dict[Name, str] = Field(
+        default_factory=lambda: {"10ft": "#2e7dd7", "5ft": "#f0a500", "3ft": "#e0383e"},
+        description="staff page flash colour per zone (CSS colours)",
+    )
 
     def folder(self) -> Path:
         """The state folder, created."""

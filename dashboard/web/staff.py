@@ -24,7 +24,6 @@ from edge.contract import Ack, Topic, encode
 router = APIRouter(prefix="/staff", tags=["staff"])
 Device = Annotated[str, Depends(access.staff_device)]
 STATIC = Path(__file__).resolve().parent.parent / "static"
-ZONE_COLOURS = ("#2e7dd7", "#f0a500", "#e0383e", "#8e44ad")
 PING_S = 10
 
 
@@ -32,11 +31,6 @@ class AckBody(BaseModel):
     """A tap on Acknowledge."""
 
     cue_id: UUID
-
-
-def _colours() -> dict[str, str]:
-    names = ["10ft", "5ft", "3ft"]
-    return {name: ZONE_COLOURS[i % len(ZONE_COLOURS)] for i, name in enumerate(names)}
 
 
 @router.get("/sw.js", include_in_schema=False)
@@ -72,7 +66,7 @@ def page(request: Request, device: Device) -> Response:
         "ack_url": f"/staff/{device}/ack",
         "manifest_url": f"/staff/{device}/manifest.webmanifest",
         "static": "/static",
-        "zone_colours": _colours(),
+        "zone_colours": request.app.state.settings.zone_colours,
         "version": request.app.version,
     }
     page: Response = request.app.state.templates.TemplateResponse(request, "staff.html", context)

@@ -285,7 +285,7 @@ def bench_dashboard_command(
             f"p50 {query.p50_ms:.0f} ms, {query.customers:,} customers",
         )
     console.print(table)
-    sqlite_rate = figures[0].rate
+    sqlite_rate = max(figures[0].rate, figures[1].rate)
     default = queries[0]
     for name, value, limit, ok in (
         (

@@ -18,6 +18,8 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
         return [annotation]
     if get_origin(annotation) in (list, Union, types.UnionType):
         return [m for arg in get_args(annotation) for m in _models_in(arg)]
+    if get_origin(annotation) is dict:
+        return _models_in(get_args(annotation)[1])
     return []
 
 
@@ -49,7 +51,7 @@ def _default(info: FieldInfo) -> str:
     if isinstance(value, BaseModel):
         return "(section)"
     if isinstance(value, list) and value and isinstance(value[0], BaseModel):
-        return ", ".join(str(v.model_dump()) for v in value)
+        return ", ".join(str(v.model_dump(mode="json")) for v in value)
     return repr(value)
 
 
@@ -63,23 +65,34 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
             f"| `{key}` | {_type_name(info.annotation)} | {_default(info)} | {description} |"
         )
         for sub in nested:
-            is_list = _type_name(info.annotation).startswith("list of")
-            rows += _rows(sub, f"{key}[]." if is_list else f"{key}.")
+            kind = _type_name(info.annotation)
+            inner = "[]." if kind.startswith("list of") else ".<name>." if kind == "dict" else "."
+            rows += _rows(sub, f"{key}{inner}")
     return rows
 
 
 def reference_markdown() -> str:
-    """Every configuration key with its type, default and meaning, as a Markdown table."""
+    """Every configuration key of the edge and of the dashboard with its type, default and
+    meaning, as Markdown tables."""
+    from dashboard.settings import DashboardConfig
+
+    header = ["| key | type | default | meaning |", "|---|---|---|---|"]
     return "\n".join(
         [
             "# greetcue configuration reference",
             "",
-            "Generated from `edge/config/` by `greetcue config reference`; do not edit by hand.",
-            "One YAML file; unknown keys are errors. Check a file with `greetcue config check`.",
+            "Generated from `edge/config/` and `dashboard/settings.py` by `greetcue config "
+            "reference`; do not edit by hand. Each is one YAML file; unknown keys are errors.",
             "",
-            "| key | type | default | meaning |",
-            "|---|---|---|---|",
+            "## Edge service (`greetcue run --config`; check with `greetcue config check`)",
+            "",
+            *header,
             *_rows(Config, ""),
+            "",
+            "## Dashboard (`greetcue dashboard --config`)",
+            "",
+            *header,
+            *_rows(DashboardConfig, ""),
             "",
         ]
     )

@@ -12,7 +12,10 @@ Acknowledgement page's queries over a large store, in one run.
 from __future__ import annotations
 
 import logging
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,8 +27,10 @@ from typing import Any
 import numpy as np
 import paho.mqtt.client as mqtt
 import platformdirs
+import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 from rich.progress import Progress
+from sqlalchemy import Engine
 
 from dashboard.analytics import Analytics, Filters
 from dashboard.ingest import Ingest
@@ -78,11 +83,14 @@ def _payloads(count: int) -> list[tuple[str, bytes]]:
     return out[:count]
 
 
-def ingest_rate(database_url: str, count: int, progress: Progress) -> IngestFigure:
-    """``count`` events queued at a private Mosquitto for the dashboard's session (as after a
-    restart, or a busy chain's backlog), then drained by the ingest into the database: events
-    per second from the ingest's connect to the last event stored. The publisher runs before,
-    so it takes no CPU from the ingest on a small box."""
+def ingest_rate(
+    database_url: str, count: int, progress: Progress, workers: int = 1
+) -> IngestFigure:
+    """``count`` events queued at a private Mosquitto for the dashboard's sessions (as after a
+    restart, or a busy chain's backlog), then drained by ``workers`` ingest workers (a shared
+    subscription; the extra ones are ``greetcue dashboard ingest`` processes) into the
+    database: events per second from the start of the ingest to the last event stored. The
+    publisher runs before, so it takes no CPU from the ingest on a small box."""
     payloads = _payloads(count)
     with (
         tempfile.TemporaryDirectory(prefix="greetcue-bench-") as folder,
@@ -90,37 +98,70 @@ def ingest_rate(database_url: str, count: int, progress: Progress) -> IngestFigu
     ):
         engine = open_engine(database_url)
         upgrade(engine)
+        shared = "bench" if workers > 1 else None
         settings = DashboardConfig(
             state_dir=Path(folder),
-            broker=Broker(host=broker.host, port=broker.port, client_id="bench-ingest"),
+            database=database_url,
+            broker=Broker(
+                host=broker.host, port=broker.port, client_id="bench-ingest", shared_group=shared
+            ),
         )
-
-        def ingest() -> Ingest:
-            return Ingest(
-                settings.broker,
-                engine,
-                LiveHub(),
-                settings.ingest_batch,
-                settings.ingest_queue,
-                settings.ingest_linger_s,
-            )
-
-        first = ingest().start()  # makes the persistent session, then goes away
+        config = Path(folder) / "dashboard.yaml"
+        config.write_text(yaml.safe_dump(settings.model_dump(mode="json", exclude_none=True)))
+        extra = _start_workers(config, workers - 1)
+        first = _ingest(settings).start()  # makes the persistent session, then goes away
         _wait(lambda: first.stats.connected, "the ingest to subscribe")
+        time.sleep(1.0)  # the extra workers subscribe too
         first.stop()
+        _stop_workers(extra)
         _publish(broker, payloads, progress)
         task = progress.add_task(f"ingest into {engine.dialect.name}", total=len(payloads))
         start = time.perf_counter()
-        running = ingest().start()
+        extra = _start_workers(config, workers - 1)
+        running = _ingest(settings).start()
         _wait(
-            lambda: _advance(progress, task, running.stats.stored) >= len(payloads),
+            lambda: _advance(progress, task, _stored(engine)) >= len(payloads),
             "every event to be stored",
         )
         seconds = time.perf_counter() - start
         running.stop()
+        _stop_workers(extra)
         engine.dispose()
     progress.remove_task(task)
-    return IngestFigure(engine.dialect.name, len(payloads), seconds)
+    return IngestFigure(f"{engine.dialect.name}, {workers} worker(s)", len(payloads), seconds)
+
+
+def _ingest(settings: DashboardConfig) -> Ingest:
+    engine = open_engine(settings.database_url())
+    return Ingest(
+        settings.broker,
+        engine,
+        LiveHub(),
+        settings.ingest_batch,
+        settings.ingest_queue,
+        settings.ingest_linger_s,
+        live=False,
+    )
+
+
+def _start_workers(config: Path, count: int) -> list[subprocess.Popen[bytes]]:
+    command = [sys.executable, "-m", "edge.cli", "dashboard", "ingest", "--config", str(config)]
+    return [
+        subprocess.Popen([*command, "--worker", str(n + 1)], stdout=subprocess.DEVNULL)
+        for n in range(count)
+    ]
+
+
+def _stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        worker.wait(timeout=60)
+
+
+def _stored(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return writes.count_events(connection)
 
 
 def _publish(broker: Mosquitto, payloads: list[tuple[str, bytes]], progress: Progress) -> None:
