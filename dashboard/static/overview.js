@@ -94,9 +94,16 @@
     }
     return null;
   }
+  var reloading = false;
+  function newCamera(site) {  // a camera this page has no card for: draw the page again
+    var filter = document.getElementById("site");
+    if (reloading || (filter && filter.value && filter.value !== site)) return;
+    reloading = true;
+    setTimeout(function () { location.reload(); }, 1000);
+  }
   function updateZone(z) {
     var c = z && card(z.site, z.camera);
-    if (!c) return;
+    if (!c) { if (z) newCamera(z.site); return; }
     var tbody = c.querySelector("tbody.zones");
     var row = null;
     tbody.querySelectorAll("tr[data-zone]").forEach(function (tr) { if (tr.dataset.zone === z.zone) row = tr; });
@@ -118,7 +125,7 @@
   }
   function updateCamera(m) {
     var c = m && card(m.site, m.camera);
-    if (!c) return;
+    if (!c) { if (m) newCamera(m.site); return; }
     c.dataset.online = m.online ? "true" : "false";
     var badge = c.querySelector(".badge");
     badge.className = "badge " + (m.online ? "online" : "offline");

@@ -16,6 +16,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
+from sse_starlette.event import ServerSentEvent
 from sse_starlette.sse import EventSourceResponse
 
 from dashboard.web import access
@@ -24,7 +25,8 @@ from edge.contract import Ack, Topic, encode
 router = APIRouter(prefix="/staff", tags=["staff"])
 Device = Annotated[str, Depends(access.staff_device)]
 STATIC = Path(__file__).resolve().parent.parent / "static"
-PING_S = 10
+PING_S = 15
+NO_STORE = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 
 class AckBody(BaseModel):
@@ -86,23 +88,23 @@ def manifest(device: Device) -> JSONResponse:
         }
         for size in (192, 512)
     ]
-    if (STATIC / "icons" / "icon-maskable-512.png").exists():
-        icons.append(
-            {
-                "src": "/static/icons/icon-maskable-512.png",
-                "sizes": "512x512",
-                "type": "image/png",
-                "purpose": "maskable",
-            }
-        )
+    icons.append(
+        {
+            "src": "/static/icons/icon-maskable-512.png",
+            "sizes": "512x512",
+            "type": "image/png",
+            "purpose": "maskable",
+        }
+    )
     body = {
-        "name": f"greetcue cues: {device}",
+        "name": f"greetcue staff: {device}",
         "short_name": "greetcue",
+        "id": f"/staff/{device}",
         "start_url": f"/staff/{device}",
         "scope": "/staff/",
         "display": "standalone",
-        "background_color": "#111111",
-        "theme_color": "#111111",
+        "background_color": "#0b1220",
+        "theme_color": "#0b1220",
         "icons": icons,
     }
     return JSONResponse(body, media_type="application/manifest+json")
@@ -120,7 +122,12 @@ async def stream(request: Request, device: Device) -> EventSourceResponse:
         async for update in listening:
             yield {"event": update.kind, "data": json.dumps(update.data)}
 
-    return EventSourceResponse(updates(), ping=PING_S)
+    return EventSourceResponse(updates(), ping=PING_S, ping_message_factory=_ping, headers=NO_STORE)
+
+
+def _ping() -> ServerSentEvent:
+    """A named ping the page can see (comments are invisible to it): silence means stalled."""
+    return ServerSentEvent(event="ping", data="{}")
 
 
 @router.post("/{device}/ack", summary="Acknowledge a cue from the staff page")

@@ -1,0 +1,290 @@
+// greetcue staff page: cues arrive over Server-Sent Events; a new cue flashes the screen in its
+// zone colour and vibrates; "Acknowledge" posts the shown cue. <body data-state> is one of
+// idle | cue | acked | offline (acked shows briefly; a shown cue wins over a lost connection).
+(() => {
+  "use strict";
+  const config = JSON.parse(document.getElementById("staff-config").textContent);
+  const $ = (id) => document.getElementById(id);
+  const body = document.body, conn = $("connection"), text = $("cue-text"), detail = $("cue-detail");
+  const more = $("cue-more"), escalation = $("cue-escalation"), where = $("cue-where"), button = $("ack-button"), notice = $("notice"), flash = $("flash");
+  const theme = document.querySelector('meta[name="theme-color"]');
+  const THEME = theme ? theme.content : "#0b1220";
+  const ACKED_MS = 1500, NOTICE_MS = 5000, REMEMBER = 200, STALL_MS = 45000, ACK_TIMEOUT_MS = 10000;
+
+  const cues = new Map();  // open cues by cue_id
+  let offsetMs = 0;        // server clock minus ours, from hello.server_time
+  let source = null, connected = false, everConnected = false, revoked = false;
+  let retryMs = 2000, retryTimer = 0, lastEvent = Date.now(), pings = false;
+  let sending = null, ackedUntil = 0, noticeTimer = 0, flashTimer = 0;
+
+  // Cue ids remembered across reconnects and reloads, oldest dropped past REMEMBER.
+  // seen: id -> highest escalation already alerted; done: id -> why it is closed (never shown again).
+  function memory(name) {
+    const key = `greetcue:${config.device}:${name}`;
+    let map;
+    try { map = new Map(JSON.parse(localStorage.getItem(key) || "[]")); } catch { map = new Map(); }
+    return {
+      get: (id) => map.get(id),
+      has: (id) => map.has(id),
+      set(id, value) {
+        map.delete(id);
+        map.set(id, value);
+        while (map.size > REMEMBER) map.delete(map.keys().next().value);
+        try { localStorage.setItem(key, JSON.stringify([...map])); } catch { /* storage off: memory only */ }
+      },
+    };
+  }
+  const seen = memory("seen"), done = memory("done");
+
+  const now = () => Date.now() + offsetMs;
+  const expired = (cue) => Date.parse(cue.expires_at) <= now();
+  const issued = (cue) => Date.parse(cue.issued_at) || 0;
+  const ordered = () => [...cues.values()].sort((a, b) => issued(b) - issued(a) || (b.escalation || 0) - (a.escalation || 0));
+  const shown = () => ordered()[0];
+  const put = (el, value) => { if (el.textContent !== value) el.textContent = value; };
+
+  function colours(zone) {  // the zone colour and black or white text, whichever contrasts more
+    const colour = (config.zone_colours || {})[zone] || "#f5f7fa";
+    flash.style.color = colour;
+    const rgb = (getComputedStyle(flash).color.match(/[\d.]+/g) || [255, 255, 255]).slice(0, 3).map((v) => {
+      const c = v / 255;
+      return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    const lum = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
+    return [colour, (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) ? "#000" : "#fff"];
+  }
+
+  function headline(cue) {
+    return cue.reason === "waiting" ? "Customer waiting at the counter" : `Customer approaching — ${cue.zone}`;
+  }
+  const distance = (cue) => (typeof cue.distance_ft === "number" ? `${Math.round(cue.distance_ft)} ft away` : "");
+
+  function connection() {
+    if (revoked) return ["revoked", "Link revoked"];
+    if (!navigator.onLine) return ["offline", "No Wi‑Fi — waiting…"];
+    if (connected) return ["open", "Connected"];
+    return everConnected ? ["reconnecting", "Reconnecting…"] : ["connecting", "Connecting…"];
+  }
+
+  function render() {
+    const [connState, connText] = connection();
+    conn.dataset.conn = connState;
+    put(conn, connText);
+    const list = ordered(), cue = list[0];
+    let state = "idle";
+    if (Date.now() < ackedUntil) state = "acked";
+    else if (cue && !revoked) state = "cue";
+    else if (connState !== "open") state = "offline";
+    body.dataset.state = state;
+    if (state === "cue") {
+      const [colour, ink] = colours(cue.zone);
+      body.style.setProperty("--zone", colour);
+      body.style.setProperty("--zone-ink", ink);
+      if (theme) theme.content = colour;
+      put(text, headline(cue));
+      put(escalation, cue.escalation > 0 ? `Escalation ${cue.escalation}` : "");
+      put(detail, distance(cue));
+      put(where, cue.camera ? `Camera: ${cue.camera}` : "");
+      const others = list.length - 1;
+      put(more, others > 0 ? `+${others} more customer${others > 1 ? "s" : ""} waiting` : "");
+      button.disabled = sending === cue.cue_id;
+      put(button, sending === cue.cue_id ? "Sending…" : "Acknowledge");
+      document.title = `(${list.length}) ${headline(cue)}`;
+      return;
+    }
+    if (theme) theme.content = THEME;
+    document.title = `greetcue · ${config.device}`;
+    put(more, "");
+    put(escalation, "");
+    put(where, "");
+    if (state === "acked") {
+      put(text, "Acknowledged ✓");
+      put(detail, "");
+    } else if (state === "offline") {
+      put(text, revoked ? "This link was revoked; ask your manager for a new one."
+        : !navigator.onLine ? "No connection — waiting for Wi‑Fi…"
+        : everConnected ? "Connection lost — reconnecting…" : "Connecting…");
+      put(detail, "");
+    } else {
+      put(text, "No customers waiting");
+      const ua = navigator.userActivation;  // browsers only vibrate after the page has been tapped once
+      put(detail, navigator.vibrate && ua && !ua.hasBeenActive ? "Tap the screen once to allow vibration" : "");
+    }
+  }
+
+  function say(message, ms = NOTICE_MS) {  // ms 0: stays until replaced
+    clearTimeout(noticeTimer);
+    put(notice, message);
+    if (message && ms) noticeTimer = setTimeout(() => put(notice, ""), ms);
+  }
+
+  function announce() {  // full-screen flash in the shown cue's zone colour, and a buzz
+    ackedUntil = 0;
+    render();
+    body.classList.remove("flash");
+    void body.offsetWidth;  // restart the animation
+    body.classList.add("flash");
+    clearTimeout(flashTimer);
+    flashTimer = setTimeout(() => body.classList.remove("flash"), 1300);
+    if (typeof navigator.vibrate === "function") {
+      try { navigator.vibrate([200, 100, 200]); } catch { /* not allowed yet */ }
+    }
+  }
+
+  // Keep an open cue; true when it deserves an alert (never seen, or escalated since).
+  function take(cue) {
+    if (!cue || !cue.cue_id || done.has(cue.cue_id)) return false;
+    if (expired(cue)) { done.set(cue.cue_id, "expired"); return false; }
+    cues.set(cue.cue_id, cue);
+    const escalation = cue.escalation || 0, before = seen.get(cue.cue_id);
+    if (before !== undefined && before >= escalation) return false;
+    seen.set(cue.cue_id, escalation);
+    return true;
+  }
+  function close(id, why) {
+    done.set(id, why);
+    return cues.delete(id);
+  }
+
+  function onHello(data) {  // every (re)connect: pending is the whole truth
+    const t = Date.parse(data.server_time);
+    if (Number.isFinite(t)) offsetMs = t - Date.now();
+    const pending = Array.isArray(data.pending) ? data.pending : [];
+    const ids = new Set(pending.map((c) => c && c.cue_id));
+    for (const id of [...cues.keys()]) if (!ids.has(id)) close(id, "gone");
+    let fresh = false;
+    for (const cue of pending) fresh = take(cue) || fresh;
+    fresh ? announce() : render();
+  }
+  function onCue(cue) {
+    take(cue) ? announce() : render();
+  }
+  function onResolved(data) {
+    const wasShown = shown()?.cue_id === data.cue_id;
+    if (data.cue_id && close(data.cue_id, data.outcome || "resolved") && wasShown && sending !== data.cue_id) {
+      say(data.outcome === "left" ? "Customer left" : "Handled by a colleague");
+    }
+    render();
+  }
+
+  function revoke() {
+    revoked = true;
+    connected = false;
+    clearTimeout(retryTimer);
+    if (source) source.close();
+    source = null;
+    cues.clear();
+    body.classList.remove("flash");
+    say("");
+    render();
+  }
+
+  function connect() {
+    if (revoked) return;
+    clearTimeout(retryTimer);
+    if (source) source.close();
+    connected = false;
+    const es = new EventSource(config.stream_url);
+    source = es;
+    const on = (name, handler) => es.addEventListener(name, (event) => {
+      if (source !== es) return;
+      lastEvent = Date.now();
+      let data;
+      try { data = JSON.parse(event.data); } catch { return; }
+      connected = everConnected = true;
+      handler(data);
+    });
+    es.onopen = () => {
+      if (source !== es) return;
+      connected = everConnected = true;
+      retryMs = 2000;
+      lastEvent = Date.now();
+      render();
+    };
+    es.onerror = () => {
+      if (source !== es) return;
+      connected = false;
+      if (es.readyState === EventSource.CLOSED) { source = null; probe(); }  // the browser gave up
+      render();
+    };
+    on("hello", onHello);
+    on("cue", onCue);
+    on("resolved", onResolved);
+    es.addEventListener("ping", () => { pings = true; lastEvent = Date.now(); });  // if sent as an event
+    render();
+  }
+
+  async function probe() {  // why did the stream fail for good? 401/403: the link was revoked
+    const stop = new AbortController(), timer = setTimeout(() => stop.abort(), ACK_TIMEOUT_MS);
+    let status = 0;
+    try {
+      status = (await fetch(config.stream_url, { cache: "no-store", signal: stop.signal, headers: { Accept: "text/event-stream" } })).status;
+    } catch { /* offline */ }
+    clearTimeout(timer);
+    stop.abort();
+    if (status === 401 || status === 403) return revoke();
+    retryTimer = setTimeout(connect, retryMs);
+    retryMs = Math.min(retryMs * 2, 30000);
+  }
+
+  async function acknowledge() {
+    const cue = shown();
+    if (!cue || sending) return;
+    const id = cue.cue_id;
+    sending = id;
+    say("");
+    render();
+    let status = 0;
+    const stop = new AbortController(), timer = setTimeout(() => stop.abort(), ACK_TIMEOUT_MS);
+    try {
+      const response = await fetch(config.ack_url, {
+        method: "POST", credentials: "same-origin", cache: "no-store", signal: stop.signal,
+        headers: { "Content-Type": "application/json", "X-Requested-With": "greetcue" },
+        body: JSON.stringify({ cue_id: id }),
+      });
+      status = response.status;
+    } catch { /* offline or timed out */ }
+    clearTimeout(timer);
+    sending = null;
+    if (status >= 200 && status < 300) {
+      close(id, "acknowledged");
+      ackedUntil = Date.now() + ACKED_MS;
+      setTimeout(render, ACKED_MS + 20);
+    } else if (status === 409) {
+      close(id, "closed");
+      say("Already handled — nothing to do");
+    } else if (status === 401 || status === 403) {
+      return revoke();
+    } else {
+      say(status ? "Not sent, retry." : "Not sent, retry — no connection.", 0);
+    }
+    render();
+  }
+
+  function tick() {  // drop cues whose expires_at has passed; restart a silent stream
+    let changed = false;
+    for (const cue of [...cues.values()]) if (expired(cue)) changed = close(cue.cue_id, "expired") || changed;
+    if (pings && connected && Date.now() - lastEvent > STALL_MS) connect();
+    if (changed) render();
+  }
+
+  button.addEventListener("click", acknowledge);
+  document.addEventListener("pointerdown", () => setTimeout(render, 0), { once: true });
+  window.addEventListener("online", connect);  // a new network: the old stream is likely dead
+  window.addEventListener("offline", render);
+  window.addEventListener("pageshow", (event) => { if (event.persisted) connect(); });
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState !== "visible") return;
+    tick();
+    if (!source || source.readyState === EventSource.CLOSED) connect();
+  });
+  setInterval(tick, 1000);
+  connect();
+
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    const query = new URLSearchParams({ v: config.version || "", s: config.static || "/static" });
+    window.addEventListener("load", () => {
+      navigator.serviceWorker.register(`/staff/sw.js?${query}`, { scope: "/staff/" }).catch(() => {});
+    });
+  }
+})();
