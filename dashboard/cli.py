@@ -155,7 +155,6 @@ def ingest_worker(
     import threading
 
     from dashboard.ingest import Ingest
-    from dashboard.live import LiveHub
     from dashboard.store.database import require_migrated
 
     settings = load_settings(config)
@@ -171,15 +170,7 @@ def ingest_worker(
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
-    feeder = Ingest(
-        broker,
-        engine,
-        LiveHub(),
-        settings.ingest_batch,
-        settings.ingest_queue,
-        settings.ingest_linger_s,
-        live=False,
-    ).start()
+    feeder = Ingest.from_settings(settings, engine, broker=broker).start()
     console.print(f"ingest worker {worker} ({broker.client_id}) into {engine.url!r}")
     done.wait()
     feeder.stop()

@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from dashboard.live import LiveHub, Update
-from dashboard.settings import Broker
+from dashboard.settings import Broker, DashboardConfig
 from dashboard.store import writes
 from edge.contract import (
     AckRecorded,
@@ -95,6 +95,25 @@ class Ingest:
         self._client = self._make_client()
         self._logged: dict[str, float] = {}
         self._publish_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: DashboardConfig,
+        engine: Engine,
+        hub: LiveHub | None = None,
+        broker: Broker | None = None,
+    ) -> Ingest:
+        """An ingest as the settings say; no hub: a worker that serves no pages."""
+        return cls(
+            broker or settings.broker,
+            engine,
+            hub or LiveHub(),
+            settings.ingest_batch,
+            settings.ingest_queue,
+            settings.ingest_linger_s,
+            live=hub is not None,
+        )
 
     def start(self) -> Ingest:
         """Connect (retrying in the background) and start writing."""

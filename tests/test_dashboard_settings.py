@@ -8,7 +8,7 @@ import pytest
 
 from dashboard.settings import SettingsError, load_settings
 
-EXAMPLE = Path(__file__).parent.parent / "deploy" / "examples" / "dashboard.yaml"
+EXAMPLE = Path(__file__).parent.parent / "deploy" / "examples" / "dashboard" / "store.yaml"
 
 
 def test_the_example_configuration_loads() -> None:

@@ -53,18 +53,7 @@ def create_app(
     engine = engine or open_engine(settings.database_url())
     require_migrated(engine, config_hint)
     hub = LiveHub()
-    feeder = (
-        Ingest(
-            settings.broker,
-            engine,
-            hub,
-            settings.ingest_batch,
-            settings.ingest_queue,
-            settings.ingest_linger_s,
-        )
-        if ingest
-        else None
-    )
+    feeder = Ingest.from_settings(settings, engine, hub) if ingest else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

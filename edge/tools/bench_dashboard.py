@@ -34,7 +34,6 @@ from sqlalchemy import Engine
 
 from dashboard.analytics import Analytics, Filters
 from dashboard.ingest import Ingest
-from dashboard.live import LiveHub
 from dashboard.settings import Broker, DashboardConfig
 from dashboard.store import writes
 from dashboard.store.database import head_revision, open_engine, upgrade
@@ -133,15 +132,7 @@ def ingest_rate(
 
 def _ingest(settings: DashboardConfig) -> Ingest:
     engine = open_engine(settings.database_url())
-    return Ingest(
-        settings.broker,
-        engine,
-        LiveHub(),
-        settings.ingest_batch,
-        settings.ingest_queue,
-        settings.ingest_linger_s,
-        live=False,
-    )
+    return Ingest.from_settings(settings, engine)
 
 
 def _start_workers(config: Path, count: int) -> list[subprocess.Popen[bytes]]:
