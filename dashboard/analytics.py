@@ -154,9 +154,7 @@ class Analytics:
             by_day=self._groups(customers, customers.local_day, _day_label),
             by_daypart=self._by_daypart(customers),
             league_sites=self._league(customers, customers.site),
-            league_cameras=self._league(
-                customers, np.char.add(np.char.add(customers.site, "/"), customers.camera)
-            ),
+            league_cameras=self._league(customers, _joined(customers.site, customers.camera)),
             goals=[
                 {
                     "name": p.name,
@@ -217,11 +215,11 @@ class Analytics:
 
     def _localise(self, cues: _Cues) -> None:
         local = np.empty_like(cues.cued)
-        for site in np.unique(cues.site):
-            mask = cues.site == site
-            local[mask] = self._clock.local_seconds(
-                self._settings.zone_of(str(site)), cues.cued[mask]
-            )
+        sites, index = np.unique(cues.site, return_inverse=True)
+        zones = np.array([self._settings.zone_of(str(site)).key for site in sites])
+        for zone in np.unique(zones):  # a chain has many sites but few time zones
+            mask = zones[index] == zone
+            local[mask] = self._clock.local_seconds(ZoneInfo(str(zone)), cues.cued[mask])
         cues.local_day = np.floor(local / 86400).astype(np.int64)
         cues.local_minute = (np.floor(local / 60) % 1440).astype(np.int64)
         cues.goal = self._goal_by_minute[cues.local_minute]
@@ -335,6 +333,14 @@ def _conditions(filters: Filters) -> list[Any]:
 
 def _percentile(values: Floats, q: float) -> float | None:
     return float(np.percentile(values, q)) if values.size else None
+
+
+def _joined(sites: NDArray[np.str_], cameras: NDArray[np.str_]) -> NDArray[np.str_]:
+    """``site/camera`` per row, joining each distinct pair once."""
+    pairs, index = np.unique(np.stack([sites, cameras]), axis=1, return_inverse=True)
+    names = np.array([f"{site}/{camera}" for site, camera in pairs.T])
+    joined: NDArray[np.str_] = names[index.ravel()] if sites.size else np.zeros(0, str)
+    return joined
 
 
 def _number(value: float) -> float | None:

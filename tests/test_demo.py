@@ -1,4 +1,5 @@
-"""The README's main job: `greetcue demo` on the real footage leaves files a person can look at."""
+"""The README's main job, its replay part: `greetcue demo --no-live` on the real footage leaves
+files a person can look at (the live part: tests/test_demo_live.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def test_demo_writes_videos_plots_and_a_summary(
     tmp_path: Path, footage_dir: Path, model_cache: Path
 ) -> None:
     out = tmp_path / "demo"
-    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--no-realtime"])
+    result = CliRunner().invoke(app, ["demo", "--no-live", "--out", str(out), "--no-realtime"])
     assert result.exit_code == 0, result.output
     summary = (out / "summary.md").read_text()
     assert "recall" in summary and "median relative error" in summary
