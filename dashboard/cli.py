@@ -42,10 +42,11 @@ def serve(
         return
     import uvicorn
 
-    from dashboard.web.app import create_app
+    from dashboard.web.app import create_app, tune_gc
 
     settings = load_settings(config)
     app = create_app(settings, config_hint=_hint(config))
+    tune_gc()
     listen = settings.listen
     console.print(
         f"dashboard on http://{host or listen.host}:{port or listen.port} "

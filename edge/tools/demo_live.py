@@ -24,7 +24,7 @@ from rich.console import Console
 from dashboard import auth
 from dashboard.settings import Broker, DashboardConfig, Listen
 from dashboard.store.database import open_engine, upgrade
-from dashboard.web.app import create_app
+from dashboard.web.app import create_app, tune_gc
 from edge.config import Config
 from edge.service.broker import Mosquitto
 from edge.service.loop import Service, Tick
@@ -110,6 +110,7 @@ class LiveDemo:
                 key = auth.issue_token(connection, "staff", device, config.site)
                 staff[device] = f"{base}/staff/{device}?key={key}"
         app = create_app(settings, engine)
+        tune_gc()
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=self._port, log_level="warning")
         )
