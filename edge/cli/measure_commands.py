@@ -260,6 +260,9 @@ def bench_dashboard_command(
     from edge.tools.postgres_server import PostgresServer
 
     with Progress(console=console, transient=True) as progress, contextlib.ExitStack() as stack:
+        # Queries first: after the ingest runs, PostgreSQL's autovacuum would share the CPU.
+        store = bench.query_store(store_events, sites, days, progress)
+        queries = bench.query_latency(store, rounds, progress)
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="greetcue-")))
         figures = [bench.ingest_rate(f"sqlite:///{folder / 'ingest.sqlite3'}", events, progress)]
         if postgres != "none":
@@ -267,8 +270,6 @@ def bench_dashboard_command(
                 "bench"
             )
             figures.append(bench.ingest_rate(url, events, progress))
-        store = bench.query_store(store_events, sites, days, progress)
-        queries = bench.query_latency(store, rounds, progress)
     table = Table(title="greetcue dashboard bench")
     for column in ("measured", "value", "note"):
         table.add_column(column, justify="right" if column == "value" else "left")
@@ -285,7 +286,7 @@ def bench_dashboard_command(
             f"p50 {query.p50_ms:.0f} ms, {query.customers:,} customers",
         )
     console.print(table)
-    sqlite_rate = max(figures[0].rate, figures[1].rate)
+    sqlite_rate = figures[0].rate
     default = queries[0]
     for name, value, limit, ok in (
         (
