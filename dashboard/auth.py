@@ -103,6 +103,11 @@ def token_owner(connection: Connection, kind: str, token: str) -> Holder | None:
     return None if row is None else Holder(row.name, row.site)
 
 
+def staff_link(base_url: str, device: str, key: str) -> str:
+    """The link a staff member opens on their phone or watch."""
+    return f"{base_url.rstrip('/')}/staff/{device}?key={key}"
+
+
 def same(a: str | None, b: str | None) -> bool:
     """Constant-time comparison of two secrets (None never matches)."""
     return a is not None and b is not None and hmac.compare_digest(a, b)

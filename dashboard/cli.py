@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from sqlalchemy import Engine
 
 from dashboard import auth
 from dashboard.settings import load_settings
@@ -89,11 +90,19 @@ def _password() -> str:
     return first
 
 
+def _engine(config: Path | None) -> Engine:
+    return open_engine(load_settings(config).database_url())
+
+
+def _revoke(kind: str, name: str, config: Path | None) -> int:
+    with _engine(config).begin() as connection:
+        return auth.revoke(connection, kind, name)
+
+
 @users_app.command("add")
 def users_add(name: str, config: Path | None = ConfigOption) -> None:
     """Add a manager (or set a new password); the password is asked for, or read from stdin."""
-    engine = open_engine(load_settings(config).database_url())
-    with engine.begin() as connection:
+    with _engine(config).begin() as connection:
         auth.add_user(connection, name, _password())
     console.print(f"manager {name} can log in")
 
@@ -101,8 +110,7 @@ def users_add(name: str, config: Path | None = ConfigOption) -> None:
 @tokens_app.command("add")
 def tokens_add(name: str, config: Path | None = ConfigOption) -> None:
     """Make an API token (send it as 'Authorization: Bearer <token>'); shown once."""
-    engine = open_engine(load_settings(config).database_url())
-    with engine.begin() as connection:
+    with _engine(config).begin() as connection:
         token = auth.issue_token(connection, "api", name)
     console.print(token, highlight=False)
 
@@ -110,9 +118,7 @@ def tokens_add(name: str, config: Path | None = ConfigOption) -> None:
 @tokens_app.command("revoke")
 def tokens_revoke(name: str, config: Path | None = ConfigOption) -> None:
     """Revoke every API token of this name."""
-    engine = open_engine(load_settings(config).database_url())
-    with engine.begin() as connection:
-        count = auth.revoke(connection, "api", name)
+    count = _revoke("api", name, config)
     console.print(f"revoked {count} token(s) named {name}")
 
 
@@ -128,15 +134,13 @@ def staff_link(
     with engine.begin() as connection:
         key = auth.issue_token(connection, "staff", device, site)
     base = settings.listen.public_url or f"http://{settings.listen.host}:{settings.listen.port}"
-    console.print(f"{base.rstrip('/')}/staff/{device}?key={key}", highlight=False)
+    console.print(auth.staff_link(base, device, key), highlight=False)
 
 
 @staff_app.command("revoke")
 def staff_revoke(device: str, config: Path | None = ConfigOption) -> None:
     """Revoke a device's staff link: its page stops working at once."""
-    engine = open_engine(load_settings(config).database_url())
-    with engine.begin() as connection:
-        count = auth.revoke(connection, "staff", device)
+    count = _revoke("staff", device, config)
     console.print(f"revoked {count} link(s) of {device}")
 
 

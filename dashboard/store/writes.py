@@ -253,11 +253,6 @@ def store_occupancy(connection: Connection, values: Row) -> None:
     connection.execute(statement)
 
 
-def known_event_ids(connection: Connection, ids: Sequence[str]) -> set[str]:
-    """Which of these event ids are stored (for tests and the bench)."""
-    return set(connection.scalars(select(EventRow.id).where(EventRow.id.in_(ids))))
-
-
 def count_events(connection: Connection) -> int:
     """How many events are stored."""
     return int(connection.scalar(select(func.count()).select_from(EventRow)) or 0)

@@ -14,7 +14,6 @@ from dashboard import auth
 from dashboard.auth import Principal
 
 STAFF_COOKIE = "greetcue_staff"
-PUBLIC = frozenset({"/login", "/healthz", "/metrics", "/staff/sw.js"})
 
 
 class LoginRequiredError(Exception):

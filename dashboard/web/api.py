@@ -171,8 +171,8 @@ def staff_links(request: Request, _who: Manager) -> list[StaffLink]:
 
 def staff_url(request: Request, device: str, key: str) -> str:
     """The link a staff member opens on their phone or watch."""
-    base = request.app.state.settings.listen.public_url or str(request.base_url).rstrip("/")
-    return f"{base.rstrip('/')}/staff/{device}?key={key}"
+    base = request.app.state.settings.listen.public_url or str(request.base_url)
+    return auth.staff_link(base, device, key)
 
 
 @router.post("/staff-links", summary="Make a staff link (revokes the device's old one)")

@@ -109,7 +109,9 @@ def ingest_rate(
         config = Path(folder) / "dashboard.yaml"
         config.write_text(yaml.safe_dump(settings.model_dump(mode="json", exclude_none=True)))
         extra = _start_workers(config, workers - 1)
-        first = _ingest(settings).start()  # makes the persistent session, then goes away
+        first = Ingest.from_settings(
+            settings, engine
+        ).start()  # makes the persistent session, then goes away
         _wait(lambda: first.stats.connected, "the ingest to subscribe")
         time.sleep(1.0)  # the extra workers subscribe too
         first.stop()
@@ -118,7 +120,7 @@ def ingest_rate(
         task = progress.add_task(f"ingest into {engine.dialect.name}", total=len(payloads))
         start = time.perf_counter()
         extra = _start_workers(config, workers - 1)
-        running = _ingest(settings).start()
+        running = Ingest.from_settings(settings, engine).start()
         _wait(
             lambda: _advance(progress, task, _stored(engine)) >= len(payloads),
             "every event to be stored",
@@ -129,11 +131,6 @@ def ingest_rate(
         engine.dispose()
     progress.remove_task(task)
     return IngestFigure(f"{engine.dialect.name}, {workers} worker(s)", len(payloads), seconds)
-
-
-def _ingest(settings: DashboardConfig) -> Ingest:
-    engine = open_engine(settings.database_url())
-    return Ingest.from_settings(settings, engine)
 
 
 def _start_workers(config: Path, count: int) -> list[subprocess.Popen[bytes]]:

@@ -108,7 +108,7 @@ class LiveDemo:
             auth.add_user(connection, MANAGER, password)
             for device in config.cues.rota:
                 key = auth.issue_token(connection, "staff", device, config.site)
-                staff[device] = f"{base}/staff/{device}?key={key}"
+                staff[device] = auth.staff_link(base, device, key)
         app = create_app(settings, engine)
         tune_gc()
         server = uvicorn.Server(
