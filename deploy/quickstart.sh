@@ -66,15 +66,19 @@ export PATH="$venv/bin:$PATH"
 
 say "checking detector weights (mirror: ${GREETCUE_MODEL_MIRROR:-none, downloading})"
 greetcue models pull
+if [ -n "${GREETCUE_FOOTAGE:-}" ]; then
+    say "footage: the local folder $GREETCUE_FOOTAGE"
+else
+    say "checking the footage cache (GREETCUE_FOOTAGE is unset: fetching the footage)"
+    greetcue footage pull
+fi
 
 case "$job" in
     setup) say "set-up done; try: $venv/bin/greetcue --help" ;;
     demo)
-        [ -n "${GREETCUE_FOOTAGE:-}" ] || die "GREETCUE_FOOTAGE is not set: point it at the footage folder (pets2009_s2l1/, intel/)"
         shift || true
         greetcue demo "$@" ;;
     test)
-        [ -n "${GREETCUE_FOOTAGE:-}" ] || die "GREETCUE_FOOTAGE is not set: the tests need the real footage"
         say "lint and format (ruff)"; ruff check . && ruff format --check .
         say "types (mypy)"; mypy
         say "tests (pytest)"; shift || true

@@ -28,8 +28,22 @@ def _env_dir(var: str, what: str) -> Path:
 
 @pytest.fixture(scope="session")
 def footage_dir() -> Path:
-    """Root of the real footage (PETS 2009 S2L1 and the Intel sample clips)."""
-    return _env_dir("GREETCUE_FOOTAGE", "footage folder (pets2009_s2l1/, intel/)")
+    """Root of the real footage (PETS 2009 S2L1 and the Intel sample clips): the folder named by
+    GREETCUE_FOOTAGE, else the footage cache filled by `greetcue footage pull`."""
+    from edge.tools import footage, footage_store
+
+    if os.environ.get(footage.ENV):
+        return _env_dir(footage.ENV, "footage folder (pets2009_s2l1/, intel/)")
+    rows = footage_store.status()
+    unusable = [f"{row.path} ({row.state})" for row in rows if row.state != "present"]
+    if unusable:
+        pytest.fail(
+            f"{footage.ENV} is not set and the footage cache {footage.cache_dir()} lacks "
+            f"{', '.join(unusable)}: run `{footage.PULL_COMMAND}`, or set {footage.ENV} to a "
+            "local footage folder (see README, Tests)",
+            pytrace=False,
+        )
+    return footage.cache_dir().resolve()
 
 
 @pytest.fixture(scope="session")

@@ -1,15 +1,24 @@
-"""Commands that set a site up: fetch the models, solve the camera, check the configuration."""
+"""Commands that set a site up: fetch the models and the footage, solve the camera, check the
+configuration."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from edge.cli.apps import app, config_app, console, models_app
+from edge.cli.apps import app, config_app, console, footage_app, models_app
 
 _CACHE_OPTION = typer.Option(None, "--cache", help="model cache folder (default: user cache)")
+_FOOTAGE_CACHE_OPTION = typer.Option(
+    None, "--cache", help="footage cache folder (default: GREETCUE_FOOTAGE_CACHE, else user cache)"
+)
+_MANIFEST_OPTION = typer.Option(
+    None, "--manifest", help="footage manifest YAML (default: the one shipped with greetcue)"
+)
+_STATE_COLOUR = {"present": "green", "missing": "yellow", "corrupt": "red"}
 
 
 @models_app.command("pull")
@@ -32,16 +41,72 @@ def models_list(cache: Path | None = _CACHE_OPTION) -> None:
     table = Table(title=f"models in {cache_dir(cache)}")
     for column in ("model", "default", "state", "size", "path"):
         table.add_column(column, justify="right" if column == "size" else "left", overflow="fold")
-    colour = {"present": "green", "missing": "yellow", "corrupt": "red"}
     for row in status(cache):
         table.add_row(
             row.name,
             "*" if row.default else "",
-            f"[{colour[row.state]}]{row.state}",
+            f"[{_STATE_COLOUR[row.state]}]{row.state}",
             "" if row.size is None else f"{row.size:,}",
             str(row.path),
         )
     console.print(table)
+
+
+def _footage_env_note() -> None:
+    from edge.tools.footage import ENV
+
+    if os.environ.get(ENV):
+        console.print(
+            f"[yellow]note:[/yellow] {ENV}={os.environ[ENV]} is set, so greetcue reads footage "
+            f"from that folder, not from this cache; unset it to use the cache",
+            highlight=False,
+        )
+
+
+@footage_app.command("pull")
+def footage_pull(
+    cache: Path | None = _FOOTAGE_CACHE_OPTION, manifest: Path | None = _MANIFEST_OPTION
+) -> None:
+    """Fetch the footage (the PETS parts cut losslessly), sha256 checked; intact files are kept."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
+
+    from edge.tools.footage_store import load_manifest, pull
+
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
+    with Progress(*columns, console=console) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def show(path: str, done: int, total: int) -> None:
+            if path not in tasks:
+                tasks[path] = progress.add_task(path, total=total)
+            progress.update(tasks[path], completed=done)
+
+        paths = pull(cache, load_manifest(manifest), show)
+    for path in paths:
+        console.print(f"ok {path}", highlight=False)
+    _footage_env_note()
+
+
+@footage_app.command("list")
+def footage_list(
+    cache: Path | None = _FOOTAGE_CACHE_OPTION, manifest: Path | None = _MANIFEST_OPTION
+) -> None:
+    """Every footage file in the manifest and whether the cache holds it intact."""
+    from edge.tools.footage import cache_dir
+    from edge.tools.footage_store import load_manifest, status
+
+    table = Table(title=f"footage in {cache_dir(cache)}")
+    for column in ("file", "origin", "state", "size"):
+        table.add_column(column, justify="right" if column == "size" else "left", overflow="fold")
+    for row in status(cache, load_manifest(manifest)):
+        table.add_row(
+            row.path,
+            "cut" if row.derived else "download",
+            f"[{_STATE_COLOUR[row.state]}]{row.state}",
+            "" if row.size is None else f"{row.size:,}",
+        )
+    console.print(table)
+    _footage_env_note()
 
 
 @app.command()

@@ -7,27 +7,21 @@ from the URL) and :func:`resolve` hands the detector a path whose bytes were che
 
 from __future__ import annotations
 
-import hashlib
-import http.client
 import logging
 import os
-import tempfile
-import urllib.request
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import IO, Annotated, Literal, Self
 
-import platformdirs
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from edge import download
 
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "GREETCUE_MODEL_CACHE"
 MIRROR_ENV = "GREETCUE_MODEL_MIRROR"
-_CHUNK = 1 << 20
-_DOWNLOAD_TIMEOUT_S = 60.0
 
 
 class ManifestError(ValueError):
@@ -108,43 +102,17 @@ class Manifest(_Strict):
 def load_manifest(path: Path | None = None) -> Manifest:
     """Read and validate a manifest (default: the one shipped in the ``models`` package)."""
     source = path if path is not None else files("models").joinpath("manifest.yaml")
-    try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
-        return Manifest.model_validate(data)
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise ManifestError(f"model manifest {source} is invalid: {exc}") from None
+    return download.load_manifest(source, Manifest, "model", ManifestError)
 
 
 def cache_dir(cache: Path | str | None = None) -> Path:
     """Where weights live: ``cache``, else ``$GREETCUE_MODEL_CACHE``, else the user cache."""
-    if cache is not None:
-        return Path(cache).expanduser()
-    from_env = os.environ.get(CACHE_ENV)
-    if from_env:
-        return Path(from_env).expanduser()
-    return Path(platformdirs.user_cache_dir("greetcue")) / "models"
-
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
-
-
-# Files already hashed in this process, keyed so that a rewritten file is hashed again.
-_verified: set[tuple[str, int, int, str]] = set()
+    return download.cache_dir(cache, CACHE_ENV, "models")
 
 
 def _is_intact(path: Path, spec: ModelSpec) -> bool:
     """True when ``path`` holds exactly the manifest's bytes (hashed once per process)."""
-    stat = path.stat()
-    if stat.st_size != spec.size:
-        return False
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, spec.sha256)
-    if key not in _verified:
-        if _sha256(path) != spec.sha256:
-            return False
-        _verified.add(key)
-    return True
+    return download.is_intact(path, spec.sha256, spec.size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +121,7 @@ class ModelStatus:
 
     name: str
     default: bool
-    state: Literal["present", "missing", "corrupt"]
+    state: download.State
     size: int | None
     path: Path
 
@@ -165,13 +133,7 @@ def status(cache: Path | str | None = None, manifest: Manifest | None = None) ->
     rows = []
     for spec in manifest.models:
         path = root / spec.file
-        if not path.is_file():
-            rows.append(
-                ModelStatus(spec.name, spec.name == manifest.default, "missing", None, path)
-            )
-            continue
-        state: Literal["present", "corrupt"] = "present" if _is_intact(path, spec) else "corrupt"
-        size = path.stat().st_size
+        state, size = download.state(path, spec.sha256, spec.size)
         rows.append(ModelStatus(spec.name, spec.name == manifest.default, state, size, path))
     return rows
 
@@ -205,13 +167,8 @@ def _open_source(spec: ModelSpec) -> tuple[IO[bytes], str]:
                 f"{MIRROR_ENV} to download {spec.url}"
             )
         return local.open("rb"), str(local)
-    try:
-        return urllib.request.urlopen(spec.url, timeout=_DOWNLOAD_TIMEOUT_S), spec.url
-    except OSError as exc:  # URLError and HTTPError included
-        raise ModelPullError(
-            f"cannot download {spec.name!r} from {spec.url}: {exc}; check the network, or set "
-            f"{MIRROR_ENV} to a folder holding {spec.file}"
-        ) from None
+    fix = f"check the network, or set {MIRROR_ENV} to a folder holding {spec.file}"
+    return download.open_url(spec.url, repr(spec.name), fix, ModelPullError), spec.url
 
 
 def _fetch(spec: ModelSpec, target: Path) -> None:
@@ -220,29 +177,16 @@ def _fetch(spec: ModelSpec, target: Path) -> None:
     The rename is atomic, so the cache never holds a partial or unchecked file.
     """
     stream, origin = _open_source(spec)
-    digest = hashlib.sha256()
-    part: Path | None = None
-    try:
-        with (
-            stream,
-            tempfile.NamedTemporaryFile(dir=target.parent, suffix=".part", delete=False) as out,
-        ):
-            part = Path(out.name)
-            while chunk := stream.read(_CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-        if digest.hexdigest() != spec.sha256:
-            raise ModelPullError(
-                f"{origin} has sha256 {digest.hexdigest()}, the manifest expects {spec.sha256} "
-                f"for {spec.name!r}; the source changed or is corrupt, the cache was left as it was"
-            )
-        part.chmod(0o644)  # temporary files are private; weights are not secret
-        part.replace(target)
-    except (OSError, http.client.HTTPException) as exc:
-        raise ModelPullError(f"copying {origin} to {target} failed: {exc}; try again") from None
-    finally:
-        if part is not None:
-            part.unlink(missing_ok=True)
+    with stream:
+        download.write_checked(
+            target,
+            spec.sha256,
+            download.copier(stream),
+            what=repr(spec.name),
+            origin=origin,
+            fix=f"check the manifest entry of {spec.name!r} against its upstream",
+            error=ModelPullError,
+        )
     log.info("pulled %s from %s into %s", spec.name, origin, target)
 
 

@@ -1,11 +1,16 @@
-"""Where the shared footage lives: the folder named by ``GREETCUE_FOOTAGE``."""
+"""Where the footage lives: the local folder named by ``GREETCUE_FOOTAGE`` (offline machines,
+CI), else the cache that ``greetcue footage pull`` fills from the footage manifest."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from edge import download
+
 ENV = "GREETCUE_FOOTAGE"
+CACHE_ENV = "GREETCUE_FOOTAGE_CACHE"
+PULL_COMMAND = "greetcue footage pull"
 
 PETS_DIR = "pets2009_s2l1"
 PETS_TRUTH = "PETS2009-S2L1.xml"
@@ -21,14 +26,28 @@ class FootageError(FileNotFoundError):
     """The footage folder or a clip in it is missing."""
 
 
+def cache_dir(cache: Path | str | None = None) -> Path:
+    """Where pulled footage lives: ``cache``, else ``$GREETCUE_FOOTAGE_CACHE``, else the user
+    cache."""
+    return download.cache_dir(cache, CACHE_ENV, "footage")
+
+
 def footage_path(relative: str) -> Path:
-    """A file under the footage folder, checked to exist."""
+    """A file under the footage folder (``$GREETCUE_FOOTAGE``, else the cache), checked to exist."""
     root = os.environ.get(ENV)
-    if not root:
-        raise FootageError(
-            f"{ENV} is not set: point it at the footage folder (pets2009_s2l1/, intel/)"
-        )
-    path = Path(root).expanduser() / relative
+    if root:
+        path = Path(root).expanduser() / relative
+        if not path.exists():
+            raise FootageError(
+                f"{path} does not exist: is {ENV}={root} the footage folder (pets2009_s2l1/, "
+                f"intel/)? Fix the folder, or unset {ENV} and run `{PULL_COMMAND}`"
+            )
+        return path
+    cache = cache_dir()
+    path = cache / relative
     if not path.exists():
-        raise FootageError(f"{path} does not exist: is {ENV}={root} the footage folder?")
+        raise FootageError(
+            f"{relative} is not in the footage cache {cache}: run `{PULL_COMMAND}`, or set {ENV} "
+            "to a local footage folder (pets2009_s2l1/, intel/)"
+        )
     return path
