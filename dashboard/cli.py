@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -16,7 +17,11 @@ from dashboard.settings import load_settings
 from dashboard.store.database import current_revision, downgrade, head_revision, open_engine
 from dashboard.store.database import upgrade as upgrade_db
 
+if TYPE_CHECKING:
+    from dashboard.ingest import IngestStats
+
 console = Console()
+WORKER_STATS_EVERY_S = 5.0
 ConfigOption = typer.Option(None, "--config", "-c", help="dashboard YAML file; none: defaults")
 
 dashboard_app = typer.Typer(
@@ -177,6 +182,20 @@ def ingest_worker(
         signal.signal(sig, lambda *_: done.set())
     feeder = Ingest.from_settings(settings, engine, broker=broker).start()
     console.print(f"ingest worker {worker} ({broker.client_id}) into {engine.url!r}")
-    done.wait()
+    said = ""
+    while not done.wait(WORKER_STATS_EVERY_S):  # a line when something changed: the journal
+        said = _say_stats(worker, feeder.stats, said)
     feeder.stop()
-    console.print(f"worker {worker}: {feeder.stats.stored} events stored")
+    _say_stats(worker, feeder.stats, "", "stopped: ")
+
+
+def _say_stats(worker: int, stats: IngestStats, said: str, note: str = "") -> str:
+    """Print the worker's totals unless they are what was printed last; what was printed."""
+    refused = sum(stats.refused.values())
+    line = (
+        f"worker {worker}: {note}received {stats.received}, stored {stats.stored}, "
+        f"duplicates {stats.duplicates}, refused {refused}"
+    )
+    if line != said:
+        console.print(line, highlight=False)
+    return line

@@ -40,7 +40,6 @@ from edge.contract import (
     decode,
     decode_availability,
     decode_event,
-    parse_topic,
 )
 
 log = logging.getLogger("greetcue.dashboard.ingest")
@@ -295,9 +294,13 @@ class Ingest:
         if len(payload) > MAX_PAYLOAD:
             self._refuse("too_large", topic, f"{len(payload)} bytes; the limit is {MAX_PAYLOAD}")
             return None
-        found = parse_topic(topic, self._broker.prefix)
+        try:
+            found = self._broker.parse_topic(topic)
+        except ContractError as exc:
+            self._refuse("foreign_site", topic, str(exc))
+            return None
         if found is None:
-            self._refuse("unknown_topic", topic, "not a greetcue topic")
+            self._refuse("unknown_topic", topic, f"no greetcue topic under {self._broker.prefix}")
             return None
         kind, names = found
         try:
@@ -374,7 +377,7 @@ def subscriptions(broker: Broker, live: bool) -> list[tuple[str, int, int]]:
     group): the group shares the events; each worker takes every state message (retained
     availability and zones are not sent to shared subscriptions) and the web process also
     follows all events at QoS 0 for its live pages."""
-    prefix = broker.prefix
+    prefix = broker.prefix_filter
     if not broker.shared_group:
         return [(f"{prefix}/#", 1, STORED)]
     events = Topic.EVENT.filter(prefix=prefix)

@@ -23,9 +23,10 @@ from pydantic import (
     model_validator,
 )
 
-from edge.contract import DEFAULT_PREFIX, Name
+from edge.contract import DEFAULT_PREFIX, ContractError, Name, Topic, parse_topic
 
 STATE_ENV = "GREETCUE_STATE_DIR"
+SITE_LEVEL = "{site}"  # in broker.prefix: the level that names the store (a chain's bridges)
 
 
 class SettingsError(ValueError):
@@ -36,6 +37,19 @@ class Strict(BaseModel):
     """Unknown keys are errors; values are frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _topic_prefix(value: str) -> str:
+    for level in value.split("/"):
+        if level != SITE_LEVEL and (not level or any(c in level for c in "+#{}")):
+            raise ValueError(
+                f"{level!r} is no valid topic level here; use names without + # {{ }} and no "
+                "empty level, and {site} for the store level (e.g. stores/{site}/greetcue)"
+            )
+    return value
+
+
+TopicPrefix = Annotated[str, AfterValidator(_topic_prefix)]
 
 
 class BrokerTls(Strict):
@@ -51,7 +65,12 @@ class Broker(Strict):
 
     host: str = Field("localhost", min_length=1, description="broker host name or address")
     port: int = Field(1883, ge=1, le=65535, description="broker TCP port")
-    prefix: str = Field(DEFAULT_PREFIX, pattern=r"^[^#+/]+$", description="first topic level")
+    prefix: TopicPrefix = Field(
+        DEFAULT_PREFIX,
+        description="topic levels before the site: the edges' prefix, or on a chain's central "
+        "broker the stores' bridge prefix with {site} for the level naming the store, e.g. "
+        "stores/{site}/greetcue (a message whose {site} level is not its site is refused)",
+    )
     client_id: str = Field("greetcue-dashboard", min_length=1, description="MQTT client id")
     username: str | None = Field(None, description="broker user name")
     password_env: str = Field(
@@ -68,6 +87,35 @@ class Broker(Strict):
     def password(self) -> str | None:
         """The broker password from the environment, if set."""
         return os.environ.get(self.password_env) or None
+
+    @property
+    def prefix_filter(self) -> str:
+        """The prefix as a subscription filter: every store's ``{site}`` level is ``+``."""
+        return self.prefix.replace(SITE_LEVEL, "+")
+
+    def parse_topic(self, topic: str) -> tuple[Topic, dict[str, str]] | None:
+        """Which greetcue topic this is under the prefix and its names; ``None`` for any
+        other topic. ``ContractError`` when its ``{site}`` level names another site."""
+        pattern, levels = self.prefix.split("/"), topic.split("/")
+        stores = set()
+        for want, got in zip(pattern, levels, strict=False):
+            if want == SITE_LEVEL:
+                stores.add(got)
+            elif want != got:
+                return None
+        found = parse_topic("/".join([DEFAULT_PREFIX, *levels[len(pattern) :]]))
+        if found is not None and stores - {found[1]["site"]}:
+            raise ContractError(
+                f"the store level {sorted(stores)[0]!r} differs from the site "
+                f"{found[1]['site']!r}: a store publishes only its own site (check that "
+                "store's bridge topic lines)"
+            )
+        return found
+
+    def ack_topic(self, site: str) -> str:
+        """Where an ack for ``site`` goes (under that store's prefix on a central broker)."""
+        levels = self.prefix.replace(SITE_LEVEL, site).split("/")
+        return "/".join([*levels[:-1], Topic.ACK.build(prefix=levels[-1], site=site)])
 
 
 class Daypart(Strict):

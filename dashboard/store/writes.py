@@ -148,16 +148,23 @@ def _effects(event: Event, effects: dict[str, list[Row]]) -> None:
         )
 
 
-def _first_cue(statement: Any, _table: Any) -> Row:
+def _later(old: Any, new: Any) -> Any:
+    """The later of two expiry times, whichever of a cue's events arrives first."""
+    return case((old.is_(None) | (old < new), new), else_=old)
+
+
+def _first_cue(statement: Any, table: Any) -> Row:
     keys = ("issued", "reason", "device", "cued_s", "track_id", "zone")
-    return {key: statement.excluded[key] for key in keys}
+    update: Row = {key: statement.excluded[key] for key in keys}
+    update["expires_s"] = _later(table.expires_s, statement.excluded.expires_s)
+    return update
 
 
 def _escalation(statement: Any, table: Any) -> Row:
     new = statement.excluded.escalations
     return {
         "escalations": case((table.escalations < new, new), else_=table.escalations),
-        "expires_s": statement.excluded.expires_s,
+        "expires_s": _later(table.expires_s, statement.excluded.expires_s),
     }
 
 

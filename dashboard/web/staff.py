@@ -20,7 +20,7 @@ from sse_starlette.event import ServerSentEvent
 from sse_starlette.sse import EventSourceResponse
 
 from dashboard.web import access
-from edge.contract import Ack, Topic, encode
+from edge.contract import Ack, encode
 
 router = APIRouter(prefix="/staff", tags=["staff"])
 Device = Annotated[str, Depends(access.staff_device)]
@@ -145,8 +145,7 @@ def acknowledge(
     if cue is None:
         raise HTTPException(409, "this cue is no longer open (acknowledged, expired or gone)")
     ack = Ack(cue_id=body.cue_id, device=device, acked_at=datetime.now(UTC))
-    prefix = request.app.state.settings.broker.prefix
-    topic = Topic.ACK.build(prefix=prefix, site=cue["site"])
+    topic = request.app.state.settings.broker.ack_topic(cue["site"])
     if ingest is None or not ingest.publish_ack(topic, encode(ack)):
         raise HTTPException(503, "the broker is not reachable; not sent, try again")
     issued = datetime.fromisoformat(cue["issued_at"])
