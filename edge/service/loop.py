@@ -33,6 +33,7 @@ from edge.service.detect_ahead import DetectAhead, Detected
 from edge.service.events import EventWriter
 from edge.service.occupancy import OccupancyBoard
 from edge.service.runtime import Runtime
+from edge.service.systemd import ServiceNotifier
 from edge.service.zones import (
     Decision,
     PersonView,
@@ -144,11 +145,15 @@ class Service:
                 self.config.service.occupancy_refresh_s,
             )
             ahead = DetectAhead(self.feed, self.detector)
+            systemd = ServiceNotifier()
+            systemd.ready()
             try:
                 failures = 0
                 while not self._stop.is_set() and not ahead.ended:
                     try:
-                        self._turn(ahead.next(), runtime, writer, board)
+                        detected = ahead.next()
+                        self._turn(detected, runtime, writer, board)
+                        systemd.turned(detected is not None, self.feed.online)
                         failures = 0
                     except (SourceError, CalibrationError, ConfigError):
                         raise  # the set-up is wrong: say so and stop
@@ -159,6 +164,7 @@ class Service:
                             raise
                         log.exception("frame loop: unexpected error; going on with the next frame")
             finally:
+                systemd.stopping()
                 ahead.close()
                 self._finish(runtime)
         return self.result
