@@ -177,8 +177,9 @@ class Mosquitto:
         elif _port_in_use(self.host, self._port):
             raise BrokerError(
                 f"cannot start Mosquitto: {self.host}:{self._port} is already in use (a system "
-                "Mosquitto? see `systemctl status mosquitto`); set embedded_broker.port to a "
-                "free port or 0"
+                "Mosquitto, see `systemctl status mosquitto`, or another greetcue service "
+                "without an mqtt section); point every camera at one broker with an mqtt "
+                "section, or set embedded_broker.port to a free port or 0"
             )
         self._write_config()
         with self.log_file.open("ab") as out:
