@@ -46,8 +46,7 @@ def serve(
     """Run the dashboard: MQTT ingest, manager pages, staff pages, API and /metrics."""
     if context.invoked_subcommand is not None:
         return
-    import uvicorn
-
+    from dashboard.systemd import serve_app
     from dashboard.web.app import create_app, tune_gc
 
     settings = load_settings(config)
@@ -60,7 +59,14 @@ def serve(
         f"{settings.broker.port})",
         highlight=False,
     )
-    uvicorn.run(app, host=host or listen.host, port=port or listen.port, log_level="warning")
+    feeder = app.state.ingest
+    serve_app(
+        app,
+        host or listen.host,
+        port or listen.port,
+        # The writer thread stores every message; without it the dashboard is not working.
+        healthy=lambda: feeder is None or feeder.alive,
+    )
 
 
 @dashboard_app.command("migrate")
@@ -166,6 +172,7 @@ def ingest_worker(
 
     from dashboard.ingest import Ingest
     from dashboard.store.database import require_migrated
+    from dashboard.systemd import Notifier
 
     settings = load_settings(config)
     if not settings.broker.shared_group:
@@ -182,9 +189,14 @@ def ingest_worker(
         signal.signal(sig, lambda *_: done.set())
     feeder = Ingest.from_settings(settings, engine, broker=broker).start()
     console.print(f"ingest worker {worker} ({broker.client_id}) into {engine.url!r}")
+    systemd = Notifier()
+    systemd.send("READY=1")
     said = ""
-    while not done.wait(WORKER_STATS_EVERY_S):  # a line when something changed: the journal
-        said = _say_stats(worker, feeder.stats, said)
+    while not done.wait(min(WORKER_STATS_EVERY_S, systemd.ping_s or WORKER_STATS_EVERY_S)):
+        if feeder.alive:  # a dead writer stops the pings: systemd restarts the worker
+            systemd.send("WATCHDOG=1")
+        said = _say_stats(worker, feeder.stats, said)  # a line when something changed
+    systemd.send("STOPPING=1")
     feeder.stop()
     _say_stats(worker, feeder.stats, "", "stopped: ")
 

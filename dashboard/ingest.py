@@ -114,6 +114,11 @@ class Ingest:
             live=hub is not None,
         )
 
+    @property
+    def alive(self) -> bool:
+        """Whether the writer thread runs (it stores every message)."""
+        return self._writer.is_alive()
+
     def start(self) -> Ingest:
         """Connect (retrying in the background) and start writing."""
         self._writer.start()

@@ -176,7 +176,7 @@ class Relay:
 def restart_seconds() -> float:
     """RestartSec of the shipped worker unit: the supervisor below waits as systemd would."""
     unit = ConfigParser(strict=False, interpolation=None)
-    unit.read(CHAIN / "greetcue-ingest@.service")
+    unit.read(CHAIN.parent / "systemd" / "greetcue-ingest@.service")
     assert unit["Service"]["Restart"] == "on-failure"
     return float(unit["Service"]["RestartSec"])
 

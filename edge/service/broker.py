@@ -77,6 +77,14 @@ def find_executable(name: str) -> str:
     return found
 
 
+def _without_systemd_notify(env: os._Environ[str]) -> dict[str, str]:
+    """The environment minus systemd's notify socket and watchdog (meant for the service)."""
+    return {k: v for k, v in env.items() if k not in _SYSTEMD_NOTIFY}
+
+
+_SYSTEMD_NOTIFY = frozenset({"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"})
+
+
 def _parent_death_signal() -> Callable[[], None] | None:
     """A ``preexec_fn`` making the child get SIGTERM when its parent dies (Linux), else None.
 
@@ -189,6 +197,7 @@ class Mosquitto:
                 stdout=out,
                 stderr=out,
                 start_new_session=True,  # a Ctrl-C meant for the service reaches us first
+                env=_without_systemd_notify(os.environ),  # its READY=1 is not the service's
                 preexec_fn=_parent_death_signal(),
             )
         self.pid_file.write_text(f"{self._process.pid}\n")

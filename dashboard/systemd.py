@@ -1,0 +1,69 @@
+"""What systemd hears from the dashboard (sd_notify): ready, alive while healthy, stopping.
+
+Under a ``Type=notify`` unit systemd names its socket in ``NOTIFY_SOCKET`` and, with
+``WatchdogSec=``, the watchdog period in ``WATCHDOG_USEC``; without ``NOTIFY_SOCKET`` nothing
+here sends anything. The web server says READY=1 once it listens and pings from its own event
+loop (uvicorn's tick), so a blocked loop stops the pings; so does a dead ingest writer thread.
+An ingest worker sends the same messages through a :class:`Notifier` of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+
+import sdnotify
+import uvicorn
+from fastapi import FastAPI
+
+TICK_S = 0.1  # uvicorn's main loop calls on_tick this often
+
+
+class Notifier:
+    """sd_notify messages, and how often the watchdog wants a ping (None: no watchdog)."""
+
+    def __init__(self) -> None:
+        env = os.environ  # sdnotify reads NOTIFY_SOCKET from it too
+        self._notifier = sdnotify.SystemdNotifier() if env.get("NOTIFY_SOCKET") else None
+        if self._notifier is not None and self._notifier.socket is not None:
+            self._notifier.socket.setblocking(False)  # a slow reader never holds us up
+        usec = env.get("WATCHDOG_USEC", "")
+        ours = env.get("WATCHDOG_PID", str(os.getpid())) == str(os.getpid())
+        self.ping_s = int(usec) / 2e6 if usec.isdigit() and ours and self._notifier else None
+
+    def send(self, state: str) -> None:
+        """Send ``READY=1``, ``WATCHDOG=1``, ``STOPPING=1``... (nothing outside systemd)."""
+        if self._notifier is not None:
+            self._notifier.notify(state)
+
+
+class NotifyingServer(uvicorn.Server):
+    """uvicorn's server, telling systemd when it listens, that it lives, and when it stops."""
+
+    def __init__(self, config: uvicorn.Config, healthy: Callable[[], bool]) -> None:
+        super().__init__(config)
+        self._healthy = healthy
+        self._systemd = Notifier()
+        ping_s = self._systemd.ping_s
+        self._ping_ticks = None if ping_s is None else max(1, int(ping_s / TICK_S))
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._systemd.send("READY=1")
+
+    async def on_tick(self, counter: int) -> bool:
+        ticks = self._ping_ticks
+        if ticks is not None and counter % ticks == 0 and self._healthy():
+            self._systemd.send("WATCHDOG=1")
+        return await super().on_tick(counter)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._systemd.send("STOPPING=1")
+        await super().shutdown(sockets)
+
+
+def serve_app(app: FastAPI, host: str, port: int, healthy: Callable[[], bool]) -> None:
+    """Run ``app`` on ``host:port`` until SIGTERM or Ctrl-C, talking to systemd."""
+    NotifyingServer(uvicorn.Config(app, host=host, port=port, log_level="warning"), healthy).run()
