@@ -279,19 +279,34 @@ def free_port() -> int:
         return port
 
 
-def test_the_dashboard_is_ready_once_it_listens_and_pings_while_it_ingests(
-    notify_socket: NotifySocket, mosquitto: Mosquitto, tmp_path: Path
-) -> None:
+def start_dashboard(
+    notify: NotifySocket,
+    mosquitto: Mosquitto,
+    tmp_path: Path,
+    command: list[str],
+    options: list[str],
+) -> subprocess.Popen[bytes]:
+    """``greetcue dashboard COMMAND --config C OPTIONS`` on a migrated database, as systemd
+    starts it with a 0.4 s watchdog; ``notify`` listens to it."""
     config = tmp_path / "dashboard.yaml"
-    config.write_text(f"broker: {{host: 127.0.0.1, port: {mosquitto.port}}}\n")
-    env = child_env(notify_socket, tmp_path, watchdog_s=0.4)
+    config.write_text(f"broker: {{host: 127.0.0.1, port: {mosquitto.port}, shared_group: g}}\n")
+    env = child_env(notify, tmp_path, watchdog_s=0.4)
     greetcue = [sys.executable, "-m", "edge.cli", "dashboard"]
     migrate = [*greetcue, "migrate", "--config", str(config)]
     subprocess.run(migrate, env=env, check=True, capture_output=True, timeout=WAIT_S)
+    args = [*greetcue, *command, "--config", str(config), *options]
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    notify.main_pid = process.pid
+    return process
+
+
+def test_the_dashboard_is_ready_once_it_listens_and_pings_while_it_ingests(
+    notify_socket: NotifySocket, mosquitto: Mosquitto, tmp_path: Path
+) -> None:
     port = free_port()
-    command = [*greetcue, "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    notify_socket.main_pid = server.pid
+    server = start_dashboard(
+        notify_socket, mosquitto, tmp_path, [], ["--host", "127.0.0.1", "--port", str(port)]
+    )
     try:
         notify_socket.wait_for("READY=1")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=WAIT_S) as page:
@@ -312,15 +327,7 @@ def test_the_dashboard_is_ready_once_it_listens_and_pings_while_it_ingests(
 def test_an_ingest_worker_is_ready_pings_and_says_it_stops(
     notify_socket: NotifySocket, mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
-    config = tmp_path / "dashboard.yaml"
-    config.write_text(f"broker: {{host: 127.0.0.1, port: {mosquitto.port}, shared_group: g}}\n")
-    env = child_env(notify_socket, tmp_path, watchdog_s=0.4)
-    greetcue = [sys.executable, "-m", "edge.cli", "dashboard"]
-    migrate = [*greetcue, "migrate", "--config", str(config)]
-    subprocess.run(migrate, env=env, check=True, capture_output=True, timeout=WAIT_S)
-    command = [*greetcue, "ingest", "--config", str(config), "--worker", "1"]
-    worker = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    notify_socket.main_pid = worker.pid
+    worker = start_dashboard(notify_socket, mosquitto, tmp_path, ["ingest"], ["--worker", "1"])
     try:
         notify_socket.wait_for("READY=1")
         notify_socket.wait_for("WATCHDOG=1")
