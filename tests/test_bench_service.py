@@ -30,12 +30,13 @@ def test_bench_service_reports_every_figure_and_target(
     footage_dir: Path, model_cache: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "bench.json"
-    result = CliRunner().invoke(app, ["bench", "service", "--frames", "30", "--out", str(out)])
+    # 60 unpaced frames span several 0.5 s metrics windows, however fast the machine runs
+    result = CliRunner().invoke(app, ["bench", "service", "--frames", "60", "--out", str(out)])
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     for figure in FIGURES:
         assert math.isfinite(report[figure]) and report[figure] > 0, figure
-    assert report["events"] > 0 and report["loop_frames"] >= 30
+    assert report["events"] > 0 and report["loop_frames"] >= 60
     assert report["clips"] == ["vtest_part0.avi"]
     assert {"detect", "range", "zones"} <= report["stage_ms"].keys()
     assert set(report["targets"]) == {
