@@ -33,11 +33,12 @@ from typing import Any
 
 import cv2
 import numpy as np
-import numpy.typing as npt
-import platformdirs
 from rich.console import Console
 from rich.table import Table
-from scipy.optimize import linear_sum_assignment
+
+from edge import download
+from edge.perception.detections import iou_matrix, match
+from edge.tools.jobs import read_rows
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "deploy" / "examples" / "pets-view001.yaml"
@@ -75,7 +76,7 @@ class Arm64CheckError(RuntimeError):
 
 def cache_dir() -> Path:
     """Where the arm64 root, environment, clip and runs live."""
-    return Path(os.environ.get(CACHE_ENV) or platformdirs.user_cache_path("greetcue") / "arm64")
+    return download.cache_dir(None, CACHE_ENV, "arm64")
 
 
 def _run(command: list[str], what: str, **kwargs: Any) -> None:
@@ -322,26 +323,6 @@ def _give_up(process: subprocess.Popen[bytes], out: Path, log: Path, timeout_s: 
     )
 
 
-def _boxes(row: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = row[key]
-    return items
-
-
-Boxes = npt.NDArray[np.float64]
-
-
-def _area(boxes: Boxes) -> Boxes:
-    area: Boxes = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
-    return area
-
-
-def _iou(a: Boxes, b: Boxes) -> Boxes:
-    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
-    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter: Boxes = np.prod(np.clip(bottom_right - top_left, 0, None), axis=2)
-    return inter / (_area(a)[:, None] + _area(b)[None, :] - inter)
-
-
 @dataclass(frozen=True, slots=True)
 class Agreement:
     """How one emulated replay agrees with the native one, frame by frame."""
@@ -390,22 +371,19 @@ class Agreement:
 
 def compare(native: Path, emulated: Path, key: str) -> Agreement:
     """Match each frame's boxes (``key``: detections or tracks) of two replays by IoU."""
-    rows = [[json.loads(line) for line in p.open(encoding="utf-8")] for p in (native, emulated)]
+    rows = [read_rows(p) for p in (native, emulated)]
     same = boxes = matched = 0
     box_diffs: list[float] = []
     distance_diffs: list[float] = []
     for ours, theirs in zip(*rows, strict=True):
-        a, b = _boxes(ours, key), _boxes(theirs, key)
+        a, b = ours[key], theirs[key]
         same += len(a) == len(b)
         boxes += len(a)
         if not a or not b:
             continue
         xa = np.array([item["box"] for item in a], dtype=float)
         xb = np.array([item["box"] for item in b], dtype=float)
-        iou = _iou(xa, xb)
-        for i, j in zip(*linear_sum_assignment(-iou), strict=True):
-            if iou[i, j] < MATCH_IOU:
-                continue
+        for i, j in zip(*match(iou_matrix(xa, xb), MATCH_IOU), strict=True):
             matched += 1
             box_diffs.append(float(np.abs(xa[i] - xb[j]).max()))
             da, db = a[i].get("distance_ft"), b[j].get("distance_ft")

@@ -22,6 +22,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.arm64_check import Arm64CheckError, debian_mirror
+
 pytestmark = pytest.mark.debootstrap
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,17 +37,11 @@ BROKER_WAIT_S = 10.0
 
 
 def host_mirror() -> str:
-    """The host's Debian mirror, from /etc/apt/sources.list*."""
-    texts = [p.read_text() for p in Path("/etc/apt").glob("sources.list*") if p.is_file()]
-    texts += [p.read_text() for p in Path("/etc/apt/sources.list.d").glob("*.sources")]
-    texts += [p.read_text() for p in Path("/etc/apt/sources.list.d").glob("*.list")]
-    for text in texts:
-        found = re.search(r"^URIs:\s*(\S+/debian)/?\s*$", text, re.M) or re.search(
-            rf"^deb\s+(?:\[[^]]*\]\s+)?(\S+/debian)/?\s+{SUITE}\s", text, re.M
-        )
-        if found:
-            return found.group(1)
-    pytest.fail("no Debian mirror in /etc/apt/sources.list*: add one", pytrace=False)
+    """The host's Debian bookworm mirror (the arm64 check reads it the same way)."""
+    try:
+        return debian_mirror()
+    except Arm64CheckError as error:
+        pytest.fail(str(error), pytrace=False)
 
 
 def base_tarball() -> Path:

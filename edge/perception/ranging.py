@@ -46,7 +46,7 @@ _INITIAL_SPEED_SD_FTPS = 5.0
 _MIN_LEARNT_HEIGHT_SD_FT = 0.1
 _MIN_LEARNT_WIDTH_SHARE = 0.1
 # Median absolute deviation -> standard deviation for normally spread samples.
-_MAD_TO_SD = 1.4826
+MAD_TO_SD = 1.4826
 
 
 def _learnt(
@@ -63,7 +63,7 @@ def _learnt(
         return None
     median = _median(samples)
     size = min(max(median, bounds[0]), bounds[1])
-    scatter = _MAD_TO_SD * _median([abs(value - median) for value in samples])
+    scatter = MAD_TO_SD * _median([abs(value - median) for value in samples])
     return size, max(scatter, min_sd, min_sd_share * size)
 
 

@@ -185,7 +185,7 @@ class _Watch:
         self._stop = service.stop
 
     def __call__(self, tick: Tick) -> None:
-        if tick.metrics is not None and tick.metrics.stage_ms:  # a window without frames: none
+        if tick.metrics is not None:
             self.stages.append(dict(tick.metrics.stage_ms))
         if tick.frame is None:
             return

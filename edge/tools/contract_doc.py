@@ -19,13 +19,13 @@ from typing import Any
 
 import typer
 
+from edge.cli.service_commands import SCHEMA_DIR
+from edge.config.service import MqttConfig
 from edge.contract import CONTRACT_VERSION, DEFAULT_PREFIX, Topic
 from edge.service.discovery import object_id
 
-ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_DIR = ROOT / "deploy" / "schemas"
-PAGE = ROOT / "deploy" / "guide" / "mqtt-contract.md"
-HA_PREFIX = "homeassistant"
+PAGE = SCHEMA_DIR.parent / "guide" / "mqtt-contract.md"
+HA_PREFIX = MqttConfig.model_fields["discovery_prefix"].default
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,9 @@ from edge.config import RangingConfig
 from edge.perception.calibration import INCHES_PER_FT, solve_pose
 from edge.perception.camera import Camera
 from edge.perception.detections import Detections, iou_matrix, match
-from edge.perception.ranging import Ranger
+from edge.perception.ranging import MAD_TO_SD, Ranger
 from edge.tools.detection_eval import read_detections_jsonl
+from edge.tools.footage import PETS_CREDIT, PETS_PART_FRAMES
 from edge.tools.groundtruth import FrameTruth, load_pets_xml
 
 F64 = npt.NDArray[np.float64]
@@ -42,8 +43,7 @@ HFOV_DEG = 66.0
 FRAME = (1280, 720)
 # The lens 1 ft behind the counter (on the wall or ceiling), facing the store (+y).
 LENS_BEHIND_FT = 1.0
-MAD_TO_SD = 1.4826
-CREDIT = "box noise measured on PETS 2009 benchmark data, University of Reading"
+CREDIT = f"box noise measured on {PETS_CREDIT}"
 
 
 @dataclass(frozen=True)
@@ -283,7 +283,10 @@ def plot(results: Sequence[MountingResult], out: Path) -> Path:
     tilts = sorted({r.mounting.tilt_deg for r in results})
     for ax, ring in zip(axes, RINGS_FT, strict=True):
         for tilt in tilts:
-            rows = sorted((r for r in results if r.mounting.tilt_deg == tilt), key=_height)
+            rows = sorted(
+                (r for r in results if r.mounting.tilt_deg == tilt),
+                key=lambda r: r.mounting.height_ft,
+            )
             heights = [r.mounting.height_ft for r in rows]
             ax.plot(
                 heights, [r.abs_percentile(ring, 90) for r in rows], "o-", label=f"{tilt:g} deg"
@@ -301,20 +304,16 @@ def plot(results: Sequence[MountingResult], out: Path) -> Path:
     return out
 
 
-def _height(result: MountingResult) -> float:
-    return result.mounting.height_ft
-
-
 def mountings(heights: Iterable[float], tilts: Iterable[float]) -> list[Mounting]:
     """Every height with every tilt."""
     return [Mounting(h, t) for h in heights for t in tilts]
 
 
 def consecutive_parts(paths: Sequence[Path]) -> dict[int, Detections]:
-    """``greetcue detect`` replays of consecutive parts of one clip, numbered as one clip."""
+    """``greetcue detect`` replays of PETS parts 0, 1, ..., numbered as the whole clip."""
     frames: dict[int, Detections] = {}
-    for path in paths:
-        offset = max(frames, default=-1) + 1
+    for part, path in enumerate(paths):
+        offset = PETS_PART_FRAMES * part
         frames.update({offset + n: d for n, d in read_detections_jsonl(path).items()})
     return frames
 
