@@ -11,7 +11,7 @@ import urllib.request
 from collections.abc import Callable
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import IO, Literal, TypeVar
+from typing import IO, Literal, TypeVar, cast
 
 import platformdirs
 import yaml
@@ -56,12 +56,16 @@ def sha256_of(path: Path) -> str:
 _verified: set[tuple[str, int, int, str]] = set()
 
 
+def _verified_key(path: Path, sha256: str) -> tuple[str, int, int, str]:
+    stat = path.stat()
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns, sha256
+
+
 def is_intact(path: Path, sha256: str, size: int) -> bool:
     """True when ``path`` holds exactly the pinned bytes (hashed once per process)."""
-    stat = path.stat()
-    if stat.st_size != size:
+    key = _verified_key(path, sha256)
+    if key[1] != size:
         return False
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, sha256)
     if key not in _verified:
         if sha256_of(path) != sha256:
             return False
@@ -104,6 +108,17 @@ def copier(stream: IO[bytes], progress: Callable[[int], None] | None = None) -> 
     return copy
 
 
+class _Hashing:
+    """A file's ``write`` that also feeds the sha256 of what passes through it."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self._out, self.digest = out, hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self._out.write(data)
+
+
 def write_checked(
     target: Path,
     sha256: str,
@@ -125,8 +140,9 @@ def write_checked(
             dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False
         ) as out:
             part = Path(out.name)
-            write(out)
-        digest = sha256_of(part)
+            hashing = _Hashing(out)
+            write(cast(IO[bytes], hashing))
+        digest = hashing.digest.hexdigest()
         if digest != sha256:
             raise error(
                 f"{origin} has sha256 {digest}, the manifest expects {sha256} for {what}; the "
@@ -134,6 +150,7 @@ def write_checked(
             )
         part.chmod(0o644)  # temporary files are private; these files are not secret
         part.replace(target)
+        _verified.add(_verified_key(target, sha256))  # hashed as it was written
     except (OSError, http.client.HTTPException) as exc:
         raise error(f"copying {origin} to {target} failed: {exc}; try again") from None
     finally:

@@ -110,11 +110,6 @@ def cache_dir(cache: Path | str | None = None) -> Path:
     return download.cache_dir(cache, CACHE_ENV, "models")
 
 
-def _is_intact(path: Path, spec: ModelSpec) -> bool:
-    """True when ``path`` holds exactly the manifest's bytes (hashed once per process)."""
-    return download.is_intact(path, spec.sha256, spec.size)
-
-
 @dataclass(frozen=True, slots=True)
 class ModelStatus:
     """What the cache holds for one model."""
@@ -148,7 +143,7 @@ def resolve(
     fix = f"run `greetcue models pull {spec.name}`"
     if not path.is_file():
         raise ModelMissingError(f"model {spec.name!r} is not in the cache ({path}); {fix}")
-    if not _is_intact(path, spec):
+    if not download.is_intact(path, spec.sha256, spec.size):
         raise ModelMissingError(
             f"model {spec.name!r} at {path} does not match the manifest sha256 (corrupt or "
             f"partial file); {fix} to replace it"
@@ -201,7 +196,7 @@ def pull(
     paths = []
     for spec in specs:
         target = root / spec.file
-        if target.is_file() and _is_intact(target, spec):
+        if target.is_file() and download.is_intact(target, spec.sha256, spec.size):
             log.info("%s is already in the cache at %s", spec.name, target)
         else:
             _fetch(spec, target)

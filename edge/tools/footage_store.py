@@ -94,13 +94,6 @@ class FootageManifest(_Strict):
             seen.add(entry.path)
         return self
 
-    def get(self, path: str) -> FootageFile:
-        """The entry for ``path``."""
-        for entry in self.files:
-            if entry.path == path:
-                return entry
-        raise KeyError(path)
-
 
 def load_manifest(path: Path | None = None) -> FootageManifest:
     """Read and validate a manifest (default: the one shipped beside this module)."""
