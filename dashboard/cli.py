@@ -52,9 +52,9 @@ def serve(
     settings = load_settings(config)
     app = create_app(settings, config_hint=_hint(config))
     tune_gc()
-    listen = settings.listen
+    host, port = host or settings.listen.host, port or settings.listen.port
     console.print(
-        f"dashboard on http://{host or listen.host}:{port or listen.port} "
+        f"dashboard on http://{host}:{port} "
         f"(database {settings.database_url()}, broker {settings.broker.host}:"
         f"{settings.broker.port})",
         highlight=False,
@@ -62,8 +62,8 @@ def serve(
     feeder = app.state.ingest
     serve_app(
         app,
-        host or listen.host,
-        port or listen.port,
+        host,
+        port,
         # The writer thread stores every message; without it the dashboard is not working.
         healthy=lambda: feeder is None or feeder.alive,
     )
@@ -180,7 +180,7 @@ def ingest_worker(
             "set broker.shared_group in the configuration so the workers share the events"
         )
     engine = open_engine(settings.database_url())
-    require_migrated(engine, f" --config {config}" if config else "")
+    require_migrated(engine, _hint(config))
     broker = settings.broker.model_copy(
         update={"client_id": f"{settings.broker.client_id}-{worker}"}
     )
@@ -191,8 +191,9 @@ def ingest_worker(
     console.print(f"ingest worker {worker} ({broker.client_id}) into {engine.url!r}")
     systemd = Notifier()
     systemd.send("READY=1")
+    every_s = min(WORKER_STATS_EVERY_S, systemd.ping_s or WORKER_STATS_EVERY_S)
     said = ""
-    while not done.wait(min(WORKER_STATS_EVERY_S, systemd.ping_s or WORKER_STATS_EVERY_S)):
+    while not done.wait(every_s):
         if feeder.alive:  # a dead writer stops the pings: systemd restarts the worker
             systemd.send("WATCHDOG=1")
         said = _say_stats(worker, feeder.stats, said)  # a line when something changed

@@ -25,17 +25,16 @@ class Notifier:
 
     def __init__(self) -> None:
         env = os.environ  # sdnotify reads NOTIFY_SOCKET from it too
-        self._notifier = sdnotify.SystemdNotifier() if env.get("NOTIFY_SOCKET") else None
-        if self._notifier is not None and self._notifier.socket is not None:
+        self._notifier = sdnotify.SystemdNotifier()  # no socket, sends nothing: outside systemd
+        if self._notifier.socket is not None:
             self._notifier.socket.setblocking(False)  # a slow reader never holds us up
         usec = env.get("WATCHDOG_USEC", "")
         ours = env.get("WATCHDOG_PID", str(os.getpid())) == str(os.getpid())
-        self.ping_s = int(usec) / 2e6 if usec.isdigit() and ours and self._notifier else None
+        self.ping_s = int(usec) / 2e6 if usec.isdigit() and ours and self._notifier.socket else None
 
     def send(self, state: str) -> None:
         """Send ``READY=1``, ``WATCHDOG=1``, ``STOPPING=1``... (nothing outside systemd)."""
-        if self._notifier is not None:
-            self._notifier.notify(state)
+        self._notifier.notify(state)
 
 
 class NotifyingServer(uvicorn.Server):

@@ -220,11 +220,11 @@ configure_mosquitto() {
     install -d -m 0755 /etc/mosquitto/conf.d
     install_config "$MOSQUITTO_CONF" 0644 root:root < "$src/deploy/mosquitto/greetcue.conf"
     [ -e "$PASSWD_FILE" ] || install -m 0640 -o root -g mosquitto /dev/null "$PASSWD_FILE"
-    local user var
+    local user password
     for user in "$EDGE_MQTT_USER:GREETCUE_MQTT_PASSWORD" "$DASHBOARD_MQTT_USER:GREETCUE_DASHBOARD_MQTT_PASSWORD"; do
-        var=${user#*:}
+        password=$(env_value "${user#*:}")
         # The password on stdin (asked twice), never on a command line others can read.
-        printf '%s\n%s\n' "$(env_value "$var")" "$(env_value "$var")" \
+        printf '%s\n%s\n' "$password" "$password" \
             | mosquitto_passwd "$PASSWD_FILE" "${user%%:*}" >/dev/null
     done
     chown root:mosquitto "$PASSWD_FILE"
@@ -270,8 +270,8 @@ start_services() {
     systemctl daemon-reload
     systemctl restart mosquitto.service
     # An upgrade: whatever runs now runs the new version.
-    systemctl try-restart 'greetcue-edge@*.service' 'greetcue-ingest@*.service' greetcue-dashboard.service
-    systemctl start greetcue-dashboard.service
+    systemctl try-restart 'greetcue-edge@*.service' 'greetcue-ingest@*.service'
+    systemctl restart greetcue-dashboard.service
     local camera file
     for camera in "${cameras[@]}"; do
         file=$ETC/cameras/$camera.yaml

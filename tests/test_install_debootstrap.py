@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from edge.service.broker import free_port
 from tests.arm64_check import Arm64CheckError, debian_mirror
 
 pytestmark = pytest.mark.debootstrap
@@ -171,13 +171,6 @@ def owner_and_mode(root: Path, path: str) -> str:
 def env_values(root: Path) -> dict[str, str]:
     text = (root / "etc" / "greetcue" / "greetcue.env").read_text()
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def broker_accepts(port: int, user: str, password: str) -> bool:

@@ -20,12 +20,13 @@ import threading
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from edge.config import write_config
-from edge.service.broker import Mosquitto
+from edge.service.broker import Mosquitto, free_port
 from edge.service.systemd import ServiceNotifier
 from tests.kiosk import PART0, kiosk_config
 
@@ -267,27 +268,26 @@ def test_greetcue_run_on_real_footage_notifies_systemd(
     output, _ = service.communicate(timeout=WAIT_S)
     assert service.returncode == 0, output.decode()
     received = notify_socket.wait_for("STOPPING=1")
+    assert_ready_pings_stopping(received)
+
+
+def assert_ready_pings_stopping(received: list[str]) -> None:
+    """READY=1 first, STOPPING=1 last, and watchdog pings between."""
     assert received[0] == "READY=1"
     assert received[-1] == "STOPPING=1"
-    assert received[1:-1] and set(received[1:-1]) == {"WATCHDOG=1"}, received
+    assert set(received[1:-1]) == {"WATCHDOG=1"}, received
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
+@contextmanager
 def start_dashboard(
     notify: NotifySocket,
     mosquitto: Mosquitto,
     tmp_path: Path,
     command: list[str],
     options: list[str],
-) -> subprocess.Popen[bytes]:
+) -> Iterator[subprocess.Popen[bytes]]:
     """``greetcue dashboard COMMAND --config C OPTIONS`` on a migrated database, as systemd
-    starts it with a 0.4 s watchdog; ``notify`` listens to it."""
+    starts it with a 0.4 s watchdog; ``notify`` listens to it; killed at the end."""
     config = tmp_path / "dashboard.yaml"
     config.write_text(f"broker: {{host: 127.0.0.1, port: {mosquitto.port}, shared_group: g}}\n")
     env = child_env(notify, tmp_path, watchdog_s=0.4)
@@ -297,17 +297,19 @@ def start_dashboard(
     args = [*greetcue, *command, "--config", str(config), *options]
     process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     notify.main_pid = process.pid
-    return process
+    try:
+        yield process
+    finally:
+        process.kill()
+        process.wait()
 
 
 def test_the_dashboard_is_ready_once_it_listens_and_pings_while_it_ingests(
     notify_socket: NotifySocket, mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
     port = free_port()
-    server = start_dashboard(
-        notify_socket, mosquitto, tmp_path, [], ["--host", "127.0.0.1", "--port", str(port)]
-    )
-    try:
+    options = ["--host", "127.0.0.1", "--port", str(port)]
+    with start_dashboard(notify_socket, mosquitto, tmp_path, [], options) as server:
         notify_socket.wait_for("READY=1")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=WAIT_S) as page:
             assert page.status == 200, "READY=1 means the server listens"
@@ -316,28 +318,19 @@ def test_the_dashboard_is_ready_once_it_listens_and_pings_while_it_ingests(
         received = notify_socket.wait_for("STOPPING=1")
         # uvicorn re-raises the SIGTERM once it has shut down; systemd counts that as clean.
         assert server.wait(WAIT_S) in (0, -signal.SIGTERM)
-    finally:
-        server.kill()
-        server.wait()
-    assert received[0] == "READY=1"
-    assert received[-1] == "STOPPING=1"
-    assert set(received[1:-1]) == {"WATCHDOG=1"}, received
+    assert_ready_pings_stopping(received)
 
 
 def test_an_ingest_worker_is_ready_pings_and_says_it_stops(
     notify_socket: NotifySocket, mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
-    worker = start_dashboard(notify_socket, mosquitto, tmp_path, ["ingest"], ["--worker", "1"])
-    try:
+    with start_dashboard(
+        notify_socket, mosquitto, tmp_path, ["ingest"], ["--worker", "1"]
+    ) as worker:
         notify_socket.wait_for("READY=1")
         notify_socket.wait_for("WATCHDOG=1")
         worker.send_signal(signal.SIGTERM)
         received = notify_socket.wait_for("STOPPING=1")
         output, _ = worker.communicate(timeout=WAIT_S)
         assert worker.returncode == 0, output.decode()
-    finally:
-        worker.kill()
-        worker.wait()
-    assert received[0] == "READY=1"
-    assert received[-1] == "STOPPING=1"
-    assert set(received[1:-1]) == {"WATCHDOG=1"}, received
+    assert_ready_pings_stopping(received)

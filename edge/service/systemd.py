@@ -23,12 +23,12 @@ class ServiceNotifier:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         env = os.environ  # sdnotify reads NOTIFY_SOCKET from it too
-        self._notifier = sdnotify.SystemdNotifier() if env.get("NOTIFY_SOCKET") else None
-        if self._notifier is not None and self._notifier.socket is not None:
+        self._notifier = sdnotify.SystemdNotifier()  # no socket, sends nothing: outside systemd
+        if self._notifier.socket is not None:
             self._notifier.socket.setblocking(False)  # a slow reader never holds us up
         usec = env.get("WATCHDOG_USEC", "")
         ours = env.get("WATCHDOG_PID", str(os.getpid())) == str(os.getpid())
-        self.ping_s = int(usec) / 2e6 if usec.isdigit() and ours and self._notifier else None
+        self.ping_s = int(usec) / 2e6 if usec.isdigit() and ours and self._notifier.socket else None
         self._clock = clock
         self._next_ping = clock()
         self._frames_since_ping = False
@@ -39,9 +39,11 @@ class ServiceNotifier:
 
     def turned(self, frame: bool, camera_online: bool) -> None:
         """One turn of the loop is done (``frame``: it processed one); pings when due."""
+        if self.ping_s is None:
+            return
         self._frames_since_ping |= frame
         now = self._clock()
-        if self.ping_s is None or now < self._next_ping:
+        if now < self._next_ping:
             return
         if self._frames_since_ping or not camera_online:
             self._send("WATCHDOG=1")
@@ -53,5 +55,4 @@ class ServiceNotifier:
         self._send("STOPPING=1")
 
     def _send(self, state: str) -> None:
-        if self._notifier is not None:
-            self._notifier.notify(state)
+        self._notifier.notify(state)
