@@ -20,12 +20,12 @@ from sse_starlette.event import ServerSentEvent
 from sse_starlette.sse import EventSourceResponse
 
 from dashboard.web import access
+from dashboard.web.api import PING_S
 from edge.contract import Ack, encode
 
 router = APIRouter(prefix="/staff", tags=["staff"])
 Device = Annotated[str, Depends(access.staff_device)]
 STATIC = Path(__file__).resolve().parent.parent / "static"
-PING_S = 15
 NO_STORE = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 

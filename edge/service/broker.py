@@ -77,16 +77,16 @@ def find_executable(name: str) -> str:
     return found
 
 
-def _without_systemd_notify(env: os._Environ[str]) -> dict[str, str]:
-    """The environment minus systemd's notify socket and watchdog (meant for the service)."""
-    return {k: v for k, v in env.items() if k not in _SYSTEMD_NOTIFY}
-
-
 _SYSTEMD_NOTIFY = frozenset({"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"})
 
 
-def _parent_death_signal() -> Callable[[], None] | None:
-    """A ``preexec_fn`` making the child get SIGTERM when its parent dies (Linux), else None.
+def _without_systemd_notify() -> dict[str, str]:
+    """The environment minus systemd's notify socket and watchdog (meant for the service)."""
+    return {k: v for k, v in os.environ.items() if k not in _SYSTEMD_NOTIFY}
+
+
+def parent_death_signal(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
+    """A ``preexec_fn`` making the child get ``sig`` when its parent dies (Linux), else None.
 
     The kernel sends it when the THREAD that started the child ends: start the broker from a
     thread that lives as long as the broker should (the service's main thread).
@@ -98,8 +98,8 @@ def _parent_death_signal() -> Callable[[], None] | None:
     parent = os.getpid()
 
     def die_with_parent() -> None:
-        if prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
-            return  # Mosquitto still runs; the pid file covers a leftover
+        if prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0:
+            return  # the child still runs; its owner cleans up a leftover
         if os.getppid() != parent:  # the parent died before prctl: nobody will stop us
             os._exit(1)
 
@@ -197,8 +197,8 @@ class Mosquitto:
                 stdout=out,
                 stderr=out,
                 start_new_session=True,  # a Ctrl-C meant for the service reaches us first
-                env=_without_systemd_notify(os.environ),  # its READY=1 is not the service's
-                preexec_fn=_parent_death_signal(),
+                env=_without_systemd_notify(),  # its READY=1 is not the service's
+                preexec_fn=parent_death_signal(),
             )
         self.pid_file.write_text(f"{self._process.pid}\n")
         self._wait_until_listening()

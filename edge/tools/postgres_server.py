@@ -9,19 +9,15 @@ As root (initdb refuses to run as root) the server runs as the ``postgres`` syst
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import os
 import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +25,8 @@ from typing import Self
 
 import psycopg
 from psycopg import sql
+
+from edge.service.broker import free_port, parent_death_signal
 
 START_TIMEOUT_S = 30.0  # guards against a hung start only; never a speed requirement
 STOP_TIMEOUT_S = 30.0
@@ -43,7 +41,6 @@ class PostgresError(RuntimeError):
 
 
 FIX = "install PostgreSQL with `apt-get install postgresql` or run `deploy/quickstart.sh setup`"
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 # Durability is not under test: skipping fsync makes initdb and every commit much faster.
 FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
@@ -71,34 +68,9 @@ def _version(name: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", name))
 
 
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def _die_with_parent() -> Callable[[], None] | None:
-    """A ``preexec_fn`` making the server get SIGINT (fast shutdown) when pytest dies (Linux).
-
-    It runs in the child after the switch to the server user (that switch would clear it).
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    prctl = libc.prctl  # looked up before the fork
-    parent = os.getpid()
-
-    def set_signal() -> None:
-        if prctl(PR_SET_PDEATHSIG, signal.SIGINT, 0, 0, 0) == 0 and os.getppid() != parent:
-            os._exit(1)  # pytest died before prctl: nobody would stop us
-
-    return set_signal
-
-
 @dataclass
 class PostgresServer:
-    """One private PostgreSQL server; ``url`` is its ``postgres`` database as SQLAlchemy
-    names it."""
+    """One private PostgreSQL server; ``url_for`` names one of its databases for SQLAlchemy."""
 
     bin_dir: Path
     folder: Path
@@ -116,16 +88,12 @@ class PostgresServer:
     def log_file(self) -> Path:
         return self.folder / "server.log"
 
-    @property
-    def url(self) -> str:
-        return self.url_for("postgres")
-
     def url_for(self, database: str) -> str:
         return f"postgresql+psycopg://{SERVER_USER}@{self.host}:{self.port}/{database}"
 
-    def conninfo(self, database: str = "postgres") -> str:
-        """The libpq connection string psycopg takes."""
-        return f"host={self.host} port={self.port} user={SERVER_USER} dbname={database}"
+    def conninfo(self) -> str:
+        """The libpq connection string psycopg takes (the ``postgres`` database)."""
+        return f"host={self.host} port={self.port} user={SERVER_USER} dbname=postgres"
 
     def fresh_database(self, name: str) -> str:
         """Creates the empty database ``name`` (lower-case identifier) and returns its URL."""
@@ -174,7 +142,7 @@ class PostgresServer:
     def start(self) -> None:
         """Starts the server on a free port and returns once it accepts connections."""
         for attempt in range(3):  # a free port can be taken before the server binds it
-            self.port = _free_port(self.host)
+            self.port = free_port(self.host)
             settings = [f"listen_addresses={self.host}", f"unix_socket_directories={self.folder}"]
             args = [str(self.bin_dir / "postgres"), "-D", str(self.data_dir), "-p", str(self.port)]
             for setting in [*settings, *FAST_SETTINGS]:
@@ -189,7 +157,7 @@ class PostgresServer:
                     user=self._uid,
                     group=self._gid,
                     extra_groups=[] if self._uid is not None else None,
-                    preexec_fn=_die_with_parent(),
+                    preexec_fn=parent_death_signal(signal.SIGINT),  # fast shutdown
                 )
             if self._wait_ready():
                 return
