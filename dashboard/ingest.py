@@ -34,6 +34,7 @@ from edge.contract import (
     ContractError,
     CueCommand,
     CueUnacknowledged,
+    Event,
     Metrics,
     Topic,
     ZoneOccupancy,
@@ -219,7 +220,14 @@ class Ingest:
             event = decode_event(bytes(message.payload))
         except ContractError:
             return  # the worker that stores it counts it
+        self._show(event)
+
+    def _show(self, event: Event) -> None:
+        """An event on the open pages; an ack or a customer who left closes its cue there."""
         self._hub.post(Update("event", event.model_dump(mode="json")))
+        if isinstance(event, AckRecorded | CueUnacknowledged):
+            outcome = "acknowledged" if isinstance(event, AckRecorded) else "left"
+            self._hub.resolved(str(event.cue_id), outcome)
 
     # --- writer thread --------------------------------------------------------------------
 
@@ -348,13 +356,9 @@ class Ingest:
             )
 
     def _tell_pages(self, fresh: list[writes.Received], others: list[Any]) -> None:
-        for item in fresh:
-            event = item.event
-            if not self._broker.shared_group:  # shared: the live-only subscription shows all
-                self._hub.post(Update("event", event.model_dump(mode="json")))
-            if isinstance(event, AckRecorded | CueUnacknowledged):
-                outcome = "acknowledged" if isinstance(event, AckRecorded) else "left"
-                self._hub.resolved(str(event.cue_id), outcome)
+        if not self._broker.shared_group:  # shared: the live-only subscription shows them all
+            for item in fresh:
+                self._show(item.event)
         for other in others:
             if isinstance(other, ZoneOccupancy):
                 self._hub.post(Update("zone", other.model_dump(mode="json")))
