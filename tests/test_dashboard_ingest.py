@@ -15,11 +15,13 @@ from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 
 from dashboard import auth
+from dashboard.ingest import Ingest
+from dashboard.live import LiveHub
 from dashboard.settings import Broker, DashboardConfig
 from dashboard.store import writes
 from dashboard.synthetic import Visit, visit_events
 from dashboard.web.app import create_app
-from edge.contract import Topic, ZoneOccupancy, encode, utc
+from edge.contract import CueCommand, CueIssued, Topic, ZoneOccupancy, encode, utc
 from edge.service.broker import Mosquitto
 from tests.dashboard_support import migrated_engine
 
@@ -146,3 +148,51 @@ def test_an_unmigrated_database_is_refused_with_the_command_that_fixes_it(
     settings = DashboardConfig(state_dir=tmp_path)
     with pytest.raises(RuntimeError, match=re.escape("greetcue dashboard migrate --config d.yaml")):
         create_app(settings, ingest=False, config_hint=" --config d.yaml")
+
+
+def test_a_staff_page_cue_closes_whichever_shared_worker_stores_its_ack(
+    mosquitto: Mosquitto, publisher: Publisher, tmp_path: Path
+) -> None:
+    base = settings_for(mosquitto, tmp_path)
+    settings = base.model_copy(
+        update={"broker": base.broker.model_copy(update={"shared_group": "g"})}
+    )
+    engine = migrated_engine(settings)
+    hub = LiveHub()
+    web = Ingest.from_settings(settings, engine, hub=hub).start()
+    worker_broker = settings.broker.model_copy(update={"client_id": "dash-t-1"})
+    worker = Ingest.from_settings(settings, engine, broker=worker_broker).start()
+    try:
+        wait_until(lambda: web.stats.connected and worker.stats.connected, "both sessions")
+        visits = [
+            visit_events(Visit("store-1", "counter-1", n, time.time() - 60, 3.0, 0.5))
+            for n in range(1, 9)
+        ]  # the events alternate between the two sessions
+        for events in visits:
+            cue = next(e for e in events if isinstance(e, CueIssued))
+            command = CueCommand(
+                cue_id=cue.cue_id,
+                site="store-1",
+                camera="counter-1",
+                device=cue.device,
+                zone=cue.zone,
+                reason=cue.reason,
+                escalation=0,
+                track_id=cue.track_id,
+                issued_at=utc(time.time()),
+                expires_at=utc(time.time() + 600),
+            )
+            publisher.send(
+                Topic.CUE.build(prefix="greetcue", site="store-1", device=cue.device),
+                encode(command),
+            )
+        wait_until(lambda: len(hub.pending("wearable-1")) == len(visits), "the open cues")
+        sent = [event for events in visits for event in events]
+        for event in sent:
+            publisher.send(EVENT, encode(event))
+        wait_until(lambda: web.stats.stored + worker.stats.stored == len(sent), "every event")
+        assert worker.stats.stored > 0 and web.stats.stored > 0
+        wait_until(lambda: not hub.pending("wearable-1"), "every cue closed on the staff page")
+    finally:
+        web.stop()
+        worker.stop()
