@@ -10,9 +10,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from edge.cli.service_commands import SCHEMA_DIR
 from edge.contract import Topic
 from edge.tools import contract_doc
-from edge.tools.contract_doc import PAGE, SCHEMA_DIR, load_schemas, render, type_name
+from edge.tools.contract_doc import PAGE, load_schemas, render, type_name
 
 
 def test_committed_contract_page_is_up_to_date() -> None:
