@@ -26,7 +26,7 @@ import sys, time
 from pathlib import Path
 from edge.service import broker
 if sys.argv[3] == "no-pdeathsig":
-    broker._parent_death_signal = lambda: None  # a broker that outlives us, as on macOS
+    broker.parent_death_signal = lambda *_: None  # a broker that outlives us, as on macOS
 mosquitto = broker.Mosquitto(Path(sys.argv[1]), int(sys.argv[2])).start()
 print(mosquitto.pid, flush=True)
 time.sleep(60)
