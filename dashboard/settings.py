@@ -112,10 +112,12 @@ class Broker(Strict):
             )
         return found
 
-    def ack_topic(self, site: str) -> str:
-        """Where an ack for ``site`` goes (under that store's prefix on a central broker)."""
+    def ack_topic(self, site: str, device: str) -> str:
+        """Where ``device``'s ack for ``site`` goes (under that store's prefix on a central
+        broker)."""
         levels = self.prefix.replace(SITE_LEVEL, site).split("/")
-        return "/".join([*levels[:-1], Topic.ACK.build(prefix=levels[-1], site=site)])
+        ack = Topic.ACK.build(prefix=levels[-1], site=site, device=device)
+        return "/".join([*levels[:-1], ack])
 
 
 class Daypart(Strict):

@@ -183,7 +183,8 @@ class CueCommand(Message):
 
 
 class Ack(Message):
-    """An acknowledgement on ``<prefix>/<site>/ack``, from a staff page, wearable or app."""
+    """An acknowledgement on ``<prefix>/<site>/ack/<device>``, from a staff page, wearable or app;
+    ``device`` equals the topic's device level (a broker ACL lets a device write only its own)."""
 
     cue_id: UUID
     device: Name
@@ -224,7 +225,7 @@ class Topic(StrEnum):
     ZONE = "{prefix}/{site}/{camera}/zone/{zone}"
     METRICS = "{prefix}/{site}/{camera}/metrics"
     CUE = "{prefix}/{site}/cue/{device}"
-    ACK = "{prefix}/{site}/ack"
+    ACK = "{prefix}/{site}/ack/{device}"
     HA_DISCOVERY = "{discovery_prefix}/device/{object_id}/config"
     HA_STATUS = "{discovery_prefix}/status"
 

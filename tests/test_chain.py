@@ -345,10 +345,16 @@ def test_every_event_arrives_once_through_a_cut_bridge_and_a_killed_worker(
         sent = chain_events()
         acks = [encode(Ack(cue_id=new_id(), device="wearable-1")) for _ in range(2)]
         schedule: list[tuple[float, Callable[[], None]]] = [
-            (1.0, lambda: publish(dashboard, settings.broker.ack_topic(SITE), acks[0])),
+            (
+                1.0,
+                lambda: publish(dashboard, settings.broker.ack_topic(SITE, "wearable-1"), acks[0]),
+            ),
             (KILL_AT_S, workers[1].kill9),
             (CUT_AT_S, relay.cut),
-            (CUT_AT_S + 10, lambda: publish(dashboard, settings.broker.ack_topic(SITE), acks[1])),
+            (
+                CUT_AT_S + 10,
+                lambda: publish(dashboard, settings.broker.ack_topic(SITE, "wearable-1"), acks[1]),
+            ),
             (CUT_AT_S + CUT_S, relay.restore),
         ]
         start, start_wall = time.monotonic(), time.time()
@@ -448,5 +454,5 @@ def test_a_store_prefix_is_parsed_and_its_site_level_checked(
         return
     found = broker.parse_topic(topic)
     assert (found and (found[0], found[1]["site"])) == expected
-    assert broker.ack_topic("store-1") == "stores/store-1/greetcue/store-1/ack"
+    assert broker.ack_topic("store-1", "counter") == "stores/store-1/greetcue/store-1/ack/counter"
     assert broker.prefix_filter == "stores/+/greetcue"

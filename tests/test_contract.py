@@ -37,7 +37,7 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
         (Topic.ZONE, {"site": "s1", "camera": "c1", "zone": "10ft"}, "greetcue/s1/c1/zone/10ft"),
         (Topic.METRICS, {"site": "s1", "camera": "c1"}, "greetcue/s1/c1/metrics"),
         (Topic.CUE, {"site": "s1", "device": "watch-2"}, "greetcue/s1/cue/watch-2"),
-        (Topic.ACK, {"site": "s1"}, "greetcue/s1/ack"),
+        (Topic.ACK, {"site": "s1", "device": "d1"}, "greetcue/s1/ack/d1"),
     ],
 )
 def test_topics_build_and_parse_back(kind: Topic, fields: dict[str, str], topic: str) -> None:

@@ -26,7 +26,7 @@ from edge.service.outputs import (
 )
 
 BUZZER_PIN, BUTTON_PIN, LED_PIN, RGB_PINS = 17, 26, 12, [5, 6, 13]
-ACK_TOPIC = "greetcue/store-1/ack"
+ACK_TOPIC = "greetcue/store-1/ack/counter"
 
 
 @pytest.fixture

@@ -145,7 +145,7 @@ def acknowledge(
     if cue is None:
         raise HTTPException(409, "this cue is no longer open (acknowledged, expired or gone)")
     ack = Ack(cue_id=body.cue_id, device=device, acked_at=datetime.now(UTC))
-    topic = request.app.state.settings.broker.ack_topic(cue["site"])
+    topic = request.app.state.settings.broker.ack_topic(cue["site"], device)
     if ingest is None or not ingest.publish_ack(topic, encode(ack)):
         raise HTTPException(503, "the broker is not reachable; not sent, try again")
     issued = datetime.fromisoformat(cue["issued_at"])

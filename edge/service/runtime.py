@@ -91,7 +91,7 @@ class Runtime:
         self._stack.callback(self.publisher.close)
         self.publisher.start()
         self._start_discovery(config, mqtt)
-        ack_topic = Topic.ACK.build(prefix=self.prefix, site=config.site)
+        ack_topic = Topic.ACK.filter(prefix=self.prefix, site=config.site)
         self.link.subscribe(ack_topic, self.ack_handler, retained=False)  # only live acks
         self.link.set_available(False)  # until the camera delivers its first frame
         self.link.start()

@@ -50,7 +50,7 @@ class DemoStaff:
         self.cues: list[CueCommand] = []
         self.name = name
         self._delay = delay
-        self._ack_topic = Topic.ACK.build(prefix=prefix, site=site)
+        self._prefix, self._site = prefix, site
         self._timers: list[threading.Timer] = []
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -77,7 +77,8 @@ class DemoStaff:
             return
         self.cues.append(command)
         ack = Ack(cue_id=command.cue_id, device=command.device, staff=self.name)
-        timer = threading.Timer(self._delay(), client.publish, (self._ack_topic, encode(ack), 1))
+        topic = Topic.ACK.build(prefix=self._prefix, site=self._site, device=command.device)
+        timer = threading.Timer(self._delay(), client.publish, (topic, encode(ack), 1))
         timer.daemon = True
         self._timers.append(timer)
         timer.start()
