@@ -201,6 +201,45 @@ def test_an_ack_for_no_open_cue_returns_nothing_and_is_counted(
     assert (counts.acked, counts.unknown_acks, counts.duplicate_acks) == (1, unknown, duplicate)
 
 
+@pytest.mark.parametrize("device", ["owner", "intruder", "manager"])
+def test_an_mqtt_ack_from_a_device_the_cue_was_not_sent_to_is_refused(
+    desk: CueDesk, device: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Cue ids are readable on the cue topic: anyone could name one. Only the devices the cue
+    went to may acknowledge it (here only the counter; later devices of the rota not yet)."""
+    [cue] = desk.issue(person(), "10ft", 0.0, 0.0)
+    with caplog.at_level(logging.WARNING, "edge.service.cues"):
+        assert desk.ack(mqtt_ack(cue, at=1.0, device=device), reached()) == []
+    assert [c.cue_id for c in desk.open_cues()] == [cue.cue_id]
+    assert (desk.counts.not_cued_acks, desk.counts.acked) == (1, 0)
+    [record] = caplog.records
+    assert repr(device) in record.getMessage() and "['counter']" in record.getMessage()
+    [ack] = desk.ack(mqtt_ack(cue, at=2.0), reached())  # the counter's own ack still counts
+    assert isinstance(ack, AckRecorded) and ack.device == "counter"
+
+
+@pytest.mark.parametrize("device", ["counter", "manager"])
+def test_after_an_escalation_every_device_cued_so_far_may_acknowledge(
+    desk: CueDesk, device: str
+) -> None:
+    [cue] = desk.issue(person(), "10ft", 0.0, 0.0)
+    desk.tick(8.0)  # on to the manager; the counter may still answer late
+    [ack] = desk.ack(mqtt_ack(cue, at=9.0, device=device), reached())
+    assert isinstance(ack, AckRecorded) and ack.device == device
+    assert desk.counts.not_cued_acks == 0
+
+
+def test_a_flood_of_acks_from_a_device_not_cued_logs_one_line(
+    desk: CueDesk, caplog: pytest.LogCaptureFixture
+) -> None:
+    [cue] = desk.issue(person(), "10ft", 0.0, 0.0)
+    with caplog.at_level(logging.WARNING, "edge.service.cues"):
+        for at in range(500):
+            desk.ack(mqtt_ack(cue, at=float(at), device="intruder"), reached())
+    assert (desk.counts.not_cued_acks, len(caplog.records)) == (500, 1)
+    assert len(desk.open_cues()) == 1
+
+
 def test_ack_closes_every_open_cue_of_the_customer(desk: CueDesk) -> None:
     desk.issue(person(), "10ft", 0.0, 0.0)
     [waiting] = desk.waiting(person(), "3ft", 4.0, 4.0)

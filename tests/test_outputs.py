@@ -13,7 +13,7 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from edge.config import ButtonConfig, BuzzerConfig, LightConfig, parse_config
 from edge.contract import CueCommand, decode, new_id, utc
-from edge.service.acks import AckInbox, AckTopicHandler, GpioButton, LogThrottle
+from edge.service.acks import AckInbox, AckTopicHandler, GpioButton
 from edge.service.cues import StaffAck
 from edge.service.outputs import (
     CounterLight,
@@ -24,6 +24,7 @@ from edge.service.outputs import (
     build_outputs,
     gpio_errors,
 )
+from edge.service.throttle import LogThrottle
 
 BUZZER_PIN, BUTTON_PIN, LED_PIN, RGB_PINS = 17, 26, 12, [5, 6, 13]
 ACK_TOPIC = "greetcue/store-1/ack/counter"
@@ -180,8 +181,8 @@ def test_a_good_ack_payload_is_queued_as_an_mqtt_ack() -> None:
     inbox = AckInbox()
     cue_id = new_id()
     handler = AckTopicHandler(inbox, clock=lambda: 42.0)
-    handler(ACK_TOPIC, f'{{"cue_id": "{cue_id}", "device": "pager-2", "staff": "ana"}}'.encode())
-    assert inbox.drain() == [StaffAck(cue_id, "pager-2", "mqtt", 42.0, "ana")]
+    handler(ACK_TOPIC, f'{{"cue_id": "{cue_id}", "device": "counter", "staff": "ana"}}'.encode())
+    assert inbox.drain() == [StaffAck(cue_id, "counter", "mqtt", 42.0, "ana")]
 
 
 @pytest.mark.parametrize(
@@ -203,9 +204,28 @@ def test_a_bad_ack_payload_is_refused_counted_and_logged(
     handler = AckTopicHandler(inbox)
     with caplog.at_level(logging.WARNING, "edge.service.acks"):
         handler(ACK_TOPIC, payload)
-    assert (handler.refused, inbox.drain()) == (1, [])
+    assert (handler.refused, inbox.drain()) == ({"ack_payload": 1}, [])
     [record] = caplog.records
     assert ACK_TOPIC in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    "topic",
+    ["greetcue/store-1/ack/manager", "other/store-1/ack/counter", "greetcue/store-1/cue/counter"],
+)
+def test_an_ack_speaking_for_another_device_than_its_topic_is_refused(
+    topic: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    inbox = AckInbox()
+    handler = AckTopicHandler(inbox)
+    payload = f'{{"cue_id": "{new_id()}", "device": "counter"}}'.encode()
+    with caplog.at_level(logging.WARNING, "edge.service.acks"):
+        handler(topic, payload)
+        handler(ACK_TOPIC, payload)  # the same payload on its own device's topic is taken
+    assert handler.refused == {"ack_topic_mismatch": 1}
+    assert [ack.device for ack in inbox.drain()] == ["counter"]
+    [record] = caplog.records
+    assert topic in record.getMessage() and "ack_topic_mismatch" in record.getMessage()
 
 
 def test_a_flood_of_bad_acks_logs_one_line_per_interval(caplog: pytest.LogCaptureFixture) -> None:
@@ -213,7 +233,7 @@ def test_a_flood_of_bad_acks_logs_one_line_per_interval(caplog: pytest.LogCaptur
     with caplog.at_level(logging.WARNING, "edge.service.acks"):
         for _ in range(500):
             handler(ACK_TOPIC, b"junk")
-    assert handler.refused == 500
+    assert handler.refused == {"ack_payload": 500}
     assert len(caplog.records) == 1
 
 

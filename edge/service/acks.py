@@ -3,8 +3,10 @@
 Acks arrive on paho's network thread and on gpiozero's callback thread, while the
 :class:`~edge.service.cues.CueDesk` lives in the frame loop: both put into an
 :class:`AckInbox` (stamped with the arrival time, which latency uses), and the loop drains it
-every frame. The ack topic is untrusted input: a bad payload is refused, counted and logged
-(rate-limited, so a flood cannot fill the log), and never raises into the network thread.
+every frame. The ack topic is untrusted input: a bad payload, or one speaking for another
+device than its topic names, is refused, counted by kind and logged (rate-limited, so a flood
+cannot fill the log), and never raises into the network thread. Whether the device may
+acknowledge that cue at all is the desk's check (:mod:`edge.service.cues`).
 """
 
 from __future__ import annotations
@@ -12,16 +14,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
 from gpiozero import Button
 
 from edge.config import ButtonConfig
-from edge.contract import Ack, ContractError, decode
+from edge.contract import DEFAULT_PREFIX, Ack, ContractError, Topic, decode, parse_topic
 from edge.service.cues import StaffAck
 from edge.service.outputs.gpio import gpio_errors
+from edge.service.throttle import LogThrottle
 
 log = logging.getLogger(__name__)
 
@@ -57,56 +60,61 @@ class AckInbox:
         return acks
 
 
-class LogThrottle:
-    """At most one report per ``interval_s``; says how many were held back in between."""
-
-    def __init__(self, interval_s: float = 10.0, clock: Clock = time.monotonic) -> None:
-        self._interval_s, self._clock = interval_s, clock
-        self._next = float("-inf")
-        self._held = 0
-
-    def ready(self) -> int | None:
-        """None while quiet; else the number of reports held back since the last one."""
-        now = self._clock()
-        if now < self._next:
-            self._held += 1
-            return None
-        self._next = now + self._interval_s
-        held, self._held = self._held, 0
-        return held
-
-
 class AckTopicHandler:
-    """``handler(topic, payload)`` for the ack topic: validates each payload as an
-    :class:`~edge.contract.Ack` and queues it; refusals are counted in ``refused``."""
+    """``handler(topic, payload)`` for ``<prefix>/<site>/ack/+``: validates each payload as an
+    :class:`~edge.contract.Ack` naming the device of its topic and queues it. Refusals are
+    counted in ``refused`` by kind: ``ack_payload`` (not a valid ack), ``ack_topic_mismatch``
+    (the payload speaks for another device than its topic: the broker's ACL lets a device
+    write only its own topic, so this is a forgery) and ``ack_inbox_full``."""
 
     def __init__(
-        self, inbox: AckInbox, clock: Clock = time.time, throttle: LogThrottle | None = None
+        self,
+        inbox: AckInbox,
+        prefix: str = DEFAULT_PREFIX,
+        clock: Clock = time.time,
+        throttle: LogThrottle | None = None,
     ) -> None:
-        self._inbox, self._clock = inbox, clock
+        self._inbox, self._prefix, self._clock = inbox, prefix, clock
         self._throttle = throttle or LogThrottle()
-        self.refused = 0
+        self.refused: Counter[str] = Counter()
 
     def __call__(self, topic: str, payload: bytes) -> None:
         received = self._clock()
         if len(payload) > MAX_ACK_BYTES:
-            self._refuse(topic, f"payload of {len(payload)} bytes (at most {MAX_ACK_BYTES})")
+            reason = f"payload of {len(payload)} bytes (at most {MAX_ACK_BYTES})"
+            self._refuse("ack_payload", topic, reason)
             return
         try:
             ack = decode(Ack, payload)
         except ContractError as exc:
-            self._refuse(topic, str(exc))
+            self._refuse("ack_payload", topic, str(exc))
+            return
+        try:
+            self._check_topic(topic, ack)
+        except ContractError as exc:
+            self._refuse("ack_topic_mismatch", topic, str(exc))
             return
         staff_ack = StaffAck(ack.cue_id, ack.device, "mqtt", received, ack.staff)
         if not self._inbox.put(staff_ack):
-            self._refuse(topic, "the ack inbox is full (is the frame loop stalled?)")
+            self._refuse("ack_inbox_full", topic, "the frame loop is not draining acks (stalled?)")
 
-    def _refuse(self, topic: str, reason: str) -> None:
-        self.refused += 1
+    def _check_topic(self, topic: str, ack: Ack) -> None:
+        parsed = parse_topic(topic, self._prefix)
+        if parsed is None or parsed[0] is not Topic.ACK:
+            raise ContractError(f"not an ack topic under {self._prefix!r}")
+        if ack.device != parsed[1]["device"]:
+            raise ContractError(
+                f"the payload's device {ack.device!r} differs from the topic's "
+                f"{parsed[1]['device']!r}"
+            )
+
+    def _refuse(self, kind: str, topic: str, reason: str) -> None:
+        self.refused[kind] += 1
         held = self._throttle.ready()
         if held is not None:
-            more = f" ({held} more refused since the last report)" if held else ""
-            log.warning("ack on %s refused: %s%s", topic, reason, more)
+            log.warning(
+                "ack on %s refused (%s): %s%s", topic, kind, reason, LogThrottle.since(held)
+            )
 
 
 class GpioButton:

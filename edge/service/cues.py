@@ -16,6 +16,13 @@ hands each cue to its outputs (which never block) and does no other I/O. What st
   customer already greeted. A button names no cue: it takes the oldest open cue sent to its
   device, or, when none is, the oldest open cue at all (a press at the counter means the
   customer there was greeted, whoever was buzzed); cues opened after the press are not its.
+- An ack over MQTT counts only from a device the cue was sent to so far (its first device
+  and each escalation's). Cue ids are readable by whoever reads cue topics, so a cue id alone
+  proves nothing; a device learns a cue's id legitimately only from its own cue topic (the
+  broker's ACL lets it read no other), so only those devices can hold a real ack for it. The
+  whole rota would let a device acknowledge a customer it was never told about. Others are
+  refused, counted (``not_cued_acks``) and logged, rate-limited. The button is wired to this
+  box, so its press is trusted for any open cue, as above.
 - A customer whose tracks all ended and who is not taken up again by a new track within
   ``presence.rejoin_s`` has left: each open cue becomes ``CueUnacknowledged``. Meanwhile
   their cues do not escalate: nobody is buzzed for a customer who may have gone.
@@ -42,6 +49,7 @@ from edge.contract import (
     utc,
 )
 from edge.service.outputs.base import CueOutput
+from edge.service.throttle import LogThrottle
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +74,8 @@ class PersonSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class OpenCue:
-    """A cue awaiting acknowledgement: where it is in the rota and since when (``cued_wall``
-    first issued, ``sent_wall`` issued or last escalated)."""
+    """A cue awaiting acknowledgement: where it is in the rota, who had it and since when
+    (``cued_wall`` first issued, ``sent_wall`` issued or last escalated)."""
 
     cue_id: UUID
     zone: str
@@ -77,6 +85,7 @@ class OpenCue:
     sent_wall: float
     rota_index: int
     device: str
+    sent_to: frozenset[str]  # every device it was sent to so far
     escalation: int = 0
     exhausted: bool = False
 
@@ -104,6 +113,7 @@ class CueCounts:
     rota_exhausted: int = 0
     unknown_acks: int = 0
     duplicate_acks: int = 0
+    not_cued_acks: int = 0
 
 
 @dataclass(slots=True)
@@ -133,6 +143,7 @@ class CueDesk:
         self._customers: dict[int, _Customer] = {}
         self._visit_of: dict[int, int] = {}
         self._counts = CueCounts()
+        self._throttle = LogThrottle()
 
     @property
     def counts(self) -> CueCounts:
@@ -208,6 +219,9 @@ class CueDesk:
             cue = self._open.get(ack.cue_id)
             if cue is None:
                 self._refuse(ack, "duplicate" if ack.cue_id in self._closed else "unknown")
+            elif ack.via == "mqtt" and ack.device not in cue.sent_to:
+                self._refuse_not_cued(ack, cue)
+                return None
             return cue
         before = [cue for cue in self._open.values() if cue.cued_wall <= ack.received_wall]
         at_device = [cue for cue in before if cue.device == ack.device]
@@ -225,6 +239,20 @@ class CueDesk:
             "ack from %s via %s for %s cue %s: ignored", ack.device, ack.via, kind, ack.cue_id
         )
 
+    def _refuse_not_cued(self, ack: StaffAck, cue: OpenCue) -> None:
+        self._counts.not_cued_acks += 1
+        held = self._throttle.ready()
+        if held is not None:
+            log.warning(
+                "ack from device %r for cue %s refused: the cue was sent only to %s. A device "
+                "acknowledges only its own cues: check that the staff page, wearable or app "
+                "uses the device name its cues are sent to (cues.rota)%s",
+                ack.device,
+                cue.cue_id,
+                sorted(cue.sent_to),
+                LogThrottle.since(held),
+            )
+
     # Lifecycle.
 
     def _new_cue(
@@ -237,7 +265,9 @@ class CueDesk:
         captured_wall: float,
     ) -> CueIssued:
         device = self._rota[index]
-        cue = OpenCue(new_id(), zone, reason, person, now_wall, now_wall, index, device)
+        cue = OpenCue(
+            new_id(), zone, reason, person, now_wall, now_wall, index, device, frozenset({device})
+        )
         self._open[cue.cue_id] = cue
         self._counts.issued += 1
         return self._send(cue, now_wall, captured_wall)
@@ -249,6 +279,7 @@ class CueDesk:
                 cue,
                 rota_index=index,
                 device=self._rota[index],
+                sent_to=cue.sent_to | {self._rota[index]},
                 escalation=cue.escalation + 1,
                 sent_wall=now_wall,
             )

@@ -249,8 +249,9 @@ class Service:
         metrics.set_people(self.zones.tracked if frame is not None else 0)
         counts = runtime.desk.counts
         metrics.set_refused(
-            ack_payload=runtime.ack_handler.refused,
+            **runtime.ack_handler.refused,
             ack_unmatched=counts.unknown_acks + counts.duplicate_acks,
+            ack_not_cued=counts.not_cued_acks,
             handler_error=runtime.link.handler_errors,
             event_rejected=runtime.publisher.rejected,
         )

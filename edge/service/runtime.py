@@ -54,7 +54,7 @@ class Runtime:
         self._stack = ExitStack()
         self.broker: Mosquitto | None = None
         self.inbox = AckInbox()
-        self.ack_handler = AckTopicHandler(self.inbox)
+        self.ack_handler = AckTopicHandler(self.inbox, self.prefix)
         self.metrics = ServiceMetrics.from_config(config)
         self.metrics_port: int | None = None
 
