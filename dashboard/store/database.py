@@ -3,6 +3,7 @@ refuses an unmigrated database with the command that fixes it."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,23 @@ def open_engine(url: str) -> Engine:
             "postgresql+psycopg://user@host/db"
         ) from None
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:":
+            private_file(Path(parsed.database))
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def private_file(path: Path) -> None:
+    """Make ``path`` (and its folder) if missing, readable by its owner alone: SQLite gives
+    the -wal and -shm files the database file's mode. An existing file of ours (made
+    world-readable by an older version) is tightened too."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    status = path.stat()
+    if status.st_mode & 0o077 and status.st_uid == os.geteuid():
+        path.chmod(0o600)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

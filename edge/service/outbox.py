@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -225,6 +226,7 @@ def _open(path: Path) -> sqlite3.Connection:
     fix = "move it aside (greetcue never deletes it) or set outbox.path to another file"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))  # -wal and -shm take its mode
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     except (OSError, sqlite3.Error) as err:
         raise OutboxError(
