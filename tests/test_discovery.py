@@ -271,3 +271,20 @@ def test_the_config_is_retained_by_a_real_broker(
     (message,) = subscriber("homeassistant/#").wait_for_count(1)
     assert (message.topic, message.retain) == (CONFIG_TOPIC, True)
     assert json.loads(message.payload) == discovery.payload()
+
+
+def test_a_flood_of_births_sends_once_counts_the_rest_and_logs_a_line(
+    config: Config, caplog: pytest.LogCaptureFixture
+) -> None:
+    sent = Sent()
+    discovery = Discovery(config, sent, uniform=Delays(1.0))
+    with caplog.at_level(logging.DEBUG, logger="edge.service.discovery"):
+        for _ in range(10_000):
+            discovery.on_status(b"online")
+        for _ in range(1_000):
+            discovery.on_status(b"offline")
+        assert sent.event.wait(5.0)
+    discovery.close()
+    assert [m[0] for m in sent.messages] == [CONFIG_TOPIC]
+    assert discovery.counts == {"ha_status_ignored": 1_000, "ha_status_coalesced": 9_999}
+    assert len(caplog.records) <= 2, [r.getMessage() for r in caplog.records[:5]]

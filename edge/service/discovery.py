@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 from edge.config import Config, MqttConfig, ZoneConfig
 from edge.contract import Topic
 from edge.service.publisher import Send
+from edge.service.throttle import LogThrottle
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ class Discovery:
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self._closed = False
+        self._ignored = self._coalesced = 0
+        self._info, self._debug = LogThrottle(), LogThrottle()
         self.object_id = object_id(config.site, config.camera.name)
         self.config_topic = Topic.HA_DISCOVERY.build(
             discovery_prefix=mqtt.discovery_prefix, object_id=self.object_id
@@ -110,22 +113,40 @@ class Discovery:
         """Publish the config now (the client calls this on every (re)connect)."""
         self._publish(self.messages())
 
+    @property
+    def counts(self) -> dict[str, int]:
+        """Status messages that caused no re-send, by kind: ``ha_status_ignored`` (not
+        ``online``) and ``ha_status_coalesced`` (``online`` while a re-send was pending)."""
+        return {"ha_status_ignored": self._ignored, "ha_status_coalesced": self._coalesced}
+
     def on_status(self, payload: bytes) -> None:
-        """A message on ``homeassistant/status``: on ``online``, publish again after a delay."""
-        status = payload.decode("utf-8", "replace").strip()
-        if status != "online":
-            log.debug("Home Assistant status %r: nothing to do", status[:40])
+        """A message on ``homeassistant/status``: on ``online``, publish again after a delay.
+
+        Anyone may write this topic, so a flood costs little: one re-send is pending at a
+        time, later births join it, and the log says so at most once per interval.
+        """
+        if payload.strip() != b"online":
+            self._ignored += 1
+            if log.isEnabledFor(logging.DEBUG) and (held := self._debug.ready()) is not None:
+                status = payload[:40].decode("utf-8", "replace")
+                log.debug(
+                    "Home Assistant status %r: nothing to do%s", status, LogThrottle.since(held)
+                )
             return
-        delay_s = self._uniform(*self._resend_delay_s)
         with self._lock:
             if self._closed:
                 return
             if self._timer is not None:
-                self._timer.cancel()
-            self._timer = threading.Timer(delay_s, self._resend)
-            self._timer.daemon = True
-            self._timer.start()
-        log.info("Home Assistant is online: discovery again in %.1f s", delay_s)
+                self._coalesced += 1
+                when = "is due already"
+            else:
+                delay_s = self._uniform(*self._resend_delay_s)
+                self._timer = threading.Timer(delay_s, self._resend)
+                self._timer.daemon = True
+                self._timer.start()
+                when = f"again in {delay_s:.1f} s"
+        if (held := self._info.ready()) is not None:
+            log.info("Home Assistant is online: discovery %s%s", when, LogThrottle.since(held))
 
     def close(self) -> None:
         """Cancel a pending re-send; later birth messages are ignored."""

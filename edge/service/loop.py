@@ -254,6 +254,7 @@ class Service:
             ack_not_cued=counts.not_cued_acks,
             handler_error=runtime.link.handler_errors,
             event_rejected=runtime.publisher.rejected,
+            **(runtime.discovery.counts if runtime.discovery is not None else {}),
         )
         report = metrics.poll()
         if report is not None:

@@ -57,6 +57,7 @@ class Runtime:
         self.ack_handler = AckTopicHandler(self.inbox, self.prefix)
         self.metrics = ServiceMetrics.from_config(config)
         self.metrics_port: int | None = None
+        self.discovery: Discovery | None = None
 
     def __enter__(self) -> Self:
         try:
@@ -107,6 +108,7 @@ class Runtime:
             return
         discovery = Discovery(config.model_copy(update={"mqtt": mqtt}), self.publisher.send_now)
         self._stack.callback(discovery.close)
+        self.discovery = discovery
         # Sent once: the publisher keeps the latest retained message and resends it on every
         # reconnect; Home Assistant's birth message asks for it again.
         discovery.on_connect()
