@@ -1,7 +1,19 @@
 """Writing what arrives: each event once by id, and what it means for its cue, the camera and
 the zone. Safe with several ingest workers on one database: an event's effects are applied
-only by the worker whose insert created it, and every update is order-independent (the first
-ack wins whatever order acks arrive in)."""
+only by the worker whose insert created it, and each of a cue's facts is written once.
+
+A cue has one outcome, and the first one stored stays. The edge closes a cue once, by an ack
+or by the customer leaving, and sends that event once (a redelivery has the same id and is
+refused above), so a second outcome for a cue is forged or a bug:
+
+- a later ack, whatever time it claims, never rewrites the stored ack (its latency, device,
+  staff, zones), nor turns a customer who left into an acknowledged one; it only adds to the
+  cue's ``acks`` (so ``acks`` > 1, or ``acks`` with no ``acked_s``, shows that it happened);
+- a later ``left_unacknowledged`` never turns an acknowledged customer into one who left;
+- a later first cue (escalation 0) or zone entry never rewrites when the cue was issued, to
+  which device, or its lead.
+
+Its event row is stored all the same (the record of what arrived)."""
 
 from __future__ import annotations
 
@@ -124,8 +136,9 @@ def _effects(event: Event, effects: dict[str, list[Row]]) -> None:
     elif isinstance(event, ZoneEnter):
         effects["lead"].append(base | {"lead_s": event.lead_s})
     elif isinstance(event, AckRecorded):
-        effects["ack"].append(
+        effects["outcome"].append(
             base
+            | _NO_OUTCOME
             | {
                 "ack_event": str(event.id),
                 "acked_s": event.cued_at.timestamp() + event.latency_s,
@@ -138,8 +151,9 @@ def _effects(event: Event, effects: dict[str, list[Row]]) -> None:
             }
         )
     elif isinstance(event, CueUnacknowledged):
-        effects["left"].append(
+        effects["outcome"].append(
             base
+            | _NO_OUTCOME
             | {
                 "left_s": event.captured_at.timestamp(),
                 "cued_s": event.cued_at.timestamp(),
@@ -148,14 +162,26 @@ def _effects(event: Event, effects: dict[str, list[Row]]) -> None:
         )
 
 
+# The outcome columns: an ack and a leaving fill different ones, but both are written by one
+# statement with every key, so the first outcome to arrive is the one stored.
+_OUTCOME_KEYS = ("ack_event", "acked_s", "latency_s", "ack_device", "staff", "before", "left_s")
+_NO_OUTCOME: Row = dict.fromkeys(_OUTCOME_KEYS) | {"acks": 0, "reason": None}
+
+
 def _later(old: Any, new: Any) -> Any:
     """The later of two expiry times, whichever of a cue's events arrives first."""
     return case((old.is_(None) | (old < new), new), else_=old)
 
 
+def _first(condition: Any, statement: Any, table: Any, keys: Sequence[str]) -> Row:
+    """Each of ``keys`` from the new row while ``condition`` holds, else the stored value."""
+    new = statement.excluded
+    return {key: case((condition, new[key]), else_=table[key]) for key in keys}
+
+
 def _first_cue(statement: Any, table: Any) -> Row:
     keys = ("issued", "reason", "device", "cued_s", "track_id", "zone")
-    update: Row = {key: statement.excluded[key] for key in keys}
+    update = _first(table.issued.is_not(True), statement, table, keys)
     update["expires_s"] = _later(table.expires_s, statement.excluded.expires_s)
     return update
 
@@ -168,29 +194,23 @@ def _escalation(statement: Any, table: Any) -> Row:
     }
 
 
-def _lead(statement: Any, _table: Any) -> Row:
-    return {"lead_s": statement.excluded.lead_s}
+def _lead(statement: Any, table: Any) -> Row:
+    return _first(table.lead_s.is_(None), statement, table, ("lead_s",))
 
 
-def _ack(statement: Any, table: Any) -> Row:
-    new = statement.excluded
-    first = table.acked_s.is_(None) | (table.acked_s > new.acked_s)
-    keys = ("ack_event", "acked_s", "latency_s", "ack_device", "staff", "before")
-    update: Row = {key: case((first, new[key]), else_=table[key]) for key in keys}
-    update["acks"] = table.acks + 1
+def _outcome(statement: Any, table: Any) -> Row:
+    """An ack or a leaving, only while the cue has neither; every ack adds to ``acks``."""
+    still_open = table.acked_s.is_(None) & table.left_s.is_(None)
+    update = _first(still_open, statement, table, _OUTCOME_KEYS)
+    update["acks"] = table.acks + statement.excluded.acks
     return update
-
-
-def _left(statement: Any, _table: Any) -> Row:
-    return {"left_s": statement.excluded.left_s}
 
 
 _UPDATES = {
     "first_cue": _first_cue,
     "escalation": _escalation,
     "lead": _lead,
-    "ack": _ack,
-    "left": _left,
+    "outcome": _outcome,
 }
 
 
