@@ -15,20 +15,67 @@ build and parse topics here and validate payloads with these models, so they can
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 from uuid6 import uuid7
 
 CONTRACT_VERSION = 1
 DEFAULT_PREFIX = "greetcue"
 
-Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
-Seconds = Annotated[float, Field(allow_inf_nan=False)]
-Feet = Annotated[float, Field(allow_inf_nan=False)]
+# Bounds. Whatever the contract accepts, the dashboard's stores hold (32-bit integer columns
+# on PostgreSQL) and a reader can take as physically meaningful; anything else is refused
+# before it reaches a database.
+MAX_PAYLOAD_BYTES = 64 * 1024  # any payload; an event is well under 2 KiB
+NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+MAX_NAME = 64
+MAX_STORED_INT = 2**31 - 1  # a PostgreSQL ``integer``
+MAX_TOTAL = 2**53 - 1  # running totals: exact in every JSON reader
+MAX_PEOPLE = 1000  # people in one camera's view or zone
+MAX_ESCALATION = 255  # a cue's n-th escalation: one per device of the rota
+MAX_ZONES = 32  # entries of a per-zone list or mapping
+MAX_ENTRIES = 64  # entries of any other mapping (stages, refusal kinds)
+MAX_FEET = 1000.0  # distances and speeds, ft and ft/s
+MAX_SECONDS = 366 * 24 * 3600.0  # durations and time offsets
+MAX_MS = MAX_SECONDS * 1000
+MAX_FPS = 1000.0
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+# A cue command lives at most this long: ``cues.expiry_s`` (<= 600), with slack for a sender
+# that reads its clock twice.
+MAX_CUE_EXPIRY_S = 660.0
+MAX_CLOCK_SKEW_S = 300.0  # how far ahead of the receiver a sender's clock may be
+
+
+def _utc_in_range(value: datetime) -> datetime:
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(f"must lie in {EARLIEST.year}..{LATEST.year - 1} (UTC)")
+    return value.astimezone(UTC)
+
+
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)]
+Seconds = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_SECONDS, le=MAX_SECONDS)]
+Duration = Annotated[float, Field(allow_inf_nan=False, ge=0, le=MAX_SECONDS)]
+Feet = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_FEET, le=MAX_FEET)]
+Radius = Annotated[float, Field(allow_inf_nan=False, gt=0, le=MAX_FEET)]
+Millis = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_MS, le=MAX_MS)]
+Time = Annotated[AwareDatetime, AfterValidator(_utc_in_range)]
+TrackId = Annotated[int, Field(ge=0, le=MAX_STORED_INT)]
+People = Annotated[int, Field(ge=0, le=MAX_PEOPLE)]
+Total = Annotated[int, Field(ge=0, le=MAX_TOTAL)]
 Approach = Literal["approaching", "passing", "leaving", "standing", "unknown"]
 CueReason = Literal["zone", "waiting"]
 Availability = Literal["online", "offline"]
@@ -36,6 +83,10 @@ Availability = Literal["online", "offline"]
 
 class ContractError(ValueError):
     """A payload or topic does not follow the contract; the message says what is wrong."""
+
+
+class TopicLevelError(ContractError):
+    """A greetcue topic with a level that breaks the name rule (``Name``)."""
 
 
 def new_id() -> UUID:
@@ -60,13 +111,13 @@ class EventBase(Message):
     id: UUID = Field(description="UUIDv7 of the event; consumers drop repeats by id")
     site: Name
     camera: Name
-    track_id: int | None = Field(None, description="the tracked person, within this camera")
+    track_id: TrackId | None = Field(None, description="the tracked person, within this camera")
     zone: Name | None = Field(None, description="zone the event is about")
     distance_ft: Feet | None = Field(None, description="distance to the counter, feet")
     speed_ftps: Feet | None = Field(None, description="radial speed, ft/s; negative: approaching")
     tta_s: Seconds | None = Field(None, description="seconds until the next zone ring is crossed")
-    captured_at: AwareDatetime = Field(description="capture time of the frame that caused it")
-    published_at: AwareDatetime | None = Field(
+    captured_at: Time = Field(description="capture time of the frame that caused it")
+    published_at: Time | None = Field(
         None,
         description="when the edge emitted it (wrote it to its outbox); a redelivery after an "
         "outage keeps this time, so captured_at to published_at is the edge's own delay",
@@ -84,7 +135,9 @@ class TrackEnd(EventBase):
 
     type: Literal["track_end"] = "track_end"
     duration_s: Seconds = Field(description="how long the person was tracked")
-    reached: list[Name] = Field(description="zones the person entered during the visit")
+    reached: list[Name] = Field(
+        max_length=MAX_ZONES, description="zones the person entered during the visit"
+    )
 
 
 class ZoneEnter(EventBase):
@@ -92,7 +145,7 @@ class ZoneEnter(EventBase):
 
     type: Literal["zone_enter"] = "zone_enter"
     approach: Approach
-    crossed_at: AwareDatetime = Field(description="capture time of the first frame inside")
+    crossed_at: Time = Field(description="capture time of the first frame inside")
     lead_s: Seconds | None = Field(
         None,
         description="ring crossing time minus the zone's cue time: how long before arrival "
@@ -116,9 +169,11 @@ class CueIssued(EventBase):
     cue_id: UUID
     device: Name = Field(description="device cued")
     reason: CueReason
-    escalation: int = Field(ge=0, description="0: first device of the rota; n: n-th escalation")
+    escalation: int = Field(
+        ge=0, le=MAX_ESCALATION, description="0: first device of the rota; n: n-th escalation"
+    )
     approach: Approach
-    expires_at: AwareDatetime = Field(description="the device cue's MQTT message expiry")
+    expires_at: Time = Field(description="the device cue's MQTT message expiry")
 
 
 class AckRecorded(EventBase):
@@ -129,10 +184,11 @@ class AckRecorded(EventBase):
     device: Name = Field(description="device the acknowledgement came from")
     staff: Name | None = None
     via: Literal["button", "mqtt"] = Field(description="GPIO button or the ack topic")
-    cued_at: AwareDatetime = Field(description="when the cue was first issued")
-    latency_s: Seconds = Field(ge=0, description="acknowledgement time minus cue time")
+    cued_at: Time = Field(description="when the cue was first issued")
+    latency_s: Duration = Field(description="acknowledgement time minus cue time")
     before: dict[Name, bool] = Field(
-        description="per zone: whether the ack came before the customer reached it"
+        max_length=MAX_ZONES,
+        description="per zone: whether the ack came before the customer reached it",
     )
 
 
@@ -142,8 +198,8 @@ class CueUnacknowledged(EventBase):
     type: Literal["left_unacknowledged"] = "left_unacknowledged"
     cue_id: UUID
     reason: CueReason
-    cued_at: AwareDatetime
-    open_s: Seconds = Field(ge=0, description="how long the cue stayed open")
+    cued_at: Time
+    open_s: Duration = Field(description="how long the cue stayed open")
 
 
 Event = Annotated[
@@ -159,10 +215,10 @@ class ZoneOccupancy(Message):
     site: Name
     camera: Name
     zone: Name
-    radius_ft: Feet
-    count: int = Field(ge=0, description="people inside now")
+    radius_ft: Radius
+    count: People = Field(description="people inside now")
     nearest_ft: Feet | None = Field(None, description="distance of the nearest person inside")
-    updated_at: AwareDatetime
+    updated_at: Time
 
 
 class CueCommand(Message):
@@ -174,12 +230,31 @@ class CueCommand(Message):
     device: Name
     zone: Name
     reason: CueReason
-    escalation: int = Field(ge=0)
-    track_id: int
+    escalation: int = Field(ge=0, le=MAX_ESCALATION)
+    track_id: TrackId
     distance_ft: Feet | None = None
     tta_s: Seconds | None = None
-    issued_at: AwareDatetime
-    expires_at: AwareDatetime = Field(description="ignore the cue after this (stale buzz)")
+    issued_at: Time
+    expires_at: Time = Field(
+        description=f"ignore the cue after this (stale buzz); after issued_at, by at most "
+        f"{MAX_CUE_EXPIRY_S:g} s"
+    )
+
+    @model_validator(mode="after")
+    def _bounded_life(self, info: ValidationInfo) -> Self:
+        life = (self.expires_at - self.issued_at).total_seconds()
+        if not 0 < life <= MAX_CUE_EXPIRY_S:
+            raise ValueError(
+                f"expires_at must lie after issued_at by at most {MAX_CUE_EXPIRY_S:g} s "
+                f"(it is {life:g} s)"
+            )
+        received_s = (info.context or {}).get("received_s")
+        if received_s is not None and self.issued_at.timestamp() > received_s + MAX_CLOCK_SKEW_S:
+            raise ValueError(
+                f"issued_at lies more than {MAX_CLOCK_SKEW_S:g} s after its arrival; check the "
+                "sender's clock (NTP)"
+            )
+        return self
 
 
 class Ack(Message):
@@ -189,7 +264,7 @@ class Ack(Message):
     cue_id: UUID
     device: Name
     staff: Name | None = None
-    acked_at: AwareDatetime | None = Field(
+    acked_at: Time | None = Field(
         None, description="the sender's clock, informational; latency uses the receive time"
     )
 
@@ -199,18 +274,21 @@ class Metrics(Message):
 
     site: Name
     camera: Name
-    at: AwareDatetime
+    at: Time
     camera_online: bool
-    fps: float = Field(ge=0)
-    stage_ms: dict[str, float] = Field(description="median milliseconds per frame, per stage")
-    latency_ms_p50: float | None = Field(None, description="frame capture to broker PUBACK")
-    latency_ms_p99: float | None = None
-    outbox_depth: int = Field(ge=0)
-    outbox_dropped: int = Field(ge=0, description="events dropped at the outbox bound, total")
-    frames_dropped: int = Field(ge=0, description="frames the loop was too slow for, total")
-    people: int = Field(ge=0, description="people tracked now")
-    refused: dict[str, int] = Field(
+    fps: float = Field(ge=0, le=MAX_FPS, allow_inf_nan=False)
+    stage_ms: dict[Name, Millis] = Field(
+        max_length=MAX_ENTRIES, description="median milliseconds per frame, per stage"
+    )
+    latency_ms_p50: Millis | None = Field(None, description="frame capture to broker PUBACK")
+    latency_ms_p99: Millis | None = None
+    outbox_depth: Total
+    outbox_dropped: Total = Field(description="events dropped at the outbox bound, total")
+    frames_dropped: Total = Field(description="frames the loop was too slow for, total")
+    people: People = Field(description="people tracked now")
+    refused: dict[Name, Total] = Field(
         default_factory=dict,
+        max_length=MAX_ENTRIES,
         description="totals since start of what was refused, by kind: ack_payload (invalid "
         "ack messages), ack_unmatched (acks for no open cue), event_rejected (events the "
         "broker refused for good), handler_error (incoming messages that raised)",
@@ -247,8 +325,13 @@ RESERVED_CAMERA_NAMES = frozenset({"cue", "ack"})
 _PARSED = (Topic.AVAILABILITY, Topic.EVENT, Topic.ZONE, Topic.METRICS, Topic.CUE, Topic.ACK)
 
 
+_NAME = re.compile(NAME_PATTERN)
+
+
 def parse_topic(topic: str, prefix: str = DEFAULT_PREFIX) -> tuple[Topic, dict[str, str]] | None:
-    """Which greetcue topic this is and its names, or ``None`` for any other topic."""
+    """Which greetcue topic this is and its names, or ``None`` for any other topic.
+    ``TopicLevelError`` when it has a greetcue topic's shape but a level breaks the name rule
+    (too long, or a character other than letters, digits and ``-_.``)."""
     levels = topic.split("/")
     for kind in _PARSED:
         pattern = kind.value.split("/")
@@ -266,8 +349,57 @@ def parse_topic(topic: str, prefix: str = DEFAULT_PREFIX) -> tuple[Topic, dict[s
         else:
             if fields.get("camera") in RESERVED_CAMERA_NAMES:
                 continue
+            for key, value in fields.items():
+                if len(value) > MAX_NAME or not _NAME.match(value):
+                    raise TopicLevelError(
+                        f"the {key} level {value[:MAX_NAME]!r} is not a name "
+                        f"(1-{MAX_NAME} letters, digits, - _ .)"
+                    )
             return kind, fields
     return None
+
+
+# The payload fields that must repeat the topic's names, per topic.
+_TOPIC_NAMES: dict[Topic, tuple[str, ...]] = {
+    Topic.EVENT: ("site", "camera"),
+    Topic.ZONE: ("site", "camera", "zone"),
+    Topic.METRICS: ("site", "camera"),
+    Topic.CUE: ("site", "device"),
+    Topic.ACK: ("device",),
+}
+_TOPIC_PAYLOADS: dict[Topic, tuple[type[BaseModel], ...]] = {
+    Topic.EVENT: (EventBase,),
+    Topic.ZONE: (ZoneOccupancy,),
+    Topic.METRICS: (Metrics,),
+    Topic.CUE: (CueCommand,),
+    Topic.ACK: (Ack,),
+}
+
+
+def check_topic_agreement(kind: Topic, names: dict[str, str], message: BaseModel) -> None:
+    """Refuse a decoded payload that disagrees with the topic it came on.
+
+    ``kind`` and ``names`` are what :func:`parse_topic` returned for the topic, ``message``
+    the payload decoded from it. The payload must be that topic's kind of message, and its
+    ``site``, ``camera``, ``zone`` and ``device`` (those the topic names) must equal the
+    topic's levels: an event on ``<prefix>/store-1/counter-1/event`` is about store-1's
+    counter-1, an ack on ``<prefix>/<site>/ack/watch-2`` comes from watch-2. The dashboard
+    and the edge both apply this rule, so a broker ACL on topics also binds the payloads.
+    Raises ``ContractError`` naming the first disagreement; availability has nothing to check.
+    """
+    wanted = _TOPIC_PAYLOADS.get(kind)
+    if wanted is None:
+        return
+    if not isinstance(message, wanted):
+        raise ContractError(
+            f"a {type(message).__name__} payload does not belong on a {kind.name.lower()} topic"
+        )
+    for key in _TOPIC_NAMES[kind]:
+        said = getattr(message, key)
+        if said != names[key]:
+            raise ContractError(
+                f"the payload's {key} {said!r} differs from the topic's {names[key]!r}"
+            )
 
 
 def encode(message: BaseModel) -> bytes:
@@ -275,10 +407,13 @@ def encode(message: BaseModel) -> bytes:
     return message.model_dump_json().encode()
 
 
-def decode(model: type[Message], payload: bytes) -> Any:
-    """Validate a payload from outside as ``model``; ``ContractError`` says what is wrong."""
+def decode(model: type[Message], payload: bytes, received_s: float | None = None) -> Any:
+    """Validate a payload from outside as ``model``; ``ContractError`` says what is wrong.
+    ``received_s`` (default: now) is its arrival time, against which a cue command's times
+    are checked."""
+    context = {"received_s": time.time() if received_s is None else received_s}
     try:
-        return model.model_validate_json(payload)
+        return model.model_validate_json(payload, context=context)
     except ValidationError as exc:
         raise ContractError(_summary(exc)) from None
 

@@ -69,6 +69,13 @@ def test_an_empty_schema_folder_names_the_fix(tmp_path: Path) -> None:
         ),
         ({"type": "array", "items": {"type": "integer"}}, "list of integer"),
         ({"type": "integer", "minimum": 0}, "integer >= 0"),
+        ({"type": "integer", "minimum": 0, "maximum": 255}, "integer 0..255"),
+        ({"type": "number", "exclusiveMinimum": 0, "maximum": 1e3}, "number > 0, <= 1000"),
+        (
+            {"type": "array", "items": {"type": "integer"}, "maxItems": 32},
+            "list of integer, at most 32",
+        ),
+        ({"type": "string", "format": "date-time"}, "string (date-time, 2000..2099)"),
     ],
 )
 def test_schema_types_read_plainly(schema: dict[str, object], expected: str) -> None:

@@ -21,7 +21,7 @@ import typer
 
 from edge.cli.service_commands import SCHEMA_DIR
 from edge.config.service import MqttConfig
-from edge.contract import CONTRACT_VERSION, DEFAULT_PREFIX, Topic
+from edge.contract import CONTRACT_VERSION, DEFAULT_PREFIX, EARLIEST, LATEST, Topic
 from edge.service.discovery import object_id
 
 PAGE = SCHEMA_DIR.parent / "guide" / "mqtt-contract.md"
@@ -109,19 +109,43 @@ def type_name(schema: dict[str, Any]) -> str:
         return " / ".join(f'`"{value}"`' for value in schema["enum"])
     kind = schema.get("type", "any")
     if kind == "array":
-        return f"list of {type_name(schema.get('items', {}))}"
+        return f"list of {type_name(schema.get('items', {}))}{_most(schema, 'maxItems')}"
     if kind == "object":
         values: dict[str, Any] = schema.get("additionalProperties") or next(
             iter(schema.get("patternProperties", {}).values()), {}
         )
-        return f"object of name -> {type_name(values)}" if values else "object"
+        most = _most(schema, "maxProperties")
+        return f"object of name -> {type_name(values)}{most}" if values else "object"
+    if kind == "string" and schema.get("format") == "date-time":
+        return f"string (date-time, {EARLIEST.year}..{LATEST.year - 1})"
     if kind == "string" and "format" in schema:
         return f"string ({schema['format']})"
     if kind == "string" and "pattern" in schema:
         return "name (letters, digits, `-_.`, 1-64)"
-    if "minimum" in schema:
-        return f"{kind} >= {schema['minimum']:g}"
-    return str(kind)
+    return f"{kind}{_range(schema)}"
+
+
+def _most(schema: dict[str, Any], key: str) -> str:
+    return f", at most {schema[key]}" if key in schema else ""
+
+
+def _range(schema: dict[str, Any]) -> str:
+    """`` 0..255``, `` > 0``, `` >= 0`` or nothing, as a number's schema bounds it."""
+    low = schema.get("minimum", schema.get("exclusiveMinimum"))
+    high = schema.get("maximum")
+    low, high = _number(low), _number(high)
+    if low and high:
+        return f" {low}..{high}" if "minimum" in schema else f" > {low}, <= {high}"
+    if low:
+        return f" >= {low}" if "minimum" in schema else f" > {low}"
+    return f" <= {high}" if high else ""
+
+
+def _number(value: float | None) -> str:
+    """A bound as written: whole numbers without a fraction or an exponent."""
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _fields(schema: dict[str, Any], skip: frozenset[str] = frozenset()) -> list[str]:
