@@ -54,7 +54,7 @@ def serve(
     tune_gc()
     host, port = host or settings.listen.host, port or settings.listen.port
     console.print(
-        f"dashboard on http://{host}:{port} "
+        f"dashboard on {'https' if settings.listen.tls else 'http'}://{host}:{port} "
         f"(database {settings.database_url()}, broker {settings.broker.host}:"
         f"{settings.broker.port})",
         highlight=False,

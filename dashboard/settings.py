@@ -7,6 +7,7 @@ configuration model (``greetcue dashboard --config dashboard.yaml``).
 from __future__ import annotations
 
 import os
+import ssl
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Self
@@ -19,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    FilePath,
     ValidationError,
     model_validator,
 )
@@ -211,13 +213,49 @@ class Site(Strict):
 
 
 class Listen(Strict):
-    """Where the web server listens."""
+    """Where the web server listens, and whether it serves HTTPS itself."""
 
     host: str = Field("127.0.0.1", description="address; 0.0.0.0 for the store LAN")
     port: int = Field(8080, ge=0, le=65535, description="TCP port")
     public_url: str | None = Field(
         None, description="URL staff phones reach the dashboard at (for staff links)"
     )
+    tls_cert: FilePath | None = Field(
+        None,
+        description="PEM certificate (chain) to serve HTTPS with, beside tls_key; cookies are "
+        "then Secure by themselves. None: plain HTTP (or TLS at a proxy: security.secure_cookies)",
+    )
+    tls_key: FilePath | None = Field(None, description="unencrypted PEM private key of tls_cert")
+    hsts_s: int = Field(
+        31_536_000,
+        ge=0,
+        le=63_072_000,
+        description="over HTTPS, browsers keep to HTTPS for this many seconds "
+        "(Strict-Transport-Security); 0: not sent",
+    )
+
+    @model_validator(mode="after")
+    def _tls_loads(self) -> Self:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError(
+                "listen.tls_cert and listen.tls_key go together: set both (HTTPS) or neither"
+            )
+        if self.tls_cert and self.tls_key:
+            try:  # an empty password: an encrypted key fails here instead of prompting
+                ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+                    self.tls_cert, self.tls_key, password=""
+                )
+            except (ssl.SSLError, OSError) as exc:
+                raise ValueError(
+                    f"listen.tls_cert {self.tls_cert} and tls_key {self.tls_key} do not load "
+                    f"({exc}); give a PEM certificate and its matching unencrypted PEM key"
+                ) from None
+        return self
+
+    @property
+    def tls(self) -> bool:
+        """Whether the dashboard serves HTTPS itself."""
+        return self.tls_cert is not None
 
 
 class Security(Strict):

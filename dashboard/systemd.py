@@ -64,5 +64,15 @@ class NotifyingServer(uvicorn.Server):
 
 
 def serve_app(app: FastAPI, host: str, port: int, healthy: Callable[[], bool]) -> None:
-    """Run ``app`` on ``host:port`` until SIGTERM or Ctrl-C, talking to systemd."""
-    NotifyingServer(uvicorn.Config(app, host=host, port=port, log_level="warning"), healthy).run()
+    """Run ``app`` on ``host:port`` until SIGTERM or Ctrl-C, talking to systemd; HTTPS when
+    its settings give ``listen.tls_cert`` and ``tls_key``."""
+    listen = app.state.settings.listen
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        ssl_certfile=listen.tls_cert,
+        ssl_keyfile=listen.tls_key,
+    )
+    NotifyingServer(config, healthy).run()

@@ -26,6 +26,7 @@ from dashboard.live import LiveHub
 from dashboard.settings import DashboardConfig
 from dashboard.store.database import open_engine, require_migrated
 from dashboard.web import access, api, pages, staff
+from dashboard.web.headers import SecurityHeaders
 from dashboard.web.metrics import IngestCollector, metrics_route
 from dashboard.web.render import install_filters
 
@@ -64,6 +65,9 @@ def create_app(
     config_hint: str = "",
 ) -> FastAPI:
     """The dashboard app; ``ingest=False`` serves the store without a broker (tests, bench)."""
+    if settings.listen.tls:  # served over HTTPS: every cookie is Secure
+        secure = settings.security.model_copy(update={"secure_cookies": True})
+        settings = settings.model_copy(update={"security": secure})
     engine = engine or open_engine(settings.database_url())
     require_migrated(engine, config_hint)
     hub = LiveHub()
@@ -105,6 +109,7 @@ def create_app(
         same_site="lax",
         https_only=settings.security.secure_cookies,
     )
+    app.add_middleware(SecurityHeaders, hsts_s=settings.listen.hsts_s)
     app.add_exception_handler(access.LoginRequiredError, access.on_need_login)
     app.add_exception_handler(access.ForbiddenError, access.on_forbidden)  # type: ignore[arg-type]
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
