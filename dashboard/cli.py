@@ -5,16 +5,25 @@ from __future__ import annotations
 
 import getpass
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from dashboard import auth
 from dashboard.settings import load_settings
-from dashboard.store.database import current_revision, downgrade, head_revision, open_engine
+from dashboard.store.database import (
+    DatabaseError,
+    current_revision,
+    downgrade,
+    head_revision,
+    open_engine,
+    require_migrated,
+)
 from dashboard.store.database import upgrade as upgrade_db
 
 if TYPE_CHECKING:
@@ -28,12 +37,18 @@ dashboard_app = typer.Typer(
     help="The manager dashboard and staff page (FastAPI).", invoke_without_command=True
 )
 users_app = typer.Typer(help="Manager accounts of the dashboard.", no_args_is_help=True)
+SiteOption = typer.Option(..., "--site", help="the device's site")
 tokens_app = typer.Typer(help="API tokens for integrations.", no_args_is_help=True)
 staff_app = typer.Typer(help="Staff links: one per device, revocable.", no_args_is_help=True)
 
 
 def _hint(config: Path | None) -> str:
     return f" --config {config}" if config else ""
+
+
+def _say(secret: str) -> None:
+    """A link or token on a line of its own, never wrapped, so a copy of it works."""
+    typer.echo(secret)
 
 
 @dashboard_app.callback()
@@ -102,20 +117,55 @@ def _password() -> str:
 
 
 def _engine(config: Path | None) -> Engine:
-    return open_engine(load_settings(config).database_url())
-
-
-def _revoke(kind: str, name: str, config: Path | None) -> int:
-    with _engine(config).begin() as connection:
-        return auth.revoke(connection, kind, name)
+    """The configuration's database, migrated; one that is not set up is refused (and no
+    database or folder is created) with the command that sets it up."""
+    url = load_settings(config).database_url(create=False)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        other = "" if config else ", or pass the --config your dashboard runs with"
+        raise DatabaseError(
+            f"the database {parsed.database} is not set up; run `greetcue dashboard "
+            f"migrate{_hint(config)}` first{other}"
+        )
+    engine = open_engine(url)
+    require_migrated(engine, _hint(config))
+    return engine
 
 
 @users_app.command("add")
 def users_add(name: str, config: Path | None = ConfigOption) -> None:
-    """Add a manager (or set a new password); the password is asked for, or read from stdin."""
+    """Add a manager; the password is asked for, or read from stdin."""
     with _engine(config).begin() as connection:
         auth.add_user(connection, name, _password())
-    console.print(f"manager {name} can log in")
+    console.print(f"manager {name} can log in", highlight=False)
+
+
+@users_app.command("list")
+def users_list(config: Path | None = ConfigOption) -> None:
+    """Every manager, when they were added, and their live sessions."""
+    with _engine(config).connect() as connection:
+        users = auth.list_users(connection)
+    for name, created_s, sessions in users:
+        added = datetime.fromtimestamp(created_s, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        console.print(f"{name}\tadded {added}\t{sessions} live session(s)", highlight=False)
+    if not users:
+        console.print("no managers yet: `greetcue users add NAME` makes one", highlight=False)
+
+
+@users_app.command("remove")
+def users_remove(name: str, config: Path | None = ConfigOption) -> None:
+    """Remove a manager: their sessions end at once."""
+    with _engine(config).begin() as connection:
+        auth.remove_user(connection, name)
+    console.print(f"manager {name} removed; their sessions ended", highlight=False)
+
+
+@users_app.command("password")
+def users_password(name: str, config: Path | None = ConfigOption) -> None:
+    """Set a manager's password (asked for, or read from stdin); every session of theirs ends."""
+    with _engine(config).begin() as connection:
+        ended = auth.set_password(connection, name, _password())
+    console.print(f"new password for {name}; {ended} session(s) ended", highlight=False)
 
 
 @tokens_app.command("add")
@@ -123,36 +173,46 @@ def tokens_add(name: str, config: Path | None = ConfigOption) -> None:
     """Make an API token (send it as 'Authorization: Bearer <token>'); shown once."""
     with _engine(config).begin() as connection:
         token = auth.issue_token(connection, "api", name)
-    console.print(token, highlight=False)
+    _say(token)
 
 
 @tokens_app.command("revoke")
 def tokens_revoke(name: str, config: Path | None = ConfigOption) -> None:
     """Revoke every API token of this name."""
-    count = _revoke("api", name, config)
-    console.print(f"revoked {count} token(s) named {name}")
+    with _engine(config).begin() as connection:
+        count = auth.revoke(connection, "api", name)
+    console.print(f"revoked {count} token(s) named {name}", highlight=False)
 
 
 @staff_app.command("link")
-def staff_link(
-    device: str,
-    site: str = typer.Option(..., "--site", help="the device's site"),
-    config: Path | None = ConfigOption,
-) -> None:
-    """Make the staff link for a device (revokes its previous link); shown once."""
+def staff_link(device: str, site: str = SiteOption, config: Path | None = ConfigOption) -> None:
+    """Make the staff link for a site's device (revokes that device's previous link at that
+    site); shown once."""
     settings = load_settings(config)
-    engine = open_engine(settings.database_url())
-    with engine.begin() as connection:
+    with _engine(config).begin() as connection:
         key = auth.issue_token(connection, "staff", device, site)
     base = settings.listen.public_url or f"http://{settings.listen.host}:{settings.listen.port}"
-    console.print(auth.staff_link(base, device, key), highlight=False)
+    _say(auth.staff_link(base, device, key))
+
+
+@staff_app.command("list")
+def staff_list(config: Path | None = ConfigOption) -> None:
+    """The devices with a live staff link, by site."""
+    with _engine(config).connect() as connection:
+        links = auth.live_tokens(connection, "staff")
+    for device, site, created_s in links:
+        made = datetime.fromtimestamp(created_s, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        console.print(f"{site}\t{device}\tmade {made}", highlight=False)
+    if not links:
+        console.print("no live staff links", highlight=False)
 
 
 @staff_app.command("revoke")
-def staff_revoke(device: str, config: Path | None = ConfigOption) -> None:
-    """Revoke a device's staff link: its page stops working at once."""
-    count = _revoke("staff", device, config)
-    console.print(f"revoked {count} link(s) of {device}")
+def staff_revoke(device: str, site: str = SiteOption, config: Path | None = ConfigOption) -> None:
+    """Revoke a site's device's staff link: its page stops working at once."""
+    with _engine(config).begin() as connection:
+        count = auth.revoke(connection, "staff", device, site)
+    console.print(f"revoked {count} link(s) of {device} at {site}", highlight=False)
 
 
 @dashboard_app.command("ingest")

@@ -1,7 +1,8 @@
 """Live updates for open pages: the ingest thread posts, each page's stream awaits.
 
 Every browser stream has its own small queue; a page too slow to keep up loses its oldest
-updates (it reloads figures on its own), never the ingest."""
+updates (it reloads figures on its own), never the ingest. A staff device is its site and
+name: two stores' ``counter`` devices never see or close each other's cues."""
 
 from __future__ import annotations
 
@@ -10,11 +11,18 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from edge.contract import CueCommand
 
 QUEUE = 256
+
+
+class DeviceId(NamedTuple):
+    """A staff device: which store, and its name there."""
+
+    site: str
+    device: str
 
 
 @dataclass(frozen=True)
@@ -23,13 +31,13 @@ class Update:
 
     kind: str
     data: dict[str, Any]
-    device: str | None = None  # staff streams see only their own device's updates
+    device: DeviceId | None = None  # staff streams see only their own device's updates
 
 
 @dataclass
 class _Listener:
     queue: asyncio.Queue[Update]
-    device: str | None
+    device: DeviceId | None
     loop: asyncio.AbstractEventLoop
 
 
@@ -38,7 +46,7 @@ class LiveHub:
     """Fans updates out to every open stream, and keeps the cues still pending per device."""
 
     _by_id: dict[int, _Listener] = field(default_factory=dict)
-    _pending: dict[str, CueCommand] = field(default_factory=dict)
+    _pending: dict[tuple[str, DeviceId], CueCommand] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def post(self, update: Update) -> None:
@@ -53,28 +61,31 @@ class LiveHub:
             listener.loop.call_soon_threadsafe(_offer, listener.queue, update)
 
     def cue(self, command: CueCommand) -> None:
-        """A cue command for a device: remembered until it expires or is resolved."""
+        """A cue command for a site's device: remembered until it expires or is resolved."""
+        device = DeviceId(command.site, command.device)
         with self._lock:
-            self._pending[f"{command.cue_id}/{command.device}"] = command
-        self.post(Update("cue", _cue_body(command), device=command.device))
+            self._pending[(str(command.cue_id), device)] = command
+        self.post(Update("cue", _cue_body(command), device=device))
 
     def resolved(self, cue_id: str, outcome: str) -> None:
         """A cue was acknowledged or its customer left: every device drops it."""
         with self._lock:
-            gone = [key for key in self._pending if key.startswith(f"{cue_id}/")]
-            devices = {self._pending.pop(key).device for key in gone}
+            gone = [key for key in self._pending if key[0] == cue_id]
+            devices = {key[1] for key in gone}
+            for key in gone:
+                del self._pending[key]
         for device in devices:
             self.post(Update("resolved", {"cue_id": cue_id, "outcome": outcome}, device=device))
 
-    def pending(self, device: str) -> list[dict[str, Any]]:
+    def pending(self, device: DeviceId) -> list[dict[str, Any]]:
         """The cues still open and unexpired for a device (what a reconnecting page shows)."""
         now = time.time()
         with self._lock:
             for key in [k for k, c in self._pending.items() if c.expires_at.timestamp() < now]:
                 del self._pending[key]
-            return [_cue_body(c) for c in self._pending.values() if c.device == device]
+            return [_cue_body(c) for (_, d), c in self._pending.items() if d == device]
 
-    async def stream(self, device: str | None = None) -> AsyncIterator[Update]:
+    async def stream(self, device: DeviceId | None = None) -> AsyncIterator[Update]:
         """Updates for one page until it goes away (``device``: a staff page)."""
         listener = _Listener(asyncio.Queue(QUEUE), device, asyncio.get_running_loop())
         key = id(listener)

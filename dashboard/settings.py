@@ -267,8 +267,29 @@ class Security(Strict):
         "once and kept in the state folder",
     )
     session_hours: float = Field(12, gt=0, le=24 * 30, description="manager session lifetime")
-    login_attempts: int = Field(5, ge=1, le=100, description="failed logins allowed per window")
+    login_attempts: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="login tries allowed per client address per window (a success does not "
+        "count); also the failures of one user from one address before its back-off starts",
+    )
     login_window_s: float = Field(300, gt=0, description="login rate-limit window")
+    login_backoff_max_s: float = Field(
+        3600,
+        gt=0,
+        description="longest wait for one user from one address: past login_attempts "
+        "failures the wait doubles from login_window_s up to this (other addresses unaffected)",
+    )
+    login_hash_threads: int = Field(
+        2, ge=1, le=16, description="threads checking passwords (argon2), apart from page work"
+    )
+    login_hash_queue: int = Field(
+        16,
+        ge=0,
+        le=1000,
+        description="logins that may wait for those threads; past it a login is answered 503",
+    )
     secure_cookies: bool = Field(False, description="cookies only over HTTPS (set behind TLS)")
 
 
@@ -304,17 +325,18 @@ class DashboardConfig(Strict):
         description="staff page flash colour per zone (CSS colours)",
     )
 
-    def folder(self) -> Path:
-        """The state folder, created."""
+    def folder(self, create: bool = True) -> Path:
+        """The state folder (created, unless ``create`` is false)."""
         folder = self.state_dir or Path(
             os.environ.get(STATE_ENV) or platformdirs.user_state_dir("greetcue")
         )
-        folder.mkdir(parents=True, exist_ok=True)
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
         return folder
 
-    def database_url(self) -> str:
-        """The database URL; SQLite in the state folder by default."""
-        return self.database or f"sqlite:///{self.folder() / 'dashboard.sqlite3'}"
+    def database_url(self, create: bool = True) -> str:
+        """The database URL; SQLite in the state folder by default (``create``: the folder)."""
+        return self.database or f"sqlite:///{self.folder(create) / 'dashboard.sqlite3'}"
 
     def zone_of(self, site: str) -> ZoneInfo:
         """The time zone a site's times are shown in."""

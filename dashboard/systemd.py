@@ -9,6 +9,7 @@ An ingest worker sends the same messages through a :class:`Notifier` of its own.
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 from collections.abc import Callable
@@ -63,6 +64,32 @@ class NotifyingServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+class PortInUseError(RuntimeError):
+    """The dashboard's listen port is taken; the message names the port, the key and the fix."""
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port``; ``PortInUseError`` when another program has it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto TCP, as asyncio's own sockets have: only then does it set TCP_NODELAY on each
+    # connection (with proto 0 every answer waited ~40 ms for the client's delayed ACK)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(socket.SOMAXCONN)
+        return sock
+    except OSError as exc:
+        sock.close()
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise PortInUseError(
+            f"port {port} on {host} is already in use (another dashboard or program listens "
+            "there); stop that program, or set listen.port in the dashboard's YAML file (or "
+            "pass --port) to a free port"
+        ) from None
+
+
 def serve_app(app: FastAPI, host: str, port: int, healthy: Callable[[], bool]) -> None:
     """Run ``app`` on ``host:port`` until SIGTERM or Ctrl-C, talking to systemd; HTTPS when
     its settings give ``listen.tls_cert`` and ``tls_key``."""
@@ -75,4 +102,4 @@ def serve_app(app: FastAPI, host: str, port: int, healthy: Callable[[], bool]) -
         ssl_certfile=listen.tls_cert,
         ssl_keyfile=listen.tls_key,
     )
-    NotifyingServer(config, healthy).run()
+    NotifyingServer(config, healthy).run(sockets=[listen_socket(host, port)])

@@ -1,6 +1,6 @@
 """Who may see what: every route in the app's table refuses a request without credentials,
-a staff link reaches only its own device's page, forms need their CSRF token, and logins are
-rate-limited."""
+a staff link reaches only its own device's page (a device is its site and name), forms need
+their CSRF token, and logins are rate-limited."""
 
 from __future__ import annotations
 
@@ -77,9 +77,9 @@ def test_a_wrong_or_revoked_api_token_is_refused(dashboard: Dashboard) -> None:
     assert dashboard.client.get("/api/acks", headers=dashboard.bearer()).status_code == 401
 
 
-def staff_key(dashboard: Dashboard, device: str) -> str:
+def staff_key(dashboard: Dashboard, device: str, site: str = "store-1") -> str:
     with dashboard.engine.begin() as connection:
-        return auth.issue_token(connection, "staff", device, "store-1")
+        return auth.issue_token(connection, "staff", device, site)
 
 
 def test_a_staff_link_reaches_only_its_own_devices_page(dashboard: Dashboard) -> None:
@@ -111,7 +111,7 @@ def test_a_revoked_or_replaced_staff_link_stops_working(dashboard: Dashboard) ->
         dashboard.client.get(f"/staff/wearable-1/manifest.webmanifest?key={new}").status_code == 200
     )
     with dashboard.engine.begin() as connection:
-        auth.revoke(connection, "staff", "wearable-1")
+        auth.revoke(connection, "staff", "wearable-1", "store-1")
     answer = dashboard.client.get(f"/staff/wearable-1?key={new}")
     assert answer.status_code == 403 and "revoked" in answer.text
 
@@ -148,3 +148,36 @@ def test_logins_are_rate_limited_after_repeated_failures(
 
     assert [login("wrong password") for _ in range(attempts)] == [401] * attempts
     assert login(MANAGER[1]) == 429  # even the right password waits out the window
+
+
+def test_a_device_is_its_site_and_name_for_links(dashboard: Dashboard) -> None:
+    one = staff_key(dashboard, "counter", "store-1")
+    two = staff_key(dashboard, "counter", "store-2")  # used to revoke store 1's link
+    client = dashboard.client
+    for key in (one, two):
+        assert client.get(f"/staff/counter/manifest.webmanifest?key={key}").status_code == 200
+    links = dashboard.api("/api/staff-links")
+    assert sorted((link["site"], link["device"]) for link in links) == [
+        ("store-1", "counter"),
+        ("store-2", "counter"),
+    ]
+    gone = client.delete("/api/staff-links/store-2/counter", headers=dashboard.bearer())
+    assert gone.json() == {"revoked": 1}
+    assert client.get(f"/staff/counter/manifest.webmanifest?key={two}").status_code == 403
+    answer = client.get(f"/staff/counter/manifest.webmanifest?key={one}")
+    assert answer.status_code == 200 and "store-1" in answer.json()["name"]
+
+
+def test_the_devices_page_shows_and_revokes_by_site(dashboard: Dashboard) -> None:
+    staff_key(dashboard, "counter", "store-1")
+    staff_key(dashboard, "counter", "store-2")
+    client = dashboard.login()
+    page = client.get("/devices").text
+    assert 'data-device="counter" data-site="store-1"' in page
+    assert 'data-device="counter" data-site="store-2"' in page
+    assert "<script>" not in page  # the copy button's code is a static file (CSP)
+    csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    client.post("/devices/store-1/counter/revoke", data={"csrf": csrf})
+    assert [(x["site"], x["device"]) for x in dashboard.api("/api/staff-links")] == [
+        ("store-2", "counter")
+    ]

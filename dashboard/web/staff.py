@@ -1,7 +1,8 @@
 """The staff page: a phone or watch gets its device's cues live and acknowledges with a tap.
 
 A device's key arrives once in its link (``?key=``) and is kept in a cookie for that device's
-path only; every request is checked against the live (not revoked) key of that device.
+path only; every request is checked against the live (not revoked) key of that device. The key
+names the device's site: a page sees, and acknowledges, only its own site's cues.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from pydantic import BaseModel
 from sse_starlette.event import ServerSentEvent
 from sse_starlette.sse import EventSourceResponse
 
+from dashboard.live import DeviceId
 from dashboard.web import access
 from dashboard.web.api import PING_S
 from edge.contract import Ack, encode
 
 router = APIRouter(prefix="/staff", tags=["staff"])
-Device = Annotated[str, Depends(access.staff_device)]
+Device = Annotated[DeviceId, Depends(access.staff_device)]
 STATIC = Path(__file__).resolve().parent.parent / "static"
 NO_STORE = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
@@ -46,9 +48,9 @@ def service_worker() -> Response:
 
 
 @router.get("/{device}", include_in_schema=False)
-def page(request: Request, device: Device) -> Response:
+def page(request: Request, staff: Device) -> Response:
     """The cue page; a link's ``?key=`` moves into a cookie and out of the address bar."""
-    key = request.query_params.get("key")
+    device, key = staff.device, request.query_params.get("key")
     if key:
         response: Response = RedirectResponse(f"/staff/{device}", status_code=303)
         response.set_cookie(
@@ -63,7 +65,7 @@ def page(request: Request, device: Device) -> Response:
         return response
     context = {
         "device": device,
-        "site": request.state.staff_site or "",
+        "site": staff.site,
         "stream_url": f"/staff/{device}/stream",
         "ack_url": f"/staff/{device}/ack",
         "manifest_url": f"/staff/{device}/manifest.webmanifest",
@@ -77,8 +79,9 @@ def page(request: Request, device: Device) -> Response:
 
 
 @router.get("/{device}/manifest.webmanifest", include_in_schema=False)
-def manifest(device: Device) -> JSONResponse:
+def manifest(staff: Device) -> JSONResponse:
     """Makes the page installable on the home screen."""
+    device = staff.device
     icons = [
         {
             "src": f"/static/icons/icon-{size}.png",
@@ -97,7 +100,7 @@ def manifest(device: Device) -> JSONResponse:
         }
     )
     body = {
-        "name": f"greetcue staff: {device}",
+        "name": f"greetcue staff: {device} ({staff.site})",
         "short_name": "greetcue",
         "id": f"/staff/{device}",
         "start_url": f"/staff/{device}",
@@ -111,13 +114,13 @@ def manifest(device: Device) -> JSONResponse:
 
 
 @router.get("/{device}/stream", include_in_schema=False)
-async def stream(request: Request, device: Device) -> EventSourceResponse:
+async def stream(request: Request, staff: Device) -> EventSourceResponse:
     """This device's cues as server-sent events; ``hello`` carries what is pending now."""
     hub = request.app.state.hub
 
     async def updates() -> AsyncIterator[dict[str, str]]:
-        listening = hub.stream(device)
-        hello = {"pending": hub.pending(device), "server_time": datetime.now(UTC).isoformat()}
+        listening = hub.stream(staff)
+        hello = {"pending": hub.pending(staff), "server_time": datetime.now(UTC).isoformat()}
         yield {"event": "hello", "data": json.dumps(hello)}
         async for update in listening:
             yield {"event": update.kind, "data": json.dumps(update.data)}
@@ -133,19 +136,20 @@ def _ping() -> ServerSentEvent:
 @router.post("/{device}/ack", summary="Acknowledge a cue from the staff page")
 def acknowledge(
     request: Request,
-    device: Device,
+    staff: Device,
     body: AckBody,
     x_requested_with: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
-    """Publish the ack on the site's ack topic; the edge answers with the ack event."""
+    """Publish the ack on this device's ack topic at its own site; the edge answers with the
+    ack event."""
     if x_requested_with != "greetcue":  # a cross-site form cannot set this header
         raise HTTPException(403, "send X-Requested-With: greetcue")
     hub, ingest = request.app.state.hub, request.app.state.ingest
-    cue = next((c for c in hub.pending(device) if c["cue_id"] == str(body.cue_id)), None)
+    cue = next((c for c in hub.pending(staff) if c["cue_id"] == str(body.cue_id)), None)
     if cue is None:
         raise HTTPException(409, "this cue is no longer open (acknowledged, expired or gone)")
-    ack = Ack(cue_id=body.cue_id, device=device, acked_at=datetime.now(UTC))
-    topic = request.app.state.settings.broker.ack_topic(cue["site"], device)
+    ack = Ack(cue_id=body.cue_id, device=staff.device, acked_at=datetime.now(UTC))
+    topic = request.app.state.settings.broker.ack_topic(staff.site, staff.device)
     if ingest is None or not ingest.publish_ack(topic, encode(ack)):
         raise HTTPException(503, "the broker is not reachable; not sent, try again")
     issued = datetime.fromisoformat(cue["issued_at"])

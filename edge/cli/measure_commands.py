@@ -233,6 +233,36 @@ def _score_cells(s: DetectionScore) -> list[str]:
     ]
 
 
+@bench_app.command("logins")
+def bench_logins_command(
+    tries: int = typer.Option(80, min=1, max=1000, help="concurrent login tries in the burst"),
+    probes: int = typer.Option(50, min=2, help="idle /api/overview requests timed first"),
+) -> None:
+    """/api/overview latency while a burst of login tries runs (each from its own loopback
+    address, so each reaches argon2), against idle in the same run."""
+    from edge.tools.bench_logins import bench_logins
+
+    with console.status(f"{probes} idle overview requests, then {tries} concurrent logins"):
+        run = bench_logins(tries, probes)
+    table = Table(title=f"/api/overview latency, idle and during {tries} login tries")
+    for column in ("phase", "requests", "p50 ms", "p95 ms", "max ms"):
+        table.add_column(column, justify="left" if column == "phase" else "right")
+    for phase, timing in (("idle", run.idle), ("login burst", run.burst)):
+        table.add_row(
+            phase,
+            str(len(timing.ms)),
+            f"{timing.p50:.1f}",
+            f"{timing.p95:.1f}",
+            f"{timing.worst:.1f}",
+        )
+    console.print(table)
+    answered = ", ".join(f"{n} x {status}" for status, n in sorted(run.answers.items()))
+    console.print(
+        f"burst {run.burst_s:.2f} s, answers: {answered}; "
+        f"p95 during the burst / idle: [bold]{run.ratio:.2f}[/bold]"
+    )
+
+
 @bench_app.command("dashboard")
 def bench_dashboard_command(
     events: int = typer.Option(50_000, min=1000, help="events to ingest per database"),
