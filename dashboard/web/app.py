@@ -134,8 +134,8 @@ def create_app(
     def healthz() -> JSONResponse:
         """200 while the database answers and the ingest writer stores (503 says which
         fails); says whether the broker is connected."""
-        problem = feeder.problem if feeder else None
-        if problem and False:
+        problem = getattr(feeder, "problem", None) if feeder else None
+        if problem:
             return JSONResponse({"ok": False, "ingest": problem}, 503)
         try:
             with engine.connect() as connection:
