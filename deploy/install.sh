@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # greetcue system install (and upgrade) on Raspberry Pi OS bookworm or Debian 12, as root,
 # from the checkout this script sits in. See deploy/install.md.
-#   deploy/install.sh [--camera NAME [--source SPEC]]... [--site NAME] [--no-start]
+#   deploy/install.sh [--camera NAME [--source SPEC]]... [--device NAME]... [--site NAME] [--no-start]
 # Re-running it upgrades in place; it never overwrites a configuration you have edited.
 set -euo pipefail
 shopt -u patsub_replacement 2>/dev/null || true  # bash 5.2: '&' stays literal in ${x//a/b}
@@ -16,6 +16,7 @@ ENV_FILE=$ETC/greetcue.env
 UNIT_DIR=/etc/systemd/system
 MOSQUITTO_CONF=/etc/mosquitto/conf.d/greetcue.conf
 PASSWD_FILE=/etc/mosquitto/greetcue.passwd
+ACL_FILE=/etc/mosquitto/greetcue.acl
 USER_NAME=greetcue
 EDGE_MQTT_USER=greetcue-edge
 DASHBOARD_MQTT_USER=greetcue-dashboard
@@ -31,19 +32,23 @@ usage: $0 [options]
   --camera NAME   add the camera NAME: $ETC/cameras/NAME.yaml and greetcue-edge@NAME.service
                   (repeatable; the service starts once the camera is calibrated)
   --source SPEC   the camera's source for the --camera before it (default /dev/video0)
+  --device NAME   a Mosquitto user for the staff device NAME (a wearable, light or app that
+                  reads its cues and sends its acks itself); its password is printed once
+                  (repeatable; an existing device keeps its password)
   --site NAME     site name for new camera configs (default store-1)
   --no-start      install and enable, but start nothing (a chroot, an image build)
   -h, --help      this text
 EOF
 }
 
-cameras=() sources=() site=store-1 start=1
+cameras=() sources=() devices=() site=store-1 start=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --camera) [ $# -ge 2 ] || die "--camera needs a name"; cameras+=("$2"); sources+=(/dev/video0); shift 2 ;;
         --source) [ $# -ge 2 ] || die "--source needs a camera source"
                   [ ${#cameras[@]} -gt 0 ] || die "--source belongs after the --camera it is for"
                   sources[${#sources[@]}-1]=$2; shift 2 ;;
+        --device) [ $# -ge 2 ] || die "--device needs a name"; devices+=("$2"); shift 2 ;;
         --site) [ $# -ge 2 ] || die "--site needs a name"; site=$2; shift 2 ;;
         --no-start) start=0; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -53,6 +58,12 @@ done
 [[ $site =~ $NAME_RE ]] || die "--site '$site': use letters, digits, - _ . (it is an MQTT topic level)"
 for camera in "${cameras[@]}"; do
     [[ $camera =~ $NAME_RE ]] || die "--camera '$camera': use letters, digits, - _ . (it is an MQTT topic level)"
+done
+for device in "${devices[@]}"; do
+    [[ $device =~ $NAME_RE ]] || die "--device '$device': use letters, digits, - _ . (it is an MQTT topic level)"
+    case "$device" in "$EDGE_MQTT_USER"|"$DASHBOARD_MQTT_USER")
+        die "--device '$device' is the name of greetcue's own MQTT user: pick another device name" ;;
+    esac
 done
 for spec in "${sources[@]}"; do
     [[ $spec != *[\'\"\\]* ]] || die "--source '$spec': quotes and backslashes are not supported"
@@ -211,14 +222,16 @@ write_configs() {
         render "$src/deploy/etc/camera.yaml" "CAMERA=$camera" "SITE=$site" \
             "SOURCE=$(yaml_scalar "${sources[$i]}")" \
             | install_config "$ETC/cameras/$camera.yaml" 0640 root:"$USER_NAME"
+        # exit code 1: valid, not calibrated yet (start_services says what to do)
         "$VENV/bin/greetcue" config check "$ETC/cameras/$camera.yaml" >/dev/null \
-            || die "$ETC/cameras/$camera.yaml is invalid (see above): fix it and run $0 again"
+            || [ $? -eq 1 ] || die "$ETC/cameras/$camera.yaml is invalid (see above): fix it and run $0 again"
     done
 }
 
 configure_mosquitto() {
     install -d -m 0755 /etc/mosquitto/conf.d
     install_config "$MOSQUITTO_CONF" 0644 root:root < "$src/deploy/mosquitto/greetcue.conf"
+    install_config "$ACL_FILE" 0644 root:root < "$src/deploy/mosquitto/greetcue.acl"
     [ -e "$PASSWD_FILE" ] || install -m 0640 -o root -g mosquitto /dev/null "$PASSWD_FILE"
     local user password
     for user in "$EDGE_MQTT_USER:GREETCUE_MQTT_PASSWORD" "$DASHBOARD_MQTT_USER:GREETCUE_DASHBOARD_MQTT_PASSWORD"; do
@@ -227,9 +240,19 @@ configure_mosquitto() {
         printf '%s\n%s\n' "$password" "$password" \
             | mosquitto_passwd "$PASSWD_FILE" "${user%%:*}" >/dev/null
     done
+    local device
+    for device in "${devices[@]}"; do
+        if cut -d: -f1 "$PASSWD_FILE" | grep -qxF "$device"; then
+            say "Mosquitto: device $device already has a user (its password is kept)"
+            continue
+        fi
+        password=$(secret)
+        printf '%s\n%s\n' "$password" "$password" | mosquitto_passwd "$PASSWD_FILE" "$device" >/dev/null
+        say "Mosquitto: device $device: user '$device', password '$password' (shown once: set it in the device now)"
+    done
     chown root:mosquitto "$PASSWD_FILE"
     chmod 0640 "$PASSWD_FILE"
-    say "Mosquitto: users $EDGE_MQTT_USER and $DASHBOARD_MQTT_USER in $PASSWD_FILE"
+    say "Mosquitto: users $EDGE_MQTT_USER and $DASHBOARD_MQTT_USER in $PASSWD_FILE, what each may do in $ACL_FILE"
 }
 
 as_service_user() {  # as_service_user CMD...: run a greetcue command as the service would
@@ -259,7 +282,7 @@ install_units() {
     done
 }
 
-calibrated() { ! "$VENV/bin/greetcue" config check "$1" | grep -q 'calibration: none'; }
+calibrated() { "$VENV/bin/greetcue" config check "$1" >/dev/null; }  # what `run` checks
 
 start_services() {
     if [ "$start" = 0 ]; then

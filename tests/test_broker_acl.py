@@ -27,7 +27,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from edge.contract import Topic
-from edge.service.broker import find_executable, free_port
+from edge.service.broker import Mosquitto, find_executable, free_port
 from tests.mosquitto_fixture import WAIT_S, PasswordFile, Subscriber
 
 SHIPPED = Path(__file__).resolve().parents[1] / "deploy" / "mosquitto"
@@ -58,7 +58,24 @@ def rewritten(text: str, replacements: dict[str, str]) -> str:
 
 
 @pytest.fixture
-def store_broker(tmp_path: Path, password_file: PasswordFile) -> Iterator[int]:
+def bridge_lines(request: pytest.FixtureRequest) -> list[str]:
+    """A bridge to the ``central`` broker for the store broker (parametrized indirectly with
+    "central"), else nothing."""
+    if getattr(request, "param", None) != "central":
+        return []
+    central: Mosquitto = request.getfixturevalue("central")
+    return [
+        "connection central",
+        f"address 127.0.0.1:{central.port}",
+        "topic greetcue/store-1/# out 1",
+        "topic greetcue/store-1/ack/+ in 1",
+    ]
+
+
+@pytest.fixture
+def store_broker(
+    tmp_path: Path, password_file: PasswordFile, bridge_lines: list[str]
+) -> Iterator[int]:
     """A Mosquitto running the shipped greetcue.conf and greetcue.acl; its port."""
     port = free_port()
     acl = tmp_path / "greetcue.acl"
@@ -72,6 +89,7 @@ def store_broker(tmp_path: Path, password_file: PasswordFile) -> Iterator[int]:
         },
     )
     conf += f"persistence_location {tmp_path}/\n"  # Debian's main config sets it
+    conf += "".join(f"{line}\n" for line in bridge_lines)
     if os.geteuid() == 0:  # as root Mosquitto would switch to the `mosquitto` user
         conf += f"user {pwd.getpwuid(0).pw_name}\n"
     (tmp_path / "mosquitto.conf").write_text(conf)
@@ -251,3 +269,28 @@ def test_every_acl_user_is_one_the_install_creates() -> None:
 
 
 def _unused(*_: Any) -> None: ...
+
+
+@pytest.fixture
+def central(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A plain Mosquitto standing in for the chain's central broker."""
+    with Mosquitto(tmp_path / "central") as broker:
+        yield broker
+
+
+@pytest.mark.parametrize("bridge_lines", ["central"], indirect=True)
+def test_the_bridge_carries_acks_down_and_events_up_under_the_acl(
+    central: Mosquitto, store_broker: int, watch: Watch
+) -> None:
+    """The bridge is the broker itself, not a user: the ACL does not stop what it carries."""
+    acks = watch(Topic.ACK.filter(prefix="greetcue", site="store-1"), user=EDGE)
+    up = Subscriber(central.port, "greetcue/#").connect()
+    try:
+        with Speaker(store_broker, EDGE) as edge:
+            edge.say(EVENT)
+        up.wait_for(lambda got: any(m.topic == EVENT for m in got))
+        with Speaker(central.port, None) as dashboard:
+            dashboard.say(ack("counter"))
+        assert topics_until(acks, ack("counter")) == [ack("counter")]
+    finally:
+        up.disconnect()

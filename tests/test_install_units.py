@@ -334,3 +334,21 @@ def test_an_ingest_worker_is_ready_pings_and_says_it_stops(
         output, _ = worker.communicate(timeout=WAIT_S)
         assert worker.returncode == 0, output.decode()
     assert_ready_pings_stopping(received)
+
+
+@pytest.mark.parametrize(
+    ("device", "says"),
+    [("greetcue-edge", "greetcue's own MQTT user"), ("a/b", "MQTT topic level"), ("", "")],
+)
+def test_install_sh_refuses_a_device_name_the_broker_acl_cannot_hold(
+    device: str, says: str
+) -> None:
+    """A device's MQTT user name is its topic level (the ACL's %u): greetcue's own users or a
+    name with a / would let it write where it must not. Refused before anything is changed."""
+    done = subprocess.run(
+        ["bash", str(REPO / "deploy" / "install.sh"), "--device", device],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert f"--device '{device}'" in done.stderr and says in done.stderr
