@@ -21,7 +21,15 @@ from typing import Any
 from gpiozero import Button
 
 from edge.config import ButtonConfig
-from edge.contract import DEFAULT_PREFIX, Ack, ContractError, Topic, decode, parse_topic
+from edge.contract import (
+    DEFAULT_PREFIX,
+    Ack,
+    ContractError,
+    Topic,
+    check_topic_agreement,
+    decode,
+    parse_topic,
+)
 from edge.service.cues import StaffAck
 from edge.service.outputs.gpio import gpio_errors
 from edge.service.throttle import LogThrottle
@@ -102,11 +110,7 @@ class AckTopicHandler:
         parsed = parse_topic(topic, self._prefix)
         if parsed is None or parsed[0] is not Topic.ACK:
             raise ContractError(f"not an ack topic under {self._prefix!r}")
-        if ack.device != parsed[1]["device"]:
-            raise ContractError(
-                f"the payload's device {ack.device!r} differs from the topic's "
-                f"{parsed[1]['device']!r}"
-            )
+        check_topic_agreement(*parsed, ack)
 
     def _refuse(self, kind: str, topic: str, reason: str) -> None:
         self.refused[kind] += 1
