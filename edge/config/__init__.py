@@ -175,9 +175,9 @@ def parse_config(data: Any, origin: str = "configuration") -> Config:
 
 
 def write_config(config: Config, path: Path) -> Path:
-    """``config`` as a YAML file ``load_config`` reads back (keys at their defaults left out
-    only where they are none)."""
-    path.write_text(yaml.safe_dump(config.model_dump(mode="json", exclude_none=True)))
+    """``config`` as a YAML file ``load_config`` reads back equal: every key is written, an
+    explicit none (a key turned off, such as ``service.metrics_port``) included."""
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
     return path
 
 

@@ -293,7 +293,13 @@ class ServiceConfig(Strict):
         le=65535,
         description="Prometheus /metrics port (0: any free port; none: no endpoint)",
     )
-    metrics_host: str = Field("0.0.0.0", description="address the /metrics endpoint listens on")
+    metrics_host: str = Field(
+        "127.0.0.1",
+        min_length=1,
+        description="address the /metrics endpoint listens on: 127.0.0.1 serves this box "
+        "only; 0.0.0.0 (or the box's LAN address) lets a Prometheus on another machine "
+        "scrape it, so open it on purpose, on a network you trust",
+    )
     occupancy_refresh_s: float = Field(
         60.0, ge=1, le=3600, description="retained zone occupancy is republished this often"
     )
