@@ -5,9 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
+from typer.testing import CliRunner
 
-from edge.config import ConfigError, load_config, parse_config
+from edge.cli import app
+from edge.config import ConfigError, load_config, parse_config, write_config
+from edge.service.loop import Service
 
+EXAMPLES = Path(__file__).parent.parent / "deploy" / "examples"
 FOUR_POINTS = [
     {"pixel": [100, 400], "floor_ft": [-3, 4]},
     {"pixel": [540, 400], "floor_ft": [3, 4]},
@@ -67,3 +72,52 @@ def test_missing_file_and_bad_yaml_are_clear(tmp_path: Path) -> None:
     broken.write_text("site: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(broken)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"service": {"metrics_port": None}},  # "off" must not reload as the default 9464
+        {"mqtt": {"discovery_prefix": None, "tls": None}, "cues": {"zones": None}},
+        {"calibration": {"floor_points": FOUR_POINTS}, "presence": {"exclusion_ft": None}},
+    ],
+)
+def test_a_written_config_reads_back_equal_explicit_nulls_included(
+    tmp_path: Path, data: dict[str, object]
+) -> None:
+    config = parse_config(data)
+    assert load_config(write_config(config, tmp_path / "written.yaml")) == config
+
+
+def test_the_examples_read_back_equal(tmp_path: Path) -> None:
+    for example in sorted(EXAMPLES.glob("*.yaml")):
+        config = load_config(example)
+        assert load_config(write_config(config, tmp_path / example.name)) == config
+
+
+@pytest.mark.parametrize(
+    ("calibration", "missing"),
+    [
+        (None, "calibration: missing"),
+        ({"aruco": {"size_ft": 1.0}}, "calibration.aruco: "),
+        ({"camera_file": "no-such-camera.yaml"}, "calibration.camera_file: "),
+    ],
+)
+def test_config_check_refuses_what_run_refuses_and_names_the_fix(
+    tmp_path: Path, calibration: dict[str, object] | None, missing: str
+) -> None:
+    path = tmp_path / "camera.yaml"
+    path.write_text(yaml.safe_dump({"calibration": calibration}))
+    checked = CliRunner().invoke(app, ["config", "check", str(path)])
+    assert checked.exit_code == 1, checked.output
+    assert missing in checked.output and "greetcue calibrate" in checked.output
+    with pytest.raises(ConfigError) as refused:
+        Service(load_config(path))
+    assert missing in str(refused.value) and "greetcue calibrate" in str(refused.value)
+
+
+def test_config_check_passes_a_calibrated_camera(tmp_path: Path) -> None:
+    path = tmp_path / "camera.yaml"
+    path.write_text(yaml.safe_dump({"calibration": {"floor_points": FOUR_POINTS}}))
+    checked = CliRunner().invoke(app, ["config", "check", str(path)])
+    assert checked.exit_code == 0 and "ready for `greetcue run`" in checked.output

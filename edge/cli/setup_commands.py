@@ -152,8 +152,10 @@ def calibrate(
 
 @config_app.command("check")
 def config_check(path: Path = typer.Argument(help="configuration file (YAML)")) -> None:
-    """Validate a configuration file; print what it sets up."""
+    """Validate a configuration file and check it holds what `greetcue run` needs (the checks
+    run makes itself); print what it sets up. Exit code 1: valid, but run would refuse it."""
     from edge.config import load_config
+    from edge.service import preflight
 
     config = load_config(path)
     zones = ", ".join(f"{z.name} ({z.radius_ft:g} ft)" for z in config.zones)
@@ -167,6 +169,13 @@ def config_check(path: Path = typer.Argument(help="configuration file (YAML)")) 
     console.print(f"  site {config.site}, camera {config.camera.name} <- {config.camera.source}")
     console.print(f"  calibration: {how}; counter at {config.counter.position_ft} ft")
     console.print(f"  zones: {zones}; detector {config.detector.model}")
+    problems = preflight.problems(config, str(path))
+    if problems:
+        console.print("[red]not ready:[/red] `greetcue run` would refuse it:")
+        for problem in problems:
+            console.print(f"  - {problem}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    console.print("  ready for `greetcue run`")
 
 
 @config_app.command("reference")

@@ -26,6 +26,7 @@ from edge.contract import EventBase, Metrics, encode
 from edge.perception.calibration import CalibrationError, camera_for
 from edge.perception.pipeline import Perception, tracking_detector
 from edge.perception.sources import Frame, SourceError
+from edge.service import preflight
 from edge.service.camera_feed import CameraFeed
 from edge.service.cue_stage import cue_events
 from edge.service.cues import StaffAck
@@ -87,11 +88,7 @@ class Service:
         observer: Observer | None = None,
         fps: float | None = None,
     ) -> None:
-        if config.calibration is None:
-            raise ValueError(
-                "greetcue run needs a calibrated camera to measure distances: add a calibration "
-                "section (see `greetcue calibrate` and the README, Setting up a camera)"
-            )
+        preflight.check(config)
         self.config = config
         self._observer = observer
         self._stop = threading.Event()
