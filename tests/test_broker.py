@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -11,10 +12,16 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from edge.config import EmbeddedBrokerConfig
+from edge.contract import MAX_PAYLOAD_BYTES
 from edge.service import broker as broker_module
 from edge.service.broker import Mosquitto, free_port
+from tests.mosquitto_fixture import Subscriber
+from tests.network import lan_address, reachable
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG and /proc are Linux's"
@@ -95,10 +102,10 @@ def test_a_leftover_broker_of_the_same_folder_is_stopped_at_start(
     kill_9(child)
     time.sleep(0.3)
     assert is_mosquitto(pid)  # orphaned, still on the port
-    assert (folder / "mosquitto.pid").read_text().strip() == str(pid)
+    assert (folder / "mosquitto.pid").read_text().split()[0] == str(pid)
     with caplog.at_level(logging.WARNING), Mosquitto(folder, port) as again:
         assert not is_mosquitto(pid) and again.running and again.pid != pid
-        assert (folder / "mosquitto.pid").read_text().strip() == str(again.pid)
+        assert (folder / "mosquitto.pid").read_text().split() == [str(again.pid), str(os.getpid())]
     assert f"stopping a leftover Mosquitto (pid {pid})" in caplog.text
     assert not (folder / "mosquitto.pid").exists()  # removed by a clean stop
 
@@ -126,3 +133,56 @@ def test_the_config_logs_errors_warnings_and_notices_only(tmp_path: Path) -> Non
     types = [line.split()[1] for line in lines if line.startswith("log_type")]
     assert types == ["error", "warning", "notice"]
     assert f"log_dest file {broker.log_file}" in lines
+
+
+def test_a_broker_whose_owner_still_runs_is_shared_and_left_alone(
+    tmp_path: Path, leftovers: list[int], caplog: pytest.LogCaptureFixture
+) -> None:
+    folder, port = tmp_path / "mosquitto", free_port()
+    child, pid = broker_in_child(folder, port)  # the first service, alive
+    leftovers.append(pid)
+    try:
+        with caplog.at_level(logging.WARNING), Mosquitto(folder) as second:
+            assert (second.shared_with, second.port, second.pid) == (child.pid, port, None)
+            with Subscriber(second.port, "#", host=second.host):
+                assert is_mosquitto(pid)
+        assert is_mosquitto(pid), "the second service leaves the first one's broker running"
+        assert (folder / "mosquitto.pid").read_text().split()[0] == str(pid)
+        assert f"already runs for process {child.pid}" in caplog.text
+    finally:
+        kill_9(child)
+    wait_gone(pid)
+
+
+def test_the_embedded_broker_listens_on_localhost_only(tmp_path: Path) -> None:
+    config = EmbeddedBrokerConfig(port=0, state_dir=tmp_path / "mosquitto")
+    with Mosquitto.from_config(config, tmp_path) as broker:
+        assert reachable("127.0.0.1", broker.port)
+        assert not reachable(lan_address(), broker.port)
+
+
+def publish(port: int, topic: str, payload: bytes) -> None:
+    """Publish at QoS 1 from a fresh MQTT 5 client; a broker that hangs up on it is no error."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    deadline = time.monotonic() + WAIT_S
+    while not client.is_connected():
+        assert time.monotonic() < deadline, "no CONNACK"
+        time.sleep(0.05)
+    with contextlib.suppress(RuntimeError):  # Mosquitto may disconnect a too-big publisher
+        client.publish(topic, payload, qos=1).wait_for_publish(WAIT_S)
+    client.disconnect()
+    client.loop_stop()
+
+
+def test_the_embedded_broker_refuses_payloads_over_the_contract_limit(tmp_path: Path) -> None:
+    config = EmbeddedBrokerConfig(port=0, state_dir=tmp_path / "mosquitto")
+    with (
+        Mosquitto.from_config(config, tmp_path) as broker,
+        Subscriber(broker.port, "t/#") as seen,
+    ):
+        publish(broker.port, "t/big", b"x" * (MAX_PAYLOAD_BYTES + 1))
+        publish(broker.port, "t/fits", b"x" * MAX_PAYLOAD_BYTES)
+        seen.wait_for(lambda ms: any(m.topic == "t/fits" for m in ms))
+    assert [m.topic for m in seen.messages] == ["t/fits"]  # the bigger one was sent first

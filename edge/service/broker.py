@@ -9,9 +9,14 @@ connection) to ``mosquitto.log`` in that folder; its own stdout/stderr go there 
 Stopped with the service: the service's runtime stops it (SIGTERM) on a clean shutdown, after
 the MQTT link has said ``offline``. If the service dies without that (``kill -9``, a crash), on
 Linux the kernel sends the broker SIGTERM (``PR_SET_PDEATHSIG``, set in the child before it
-runs Mosquitto). As a last resort, ``mosquitto.pid`` in the folder names the broker that runs;
-``start`` stops a leftover one of the same folder, but only if that process really is a
-Mosquitto running this folder's config file.
+runs Mosquitto). As a last resort, ``mosquitto.pid`` in the folder names the broker that runs
+and the process that started it; ``start`` stops a leftover one of the same folder, but only
+if that process really is a Mosquitto running this folder's config file and the process that
+started it is gone. While that process lives (a second camera's service on the box), ``start``
+uses its broker and leaves it alone.
+
+The broker listens on localhost only and refuses payloads over the contract's
+``MAX_PAYLOAD_BYTES``, so nothing on the LAN can reach it or fill it.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from types import TracebackType
 from typing import NoReturn, Self
 
 from edge.config.service import EmbeddedBrokerConfig
+from edge.contract import MAX_PAYLOAD_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +112,16 @@ def parent_death_signal(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
     return die_with_parent
 
 
+def _parent(pid: int) -> int | None:
+    """The running process's parent pid; None when it is gone or unreadable."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()  # after "pid (name) ": state, ppid, ...
+    return int(fields[1]) if len(fields) > 1 else None
+
+
 def _command_line(pid: int) -> list[str]:
     """The running process's arguments; [] when it is gone, a zombie or unreadable."""
     try:
@@ -140,6 +156,7 @@ class Mosquitto:
         self._extra_config = list(extra_config)  # more mosquitto.conf lines, e.g. acl_file
         self._start_timeout_s = start_timeout_s
         self._process: subprocess.Popen[bytes] | None = None
+        self.shared_with: int | None = None  # the process whose running broker this one uses
 
     @classmethod
     def from_config(cls, config: EmbeddedBrokerConfig, default_state_dir: Path) -> Mosquitto:
@@ -175,11 +192,13 @@ class Mosquitto:
         return self._process is not None and self._process.poll() is None
 
     def start(self) -> Self:
-        """Writes the config, starts Mosquitto and waits until it accepts TCP connections."""
+        """Writes the config, starts Mosquitto and waits until it accepts TCP connections; or,
+        when another live process runs this folder's broker, uses that one as it is."""
         if self.running:
             return self
         executable = find_executable(self._executable)
-        self._stop_leftover()
+        if self._share_or_stop_leftover():
+            return self
         if self._port == 0:
             self._port = free_port(self.host)
         elif _port_in_use(self.host, self._port):
@@ -200,7 +219,7 @@ class Mosquitto:
                 env=_without_systemd_notify(),  # its READY=1 is not the service's
                 preexec_fn=parent_death_signal(),
             )
-        self.pid_file.write_text(f"{self._process.pid}\n")
+        self.pid_file.write_text(f"{self._process.pid}\n{os.getpid()}\n")
         self._wait_until_listening()
         log.info("private Mosquitto on %s:%d (state in %s)", self.host, self._port, self.folder)
         return self
@@ -208,6 +227,7 @@ class Mosquitto:
     def stop(self, timeout_s: float = 5.0) -> None:
         """SIGTERM (Mosquitto saves its persistence database), then waits; SIGKILL if stuck."""
         process = self._process
+        self.shared_with = None  # a shared broker is its owner's to stop
         if process is None:
             return
         if process.poll() is None:
@@ -256,13 +276,17 @@ class Mosquitto:
         config = str(self.config_file)
         return len(args) == 3 and "mosquitto" in Path(args[0]).name and args[1:] == ["-c", config]
 
-    def _stop_leftover(self) -> None:
-        """Stops the broker of a previous run in this folder (its parent died without it)."""
+    def _share_or_stop_leftover(self) -> bool:
+        """Whether this folder's broker already runs for a live process (then it is used as
+        it is); else stops a leftover of a previous run (its parent died without it)."""
         try:
-            pid = int(self.pid_file.read_text().strip())
+            pid, *owner = (int(n) for n in self.pid_file.read_text().split())
         except (OSError, ValueError):
-            return
+            return False
         if pid > 0 and pid != os.getpid() and self._is_ours(pid):
+            if owner and _parent(pid) == owner[0]:
+                self._share(pid, owner[0])
+                return True
             log.warning("stopping a leftover Mosquitto (pid %d) of %s", pid, self.folder)
             for sig in (signal.SIGTERM, signal.SIGKILL):  # SIGTERM: it saves its database
                 with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -275,6 +299,30 @@ class Mosquitto:
         if not self._is_ours(pid):  # else it still runs (another user's?): start reports the port
             with contextlib.suppress(OSError):
                 self.pid_file.unlink()
+        return False
+
+    def _share(self, pid: int, owner: int) -> None:
+        """Use the broker ``owner`` started in this folder, on the address its config says."""
+        lines: list[str] = []
+        with contextlib.suppress(OSError):
+            lines = self.config_file.read_text().splitlines()
+        listener = next((line.split() for line in lines if line.startswith("listener ")), [])
+        if len(listener) != 3 or not listener[1].isdigit():
+            raise BrokerError(
+                f"Mosquitto (pid {pid}) runs {self.config_file}, which names no listener; "
+                f"stop process {owner} or give this service another embedded_broker.state_dir"
+            )
+        self._port, self.host = int(listener[1]), listener[2]
+        self.shared_with = owner
+        log.warning(
+            "Mosquitto of %s already runs for process %d (another greetcue service?): using it "
+            "on %s:%d; it stops with that process. For several cameras on one box, point every "
+            "service at one broker with an mqtt section",
+            self.folder,
+            owner,
+            self.host,
+            self._port,
+        )
 
     def _write_config(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -299,6 +347,8 @@ class Mosquitto:
             # QoS 1 messages in flight to one client: the default 20 caps a subscriber that
             # acknowledges after storing (the dashboard) at a few hundred messages a second
             "max_inflight_messages 1000",
+            # the contract's largest payload: a bigger one is refused, never stored or queued
+            f"message_size_limit {MAX_PAYLOAD_BYTES}",
         ]
         if self._password_file is not None:
             lines += ["allow_anonymous false", f"password_file {self._password_file}"]
