@@ -113,8 +113,8 @@ class _Cue:
 
 def _finite(array: F64, dims: int) -> Mask:
     """Whether each entry over the first ``dims`` axes of ``array`` is all finite numbers."""
-    flat = array.reshape(*array.shape[:dims], -1)
-    return np.asarray(np.isfinite(flat).all(axis=-1), np.bool_)
+    rest = tuple(range(dims, array.ndim))  # not a reshape: it cannot infer -1 with no rows
+    return np.asarray(np.isfinite(array).all(axis=rest), np.bool_)
 
 
 def _ray_fans(camera: Camera, pixels: F64) -> F64:
