@@ -14,6 +14,7 @@ dict_keys(['detect'])
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -132,6 +133,27 @@ def summary_line(metrics: Metrics) -> str:
     if refused:
         parts.append("refused: " + " ".join(refused))
     return "metrics: " + ", ".join(parts)
+
+
+class MetricsPortError(RuntimeError):
+    """The Prometheus endpoint cannot listen where the configuration says."""
+
+
+def _listen_failure(host: str, port: int, exc: OSError) -> str:
+    """What went wrong opening ``/metrics`` on ``host:port``, the key to change and how."""
+    where = f"cannot serve Prometheus /metrics on {host}:{port} ({exc.strerror or exc})"
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"{where}: another program holds port {port} (another greetcue service on this "
+            f"box? see `ss -ltnp 'sport = :{port}'`); set service.metrics_port to a free port "
+            "(each camera on a box needs its own), 0 for any free port, or null for no endpoint"
+        )
+    if exc.errno == errno.EACCES:
+        return f"{where}: set service.metrics_port to 1024 or above, or null for no endpoint"
+    return (
+        f"{where}: set service.metrics_host to an address of this box (127.0.0.1: this box "
+        "only; 0.0.0.0: every interface), or service.metrics_port to null for no endpoint"
+    )
 
 
 class RunningTotal:
@@ -300,9 +322,12 @@ class ServiceMetrics:
         """Serve ``/metrics`` from this service's registry; returns the port (``0``: any free)."""
         if self._server is not None:
             raise RuntimeError("the /metrics endpoint is already running")
-        server, thread = prometheus_client.start_http_server(
-            port, addr=host, registry=self.registry
-        )
+        try:
+            server, thread = prometheus_client.start_http_server(
+                port, addr=host, registry=self.registry
+            )
+        except OSError as exc:
+            raise MetricsPortError(_listen_failure(host, port, exc)) from None
         self._server = server, thread
         log.info("Prometheus metrics on http://%s:%d/metrics", host, server.server_port)
         return server.server_port
