@@ -8,10 +8,12 @@ server runs on a thread beside it.
 
 from __future__ import annotations
 
+import errno
 import logging
 import random
 import secrets
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -69,13 +71,23 @@ class LiveDemo:
 
     def run(self, console: Console, minutes: float | None = None) -> int:
         """Run until stopped; the number of passes over the clip."""
-        with Mosquitto(self.state / "broker", port=0) as broker:
+        with Mosquitto(self.state / "broker", port=0) as broker, _listen(self._port) as sock:
+            served = int(sock.getsockname()[1])
+            if served != self._port:
+                console.print(
+                    f"[yellow]port {self._port} is in use by another program: the dashboard "
+                    f"serves on port {served} instead (--port PORT picks another)[/yellow]",
+                    highlight=False,
+                )
             config = demo_config(self._examples, self.state, port=broker.port)
-            server, links = self._dashboard(config, broker)
-            web = threading.Thread(target=server.run, name="dashboard-web", daemon=True)
+            server, links = self._dashboard(config, broker, served)
+            web = threading.Thread(target=server.run, args=([sock],), name="dashboard-web")
+            web.daemon = True
             web.start()
             while not server.started and web.is_alive():
                 time.sleep(0.05)
+            if not server.started:
+                raise RuntimeError(f"the dashboard did not start on port {served}; see above")
             _print_links(console, links, self._demo_staff)
             staff = (
                 DemoStaff(broker.port, config.site, delay=sometimes_missed(human_delay))
@@ -93,16 +105,18 @@ class LiveDemo:
                 web.join(timeout=10)
         return passes
 
-    def _dashboard(self, config: Config, broker: Mosquitto) -> tuple[uvicorn.Server, Links]:
+    def _dashboard(
+        self, config: Config, broker: Mosquitto, port: int
+    ) -> tuple[uvicorn.Server, Links]:
         settings = DashboardConfig(
             state_dir=self.state / "dashboard",
             broker=Broker(host=broker.host, port=broker.port, client_id="greetcue-demo-dash"),
-            listen=Listen(host="127.0.0.1", port=self._port),
+            listen=Listen(host="127.0.0.1", port=port),
         )
         engine = open_engine(settings.database_url())
         upgrade(engine)
         password = secrets.token_urlsafe(9)
-        base = f"http://127.0.0.1:{self._port}"
+        base = f"http://127.0.0.1:{port}"
         staff: dict[str, str] = {}
         with engine.begin() as connection:
             auth.add_user(connection, MANAGER, password)
@@ -112,7 +126,7 @@ class LiveDemo:
         app = create_app(settings, engine)
         tune_gc()
         server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self._port, log_level="warning")
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         )
         links = Links(f"{base}/", f"{base}/acks", staff, MANAGER, password)
         return server, links
@@ -134,6 +148,22 @@ class LiveDemo:
                 break
             log.info("demo: clip pass %d done (%d events); playing it again", passes, result.events)
         return passes
+
+
+def _listen(port: int) -> socket.socket:
+    """A listening socket on 127.0.0.1:``port``, or on a free port when another program holds
+    that one (bound here, so the links printed are where the dashboard really is)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds its own
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            sock.close()
+            raise
+        sock.bind(("127.0.0.1", 0))
+    sock.listen(2048)
+    return sock
 
 
 def _print_links(console: Console, links: Links, demo_staff: bool) -> None:
