@@ -36,6 +36,11 @@ class Stack:
     staff_url: str
     device: str
     edge: subprocess.Popen[bytes]
+    edge_log: Path
+
+    def edge_output(self) -> str:
+        """The end of the edge process's log (stdout and stderr)."""
+        return self.edge_log.read_text(errors="replace")[-4000:]
 
 
 @pytest.fixture
@@ -78,9 +83,12 @@ def stack(mosquitto: Mosquitto, tmp_path: Path, footage_dir: Path) -> Iterator[S
     with (tmp_path / "edge.log").open("wb") as log:
         edge = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
+    stack = Stack(base, f"{base}/staff/{device}?key={key}", device, edge, tmp_path / "edge.log")
     try:
-        yield Stack(base, f"{base}/staff/{device}?key={key}", device, edge)
+        yield stack
     finally:
+        print(f"the edge's log, {stack.edge_log} (pytest shows it when the test fails):")
+        print(stack.edge_output())
         edge.terminate()
         edge.wait(timeout=30)
         server.should_exit = True
@@ -111,6 +119,7 @@ def test_live_event_staff_ack_and_latency_in_a_real_browser(
     staff = staff_context.new_page()
     staff.goto(stack.staff_url)
     expect(staff.locator("#connection")).to_contain_text("onnected", timeout=WAIT_MS)
+    assert stack.edge.poll() is None, f"the edge service stopped:\n{stack.edge_output()}"
     staff.screenshot(path=screenshots / "staff-idle.png")
 
     expect(page.locator("#events tr[data-event-id]").first).to_be_visible(timeout=WAIT_MS)
