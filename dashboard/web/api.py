@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
@@ -18,7 +18,7 @@ from dashboard import auth, queries
 from dashboard.analytics import Filters
 from dashboard.web import access
 from dashboard.web.access import Manager
-from dashboard.web.filters import read_filters
+from dashboard.web.filters import read_filters, refuse
 from edge.contract import Name
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -30,7 +30,7 @@ PING_S = 15
 def event_types(types: list[str] | None) -> list[str] | None:
     for kind in types or []:
         if kind not in queries.EVENT_TYPES:
-            raise HTTPException(422, f"type {kind[:30]!r} is not one of {queries.EVENT_TYPES}")
+            refuse("type", kind, f"type {kind[:30]!r} is not one of {queries.EVENT_TYPES}")
     return types or None
 
 
@@ -101,7 +101,12 @@ CSV_FIELDS = (
 )
 
 
-@router.get("/events.csv", summary="The event log as CSV (UTC times)")
+@router.get(
+    "/events.csv",
+    summary="The event log as CSV (UTC times)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def events_csv(
     request: Request, _who: Manager, filters: Filtered, type: Types = None
 ) -> StreamingResponse:
