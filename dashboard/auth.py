@@ -72,16 +72,13 @@ def add_user(connection: Connection, username: str, password: str) -> None:
     connection.execute(insert(UserRow).values(**row))
 
 
-def set_password(
-    connection: Connection, username: str, password: str, keep: str | None = None
-) -> int:
-    """Give a manager a new password and end every session of theirs but ``keep`` (the one
-    that changed it); how many sessions ended."""
+def set_password(connection: Connection, username: str, password: str) -> int:
+    """Give a manager a new password and end every session of theirs; how many ended."""
     found = _existing_user(connection, username)
     connection.execute(
         update(UserRow).where(UserRow.id == found).values(password_hash=_hash(password))
     )
-    return end_sessions(connection, username, keep=keep)
+    return end_sessions(connection, username)
 
 
 def remove_user(connection: Connection, username: str) -> None:
@@ -165,11 +162,9 @@ def end_session(connection: Connection, session: str) -> None:
     connection.execute(delete(SessionRow).where(SessionRow.digest == digest(session)))
 
 
-def end_sessions(connection: Connection, username: str, keep: str | None = None) -> int:
-    """End every session of a manager (but ``keep``); how many ended."""
+def end_sessions(connection: Connection, username: str) -> int:
+    """End every session of a manager, on every browser; how many ended."""
     query = delete(SessionRow).where(SessionRow.user_id == _existing_user(connection, username))
-    if keep is not None:
-        query = query.where(SessionRow.digest != digest(keep))
     return connection.execute(query).rowcount
 
 
