@@ -3,18 +3,21 @@ store it idempotently, and tell open pages. Runs on its own threads: the network
 queues, one writer thread stores in batches, so neither the broker nor the web server ever
 waits on the database.
 
-Messages from outside are untrusted: anything malformed or unknown is counted by kind and
-logged with its topic (rate-limited), and never stops the ingest.
+Messages from outside are untrusted: anything malformed, disagreeing with its topic or
+refused by the database is counted by kind and logged with its topic (rate-limited), and
+never stops the ingest or the rest of its batch. QoS 1 messages are acknowledged to the
+broker only once stored or refused for good; while the database is slow the broker holds the
+rest (Receive Maximum), and the queue is bounded in messages and in bytes. A writer that dies
+or makes no progress turns :attr:`Ingest.alive` False and says why in :attr:`Ingest.problem`.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import ssl
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,20 +27,32 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from dashboard.ingest_queue import BoundedQueue
 from dashboard.live import LiveHub, Update
 from dashboard.settings import Broker, DashboardConfig
 from dashboard.store import writes
 from edge.contract import (
+    MAX_PAYLOAD_BYTES,
+    Ack,
     AckRecorded,
     ContractError,
     CueCommand,
     CueUnacknowledged,
     Event,
+    Message,
     Metrics,
     Topic,
+    TopicLevelError,
     ZoneOccupancy,
+    check_topic_agreement,
     decode,
     decode_availability,
     decode_event,
@@ -45,8 +60,14 @@ from edge.contract import (
 
 log = logging.getLogger("greetcue.dashboard.ingest")
 SESSION_EXPIRY_S = 24 * 3600  # the broker keeps our QoS 1 messages this long while we are down
+KEEPALIVE_S = 30
 LOG_EVERY_S = 10.0
-MAX_PAYLOAD = 64 * 1024  # an event is well under 2 KB
+WAIT_SLICE_S = 1.0  # the network thread checks for stop this often while it waits for room
+QOS0_WAIT_S = KEEPALIVE_S / 6  # a QoS 0 message waits this long for room, then is dropped
+# The database's fault, not the message's: retried with back-off. Anything else a store
+# raises for one message refuses that message.
+DATABASE_DOWN = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+MESSAGE_FAULT = (SQLAlchemyError, ArithmeticError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -70,7 +91,14 @@ class IngestStats:
     refused: Counter[str] = field(default_factory=Counter)
     lag_s: float | None = None  # received minus published for the newest stored event
     connected: bool = False
-    queued: int = 0
+    queued: int = 0  # messages waiting for the writer
+    queued_bytes: int = 0  # payload bytes held: waiting, or in the batch being written
+
+
+def receive_maximum(depth: int, queue_bytes: int) -> int:
+    """Unacknowledged QoS 1 messages the broker may send us: so many that they always fit in
+    half the queue, in messages and in bytes (each at most the contract's payload bound)."""
+    return max(1, min(65535, depth // 2, queue_bytes // 2 // MAX_PAYLOAD_BYTES))
 
 
 class Ingest:
@@ -85,16 +113,27 @@ class Ingest:
         depth: int,
         linger_s: float = 0.01,
         live: bool = True,
+        queue_bytes: int = 32 * 1024 * 1024,
+        stall_s: float = 30.0,
     ):
         self._broker, self._engine, self._hub, self._batch = broker, engine, hub, batch
-        self._linger_s, self._live = linger_s, live
-        self._queue: queue.Queue[Incoming | None] = queue.Queue(depth)
-        self._receive_maximum = min(depth // 2, 65535)
+        self._linger_s, self._live, self._stall_s = linger_s, live, stall_s
+        self._receive_maximum = receive_maximum(depth, queue_bytes)
+        self._queue: BoundedQueue[Incoming] = BoundedQueue(
+            depth,
+            queue_bytes,
+            reserved_items=self._receive_maximum,
+            reserved_bytes=self._receive_maximum * MAX_PAYLOAD_BYTES,
+        )
         self.stats = IngestStats()
         self._writer = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
         self._client = self._make_client()
         self._logged: dict[str, float] = {}
         self._publish_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._busy_since: float | None = None  # monotonic start of the batch being written
+        self._died: str | None = None
+        self._database_error: str | None = None
 
     @classmethod
     def from_settings(
@@ -113,12 +152,37 @@ class Ingest:
             settings.ingest_queue,
             settings.ingest_linger_s,
             live=hub is not None,
+            queue_bytes=settings.ingest_queue_bytes,
+            stall_s=settings.ingest_stall_s,
         )
 
     @property
     def alive(self) -> bool:
-        """Whether the writer thread runs (it stores every message)."""
-        return self._writer.is_alive()
+        """Whether the writer runs and makes progress (it stores every message)."""
+        return self.problem is None
+
+    @property
+    def problem(self) -> str | None:
+        """Why the ingest does not store messages, in words an integrator can act on; None
+        while it does."""
+        if self._died is not None:
+            return (
+                f"the ingest writer stopped on an unexpected error ({self._died}); messages "
+                "are no longer stored: see the dashboard log, and restart the dashboard"
+            )
+        if not self._writer.is_alive():
+            return "the ingest writer is not running (the ingest was not started or stopped)"
+        busy = self._busy_since
+        stalled_s = 0.0 if busy is None else time.monotonic() - busy
+        if stalled_s > self._stall_s:
+            waiting, _ = self._queue.held
+            cause = self._database_error or "no error: the database is very slow or blocked"
+            return (
+                f"the ingest writer has stored nothing for {stalled_s:.0f} s with {waiting} "
+                f"messages waiting (last database error: {cause}); check that the database "
+                "is up, reachable and not locked by another program"
+            )
+        return None
 
     def start(self) -> Ingest:
         """Connect (retrying in the background) and start writing."""
@@ -126,7 +190,7 @@ class Ingest:
         self._client.connect_async(
             self._broker.host,
             self._broker.port,
-            keepalive=30,
+            keepalive=KEEPALIVE_S,
             clean_start=False,
             properties=_session_properties(self._receive_maximum),
         )
@@ -134,10 +198,12 @@ class Ingest:
         return self
 
     def stop(self) -> None:
-        """Disconnect, then store what is queued."""
+        """Disconnect, then store what is queued (with the database down: the broker keeps
+        what was not acknowledged)."""
+        self._stopping.set()
         self._client.disconnect()
         self._client.loop_stop()
-        self._queue.put(None)
+        self._queue.close()
         self._writer.join(timeout=30)
 
     def publish_ack(self, topic: str, payload: bytes) -> bool:
@@ -201,7 +267,13 @@ class Ingest:
         self.stats.connected = False
         log.warning("broker connection lost (%s); reconnecting", reason)
 
-    def _on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
+    def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        size = len(message.payload)
+        if size > MAX_PAYLOAD_BYTES:  # refused before it is queued or parsed
+            self._refuse("too_large", message.topic, f"{size} bytes; at most {MAX_PAYLOAD_BYTES}")
+            if message.qos > 0:
+                client.ack(message.mid, message.qos)
+            return
         if LIVE_ONLY in getattr(message.properties, "SubscriptionIdentifier", []):
             self._live_only(message)
             return
@@ -209,10 +281,31 @@ class Ingest:
         item = Incoming(
             message.topic, bytes(message.payload), time.time(), message.mid, message.qos
         )
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:  # only QoS 0 can get here: QoS 1 is bounded by Receive Maximum
-            self._refuse("queue_full", message.topic, "the database is too slow; message lost")
+        self._enqueue(item)
+
+    def _enqueue(self, item: Incoming) -> None:
+        """Queue a message, waiting while the queue is full (back-pressure: the network
+        thread reads nothing more meanwhile). QoS 1 messages fit by Receive Maximum and are
+        never dropped; a QoS 0 one is dropped after a short wait, so the network thread keeps
+        the connection alive."""
+        size, started = len(item.payload), time.monotonic()
+        while not self._queue.put(item, size, WAIT_SLICE_S, priority=item.qos > 0):
+            held_s = time.monotonic() - started
+            if self._stopping.is_set():
+                return  # not acknowledged: the broker sends it again to the next session
+            if item.qos == 0 and held_s >= QOS0_WAIT_S:
+                self._refuse(
+                    "queue_full", item.topic, "QoS 0 message dropped: the database is slow"
+                )
+                return
+            self._log_every(
+                "back-pressure",
+                "the ingest queue has been full for %.0f s (%d messages, %d bytes held): the "
+                "database is slow or down; the broker holds what comes next",
+                held_s,
+                *self._queue.held,
+            )
+        self.stats.queued, self.stats.queued_bytes = self._queue.queued, self._queue.held[1]
 
     def _live_only(self, message: mqtt.MQTTMessage) -> None:
         """An event another worker stores: only shown on open pages."""
@@ -232,83 +325,97 @@ class Ingest:
     # --- writer thread --------------------------------------------------------------------
 
     def _write_loop(self) -> None:
-        stop = False
-        while not stop:
-            items = [self._queue.get()]
-            deadline = time.monotonic() + self._linger_s  # gather a batch: one commit for many
-            while len(items) < self._batch and items[-1] is not None:
-                try:
-                    items.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
-                except queue.Empty:
-                    break
-            stop = None in items
-            written = [item for item in items if item is not None]
-            if written and not self._write(written, stopping=stop):
-                return  # stopping with the database down: the broker redelivers the rest
-            self.stats.queued = self._queue.qsize()
-
-    def _write(self, items: list[Incoming], stopping: bool) -> bool:
-        """Store a batch, then acknowledge it to the broker (so a crash loses nothing)."""
-        parsed = [self._parse(item) for item in items]
-        wait = 1.0
-        while True:
-            try:
-                fresh = self._store(parsed)
-                break
-            except IntegrityError:
-                fresh = self._store_each(parsed)
-                break
-            except SQLAlchemyError as exc:
-                log.error(
-                    "database write failed (%s: %s); retrying in %.0f s",
-                    exc.__class__.__name__,
-                    str(exc).splitlines()[0][:120],
-                    wait,
+        try:
+            while (batch := self._queue.take(self._batch, self._linger_s)) is not None:
+                self._busy_since = time.monotonic()
+                written = self._write([item for item, _ in batch])
+                self._queue.done(batch)
+                self._busy_since = None
+                self.stats.queued, self.stats.queued_bytes = (
+                    self._queue.queued,
+                    self._queue.held[1],
                 )
-                if stopping:
+                if not written:
+                    return  # stopping with the database down: the broker redelivers the rest
+        except Exception as exc:  # a bug: said by problem, /healthz and the watchdog
+            self._died = f"{exc.__class__.__name__}: {exc}"[:300]
+            log.critical("the ingest writer stopped: %s", self._died, exc_info=True)
+
+    def _write(self, items: list[Incoming]) -> bool:
+        """Store a batch, then acknowledge it to the broker (so a crash loses nothing)."""
+        parsed = [(item, self._parse(item)) for item in items]
+        pending = deque((item, one) for item, one in parsed if one is not None)
+        fresh: list[writes.Received] = []
+        wait = 1.0
+        while pending:
+            try:
+                self._store_isolating(pending, fresh)
+            except DATABASE_DOWN as exc:
+                self._database_error = f"{exc.__class__.__name__}: {_first_line(exc)}"
+                log.error(
+                    "database write failed (%s); retrying in %.0f s", self._database_error, wait
+                )
+                if self._stopping.wait(wait):
                     return False
-                time.sleep(wait)
                 wait = min(wait * 2, 30.0)
+        self._database_error = None
         for item in items:
             if item.qos > 0:
                 self._client.ack(item.mid, item.qos)
-        events = sum(isinstance(p, writes.Received) for p in parsed)
+        events = sum(isinstance(one, writes.Received) for _, one in parsed)
         self.stats.stored += len(fresh)
         self.stats.duplicates += events - len(fresh)
         if fresh:
             newest = max(fresh, key=lambda item: item.received_s)
             published = newest.event.published_at or newest.event.captured_at
             self.stats.lag_s = max(0.0, newest.received_s - published.timestamp())
-        self._tell_pages(fresh, [p for p in parsed if not isinstance(p, writes.Received)])
+        others = [one for _, one in parsed if one is not None]
+        self._tell_pages(fresh, [one for one in others if not isinstance(one, writes.Received)])
         return True
+
+    def _store_isolating(
+        self, pending: deque[tuple[Incoming, Any]], fresh: list[writes.Received]
+    ) -> None:
+        """Store what is pending in one transaction; when the database refuses that for a
+        message's fault, store them one by one and refuse the ones it refuses. Each stored or
+        refused message leaves ``pending``; what the database is at fault for is raised."""
+        if len(pending) > 1:
+            try:
+                fresh += self._store([one for _, one in pending])
+                pending.clear()
+                return
+            except DATABASE_DOWN:
+                raise
+            except MESSAGE_FAULT:
+                pass  # find which message, below
+        while pending:
+            item, one = pending[0]
+            try:
+                fresh += self._store([one])
+            except DATABASE_DOWN:
+                raise
+            except MESSAGE_FAULT as exc:
+                why = f"the database refused it ({exc.__class__.__name__}: {_first_line(exc)})"
+                self._refuse("store_refused", item.topic, why)
+            pending.popleft()
 
     def _store(self, parsed: list[Any]) -> list[writes.Received]:
         events = [p for p in parsed if isinstance(p, writes.Received)]
         with self._engine.begin() as connection:
             fresh = writes.store_events(connection, events)
             for other in parsed:
-                if other is not None and not isinstance(other, writes.Received):
+                if not isinstance(other, writes.Received):
                     _store_other(connection, other)
-        return fresh
-
-    def _store_each(self, parsed: list[Any]) -> list[writes.Received]:
-        """One by one, refusing what the database refuses, so one bad message loses no other."""
-        fresh: list[writes.Received] = []
-        for one in parsed:
-            try:
-                fresh += self._store([one])
-            except IntegrityError as exc:
-                self._refuse("store_refused", "-", str(exc).splitlines()[0])
         return fresh
 
     def _parse(self, item: Incoming) -> Any:
         """The message as something to store, or None (refused, or nothing to store)."""
         topic, payload, at = item.topic, item.payload, item.received_s
-        if len(payload) > MAX_PAYLOAD:
-            self._refuse("too_large", topic, f"{len(payload)} bytes; the limit is {MAX_PAYLOAD}")
-            return None
         try:
             found = self._broker.parse_topic(topic)
+        except TopicLevelError as exc:
+            self._refuse("bad_topic", topic, str(exc))
+            return None
         except ContractError as exc:
             self._refuse("foreign_site", topic, str(exc))
             return None
@@ -317,43 +424,46 @@ class Ingest:
             return None
         kind, names = found
         try:
-            if kind is Topic.EVENT:
-                event = decode_event(payload)
-                if (event.site, event.camera) != (names["site"], names["camera"]):
-                    raise ContractError("payload site/camera differ from the topic's")
-                return writes.Received(event, at, payload)
-            if kind is Topic.AVAILABILITY:
-                online = decode_availability(payload) == "online"
-                return writes.Availability(names["site"], names["camera"], online, at)
-            if kind is Topic.ZONE:
-                zone: ZoneOccupancy = decode(ZoneOccupancy, payload)
-                return zone
-            if kind is Topic.METRICS:
-                metrics: Metrics = decode(Metrics, payload)
-                return writes.MetricsSeen(
-                    metrics.site, metrics.camera, metrics.model_dump_json(), at
-                )
-            if kind is Topic.CUE:
-                command: CueCommand = decode(CueCommand, payload)
-                self._hub.cue(command)
+            message = _decode(kind, payload, at)
         except (ContractError, UnicodeDecodeError) as exc:
             self._refuse(f"malformed_{kind.name.lower()}", topic, str(exc))
+            return None
+        try:
+            check_topic_agreement(kind, names, message)
+        except ContractError as exc:
+            self._refuse("topic_mismatch", topic, str(exc))
+            return None
+        if isinstance(message, CueCommand):
+            self._hub.cue(message)
+        elif kind is Topic.EVENT:
+            return writes.Received(message, at, payload)
+        elif kind is Topic.AVAILABILITY:
+            return writes.Availability(names["site"], names["camera"], message == "online", at)
+        elif isinstance(message, Metrics):
+            return writes.MetricsSeen(message.site, message.camera, message.model_dump_json(), at)
+        elif isinstance(message, ZoneOccupancy):
+            return message
         return None  # acks go to the edge; the edge's ack event is what counts
 
     def _refuse(self, kind: str, topic: str, why: str) -> None:
         self.stats.refused[kind] += 1
-        now, key = time.monotonic(), f"{kind} {topic}"
+        self._log_every(
+            f"{kind} {topic}",
+            "refused a message on %s (%s, %d so far): %s",
+            topic[:200],
+            kind,
+            self.stats.refused[kind],
+            why[:200],
+        )
+
+    def _log_every(self, key: str, text: str, *args: Any) -> None:
+        """A warning, at most once every ``LOG_EVERY_S`` per key."""
+        now = time.monotonic()
         if len(self._logged) > 1000:  # random topics from a misbehaving client
             self._logged.clear()
         if now - self._logged.get(key, -LOG_EVERY_S) >= LOG_EVERY_S:
             self._logged[key] = now
-            log.warning(
-                "refused a message on %s (%s, %d so far): %s",
-                topic,
-                kind,
-                self.stats.refused[kind],
-                why[:200],
-            )
+            log.warning(text, *args)
 
     def _tell_pages(self, fresh: list[writes.Received], others: list[Any]) -> None:
         if not self._broker.shared_group:  # shared: the live-only subscription shows them all
@@ -365,6 +475,28 @@ class Ingest:
             elif isinstance(other, writes.Availability):
                 body = {"site": other.site, "camera": other.camera, "online": other.online}
                 self._hub.post(Update("camera", body))
+
+
+_MODELS: dict[Topic, type[Message]] = {
+    Topic.ZONE: ZoneOccupancy,
+    Topic.METRICS: Metrics,
+    Topic.CUE: CueCommand,
+    Topic.ACK: Ack,
+}
+
+
+def _decode(kind: Topic, payload: bytes, received_s: float) -> Any:
+    """A payload validated as what its topic carries."""
+    if kind is Topic.EVENT:
+        return decode_event(payload)
+    if kind is Topic.AVAILABILITY:
+        return decode_availability(payload)
+    model = _MODELS[kind]
+    return decode(model, payload, received_s)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [""])[0][:200]
 
 
 def _store_other(connection: Any, item: Any) -> None:

@@ -319,6 +319,20 @@ class DashboardConfig(Strict):
     ingest_queue: int = Field(
         100_000, ge=100, description="messages held in memory while the database is slow"
     )
+    ingest_queue_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=256 * 1024,
+        description="payload bytes held in memory while the database is slow; past it (or "
+        "ingest_queue) the broker holds the rest: QoS 1 messages are acknowledged only once "
+        "stored, so the broker sends no more than fit in half of it",
+    )
+    ingest_stall_s: float = Field(
+        30,
+        ge=1,
+        le=3600,
+        description="a write making no progress this long (database down, locked or very "
+        "slow) turns /healthz to 503 and stops the systemd watchdog",
+    )
     recent_events: int = Field(50, ge=1, le=1000, description="events on the overview")
     zone_colours: dict[Name, str] = Field(
         default_factory=lambda: {"10ft": "#2e7dd7", "5ft": "#f0a500", "3ft": "#e0383e"},

@@ -16,7 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from dashboard import auth
 from dashboard.ingest import Ingest
-from dashboard.live import LiveHub
+from dashboard.live import DeviceId, LiveHub
 from dashboard.settings import Broker, DashboardConfig
 from dashboard.store import writes
 from dashboard.synthetic import Visit, visit_events
@@ -115,9 +115,16 @@ def test_valid_messages_are_stored_once_and_bad_ones_counted(
     with engine.connect() as connection:
         assert writes.count_events(connection) == len(good) + 1
     assert ingest.stats.duplicates == 1
-    assert dict(ingest.stats.refused) == {"malformed_event": 3, "unknown_topic": 1}
-    assert 'greetcue_dashboard_refused_total{kind="malformed_event"} 3.0' in metrics
+    assert dict(ingest.stats.refused) == {
+        "malformed_event": 2,
+        "topic_mismatch": 1,
+        "unknown_topic": 1,
+    }
+    assert 'greetcue_dashboard_refused_total{kind="malformed_event"} 2.0' in metrics
+    assert 'greetcue_dashboard_refused_total{kind="topic_mismatch"} 1.0' in metrics
     assert "greetcue_dashboard_stored_total 11.0" in metrics
+    assert "greetcue_dashboard_ingest_alive 1.0" in metrics
+    assert "greetcue_dashboard_queue_bytes 0.0" in metrics
     camera = overview.json()["cameras"][0]
     assert camera["online"] is True and camera["zones"][0]["count"] == 2
     logged = caplog.text
@@ -186,13 +193,14 @@ def test_a_staff_page_cue_closes_whichever_shared_worker_stores_its_ack(
                 Topic.CUE.build(prefix="greetcue", site="store-1", device=cue.device),
                 encode(command),
             )
-        wait_until(lambda: len(hub.pending("wearable-1")) == len(visits), "the open cues")
+        wearable = DeviceId("store-1", "wearable-1")
+        wait_until(lambda: len(hub.pending(wearable)) == len(visits), "the open cues")
         sent = [event for events in visits for event in events]
         for event in sent:
             publisher.send(EVENT, encode(event))
         wait_until(lambda: web.stats.stored + worker.stats.stored == len(sent), "every event")
         assert worker.stats.stored > 0 and web.stats.stored > 0
-        wait_until(lambda: not hub.pending("wearable-1"), "every cue closed on the staff page")
+        wait_until(lambda: not hub.pending(wearable), "every cue closed on the staff page")
     finally:
         web.stop()
         worker.stop()

@@ -1,4 +1,5 @@
-"""Prometheus ``/metrics``: ingest rate, refused messages by kind, lag, queue, streams."""
+"""Prometheus ``/metrics``: ingest rate, refused messages by kind, lag, queue (messages and
+bytes), whether the ingest is alive, streams."""
 
 from __future__ import annotations
 
@@ -46,6 +47,16 @@ class IngestCollector(Collector):
         )
         yield GaugeMetricFamily(
             "greetcue_dashboard_queue", "messages waiting to be stored", value=stats.queued
+        )
+        yield GaugeMetricFamily(
+            "greetcue_dashboard_queue_bytes",
+            "payload bytes held until stored (bounded by ingest_queue_bytes)",
+            value=stats.queued_bytes,
+        )
+        yield GaugeMetricFamily(
+            "greetcue_dashboard_ingest_alive",
+            "1 while the ingest writer runs and makes progress (0: see /healthz for why)",
+            value=1.0 if ingest.alive else 0.0,
         )
         yield GaugeMetricFamily(
             "greetcue_dashboard_broker_connected",
