@@ -65,6 +65,7 @@ def start_ingest(
     engine: Engine,
     *,
     hub: LiveHub | None = None,
+    client_id: str | None = None,
     **options: Any,
 ) -> Ingest:
     """An ingest with the settings' defaults unless ``options`` say otherwise, connected."""
@@ -75,7 +76,7 @@ def start_ingest(
         "queue_bytes": settings.ingest_queue_bytes,
         "stall_s": settings.ingest_stall_s,
     } | options
-    client_id = f"dash-{uuid.uuid4().hex[:6]}"
+    client_id = client_id or f"dash-{uuid.uuid4().hex[:6]}"
     ingest = Ingest(
         Broker(host=broker.host, port=broker.port, client_id=client_id),
         engine,
@@ -239,6 +240,28 @@ def test_a_retained_hostile_zone_does_not_stop_ingest_at_a_restart(
     finally:
         publisher.close()
     assert stored_events(engine) == 2
+
+
+def test_refused_qos1_messages_are_acknowledged_so_the_session_does_not_resend_them(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """An unacknowledged QoS 1 message stays in the broker's session and comes back at every
+    reconnect (the old ingest never acknowledged what it refused as queue_full)."""
+    settings = DashboardConfig(state_dir=tmp_path)
+    engine = migrated_engine(settings)
+    publisher = Publisher(mosquitto)
+    try:
+        for run, expected in ((1, {"malformed_event": 1, "bad_topic": 1}), (2, {})):
+            ingest = start_ingest(settings, mosquitto, engine, client_id="dash-same")
+            if run == 1:
+                publisher.send(EVENT, with_field(visit(9)[0], track_id=HUGE))
+                publisher.send(EVENT.replace(CAMERA, "junk cam"), visit(9)[0])
+            publisher.send(EVENT, visit(run)[0])
+            wait_until(has_stored(ingest, 1), f"the good event of run {run}")
+            assert ingest.stats.refused == expected and ingest.stats.received == len(expected) + 1
+            ingest.stop()
+    finally:
+        publisher.close()
 
 
 def _refused_by_sqlite(engine: Engine) -> bytes:
