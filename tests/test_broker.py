@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
@@ -12,16 +11,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from edge.config import EmbeddedBrokerConfig
 from edge.contract import MAX_PAYLOAD_BYTES
 from edge.service import broker as broker_module
 from edge.service.broker import Mosquitto, free_port
 from tests.mosquitto_fixture import Subscriber
-from tests.network import lan_address, reachable
+from tests.network import lan_address, publish, reachable
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG and /proc are Linux's"
@@ -159,21 +156,6 @@ def test_the_embedded_broker_listens_on_localhost_only(tmp_path: Path) -> None:
     with Mosquitto.from_config(config, tmp_path) as broker:
         assert reachable("127.0.0.1", broker.port)
         assert not reachable(lan_address(), broker.port)
-
-
-def publish(port: int, topic: str, payload: bytes) -> None:
-    """Publish at QoS 1 from a fresh MQTT 5 client; a broker that hangs up on it is no error."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    deadline = time.monotonic() + WAIT_S
-    while not client.is_connected():
-        assert time.monotonic() < deadline, "no CONNACK"
-        time.sleep(0.05)
-    with contextlib.suppress(RuntimeError):  # Mosquitto may disconnect a too-big publisher
-        client.publish(topic, payload, qos=1).wait_for_publish(WAIT_S)
-    client.disconnect()
-    client.loop_stop()
 
 
 def test_the_embedded_broker_refuses_payloads_over_the_contract_limit(tmp_path: Path) -> None:
