@@ -5,15 +5,17 @@ Loaded by ``tests/conftest.py`` as a plugin.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import uvicorn
@@ -39,6 +41,7 @@ from edge.contract import (
 from edge.service.broker import free_port
 
 MANAGER = ("manager", "correct horse battery")
+T = TypeVar("T")
 logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
@@ -103,6 +106,13 @@ def dashboard(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Dashbo
     with TestClient(create_app(settings, engine, ingest=False)) as client:
         yield Dashboard(settings, engine, client, token)
     engine.dispose()
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to its end on a fresh event loop in its own thread (the browser
+    fixture keeps a loop running in the test thread, where asyncio.run refuses)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @contextmanager

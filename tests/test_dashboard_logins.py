@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from dashboard import auth
 from dashboard.logins import LoginGuard
 from edge.tools.bench_logins import login_form, try_login
-from tests.dashboard_support import MANAGER, Dashboard, served
+from tests.dashboard_support import MANAGER, Dashboard, run_async, served
 
 
 def post_login(client: TestClient, password: str) -> int:
@@ -38,7 +38,7 @@ def test_concurrent_tries_from_one_address_get_at_most_the_limit_of_checks(
         return answers
 
     with served(app) as base:
-        answers = Counter(asyncio.run(burst(base)))
+        answers = Counter(run_async(burst(base)))
     limit = dashboard.settings.security.login_attempts
     assert guard.checks <= limit, guard.checks  # was 44 of 60 before tries were reserved
     assert answers[401] == guard.checks and answers[429] == 60 - guard.checks, answers
@@ -68,7 +68,7 @@ def test_failures_of_one_user_from_one_address_back_off_exponentially() -> None:
 
     waits = []
     for _ in range(4):
-        asyncio.run(fail())
+        run_async(fail())
         pair = guard._pairs[("manager", "10.0.0.1")]
         waits.append(round(max(pair.until - time.monotonic(), 0.0)))
         pair.until = 0.0  # as if the wait were over

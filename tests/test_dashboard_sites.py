@@ -21,7 +21,7 @@ from dashboard.settings import Broker, DashboardConfig
 from dashboard.web.app import create_app
 from edge.contract import CueCommand, Topic, encode, new_id
 from edge.service.broker import Mosquitto
-from tests.dashboard_support import migrated_engine, served
+from tests.dashboard_support import migrated_engine, run_async, served
 from tests.mosquitto_fixture import SubscriberFactory
 from tests.test_dashboard_ingest import Publisher
 
@@ -122,7 +122,7 @@ def test_two_sites_counter_pages_see_and_ack_only_their_own_cues(
         return seen
 
     try:
-        seen = asyncio.run(run())
+        seen = run_async(run())
     finally:
         edge.close()
     for site in SITES:  # each page got its own store's cue, the other's never came first
