@@ -320,7 +320,7 @@ class Ingest:
         self._hub.post(Update("event", event.model_dump(mode="json")))
         if isinstance(event, AckRecorded | CueUnacknowledged):
             outcome = "acknowledged" if isinstance(event, AckRecorded) else "left"
-            self._hub.resolved(str(event.cue_id), outcome)
+            self._hub.resolved(event.site, str(event.cue_id), outcome)
 
     # --- writer thread --------------------------------------------------------------------
 

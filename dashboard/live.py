@@ -67,10 +67,11 @@ class LiveHub:
             self._pending[(str(command.cue_id), device)] = command
         self.post(Update("cue", _cue_body(command), device=device))
 
-    def resolved(self, cue_id: str, outcome: str) -> None:
-        """A cue was acknowledged or its customer left: every device drops it."""
+    def resolved(self, site: str, cue_id: str, outcome: str) -> None:
+        """A site's cue was acknowledged or its customer left: every device of that site drops
+        it (a cue id from another site's event closes nothing here)."""
         with self._lock:
-            gone = [key for key in self._pending if key[0] == cue_id]
+            gone = [key for key in self._pending if key[0] == cue_id and key[1].site == site]
             devices = {key[1] for key in gone}
             for key in gone:
                 del self._pending[key]

@@ -293,8 +293,12 @@ class Metrics(Message):
         default_factory=dict,
         max_length=MAX_ENTRIES,
         description="totals since start of what was refused, by kind: ack_payload (invalid "
-        "ack messages), ack_unmatched (acks for no open cue), event_rejected (events the "
-        "broker refused for good), handler_error (incoming messages that raised)",
+        "ack messages), ack_topic_mismatch (an ack whose device differs from its topic's), "
+        "ack_not_cued (an ack from a device the cue was never sent to), ack_unmatched (acks "
+        "for no open cue), ack_inbox_full (acks past the edge's inbox bound), event_rejected "
+        "(events the broker refused for good), handler_error (incoming messages that raised), "
+        "ha_status_coalesced / ha_status_ignored (Home Assistant status messages beyond the "
+        "one discovery re-send)",
     )
 
 
@@ -353,7 +357,7 @@ def parse_topic(topic: str, prefix: str = DEFAULT_PREFIX) -> tuple[Topic, dict[s
             if fields.get("camera") in RESERVED_CAMERA_NAMES:
                 continue
             for key, value in fields.items():
-                if len(value) > MAX_NAME or not _NAME.match(value):
+                if len(value) > MAX_NAME or not _NAME.fullmatch(value):
                     raise TopicLevelError(
                         f"the {key} level {value[:MAX_NAME]!r} is not a name "
                         f"(1-{MAX_NAME} letters, digits, - _ .)"

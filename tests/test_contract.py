@@ -303,6 +303,8 @@ def test_metrics_mappings_are_bounded_and_keyed_by_names() -> None:
         "greetcue/s1/c$1/metrics",
         "greetcue/s1/cue/wat\u00e7h",
         "greetcue/s1/ack/",
+        "greetcue/store-1\n/c1/availability",  # a trailing newline passed a ^...$ match
+        "greetcue/s1/c1\n/event",
     ],
 )
 def test_a_topic_level_that_is_no_name_is_refused(topic: str) -> None:

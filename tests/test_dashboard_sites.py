@@ -17,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 
 from dashboard import auth
+from dashboard.live import DeviceId, LiveHub
 from dashboard.settings import Broker, DashboardConfig
 from dashboard.web.app import create_app
 from edge.contract import CueCommand, Topic, encode, new_id
@@ -132,3 +133,15 @@ def test_two_sites_counter_pages_see_and_ack_only_their_own_cues(
     sent = acks.wait_for(lambda got: len(got) >= 1)
     assert [m.topic for m in sent] == ["greetcue/store-2/ack/counter"]
     assert json.loads(sent[0].payload)["cue_id"] == str(cues["store-2"].cue_id)
+
+
+def test_another_sites_event_closes_no_cue_on_this_sites_pages() -> None:
+    """A forged ack event of store-2 naming store-1's cue id leaves store-1's cue open."""
+    hub = LiveHub()
+    command = cue_for("store-1")
+    hub.cue(command)
+    counter = DeviceId("store-1", "counter")
+    hub.resolved("store-2", str(command.cue_id), "acknowledged")
+    assert [c["cue_id"] for c in hub.pending(counter)] == [str(command.cue_id)]
+    hub.resolved("store-1", str(command.cue_id), "acknowledged")
+    assert hub.pending(counter) == []

@@ -134,7 +134,7 @@ def create_app(
     def healthz() -> JSONResponse:
         """200 while the database answers and the ingest writer stores (503 says which
         fails); says whether the broker is connected."""
-        problem = getattr(feeder, "problem", None) if feeder else None
+        problem = feeder.problem if feeder else None
         if problem:
             return JSONResponse({"ok": False, "ingest": problem}, 503)
         try:
