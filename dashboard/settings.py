@@ -340,12 +340,12 @@ class DashboardConfig(Strict):
     )
 
     def folder(self, create: bool = True) -> Path:
-        """The state folder (created, unless ``create`` is false)."""
+        """The state folder (created owner-only, unless ``create`` is false)."""
         folder = self.state_dir or Path(
             os.environ.get(STATE_ENV) or platformdirs.user_state_dir("greetcue")
         )
         if create:
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         return folder
 
     def database_url(self, create: bool = True) -> str:

@@ -264,8 +264,10 @@ def test_every_acl_user_is_one_the_install_creates() -> None:
     acl = (SHIPPED / "greetcue.acl").read_text()
     users = [line.split()[1] for line in acl.splitlines() if line.startswith("user ")]
     install = (SHIPPED.parent / "install.sh").read_text()
-    assert users == [EDGE, DASHBOARD]
-    assert all(f"={user}\n" in install for user in users)
+    assert users == [EDGE, "homeassistant", DASHBOARD]
+    assert all(f"={user}\n" in install for user in (EDGE, DASHBOARD))
+    guide = (SHIPPED.parent / "install.md").read_text()
+    assert "install.sh --device homeassistant" in guide  # Home Assistant's user, made on demand
 
 
 def _unused(*_: Any) -> None: ...

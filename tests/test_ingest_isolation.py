@@ -276,9 +276,18 @@ def _refused_by_sqlite(engine: Engine) -> bytes:
     return visit(50)[0] + b" " * 5000
 
 
-def _refused_by_postgresql(_engine: Engine) -> bytes:
-    """An ack before five zones of 64 characters: sound, but its cue's ``before`` column
-    holds 255 (DataError: value too long)."""
+def _refused_by_postgresql(engine: Engine) -> bytes:
+    """A check constraint holds payloads under 4000 characters here: a sound event padded past
+    that is refused by the database (IntegrityError: check violation), not by the contract."""
+    with engine.begin() as connection:
+        connection.execute(
+            text("ALTER TABLE events ADD CONSTRAINT short CHECK (length(payload) < 4000)")
+        )
+    return visit(50)[0] + b" " * 5000
+
+
+def ack_before_many_zones() -> bytes:
+    """An ack before 32 zones of 64 characters: the most the contract allows."""
     now = utc(time.time())
     return encode(
         AckRecorded(
@@ -291,9 +300,26 @@ def _refused_by_postgresql(_engine: Engine) -> bytes:
             via="mqtt",
             cued_at=now,
             latency_s=1.0,
-            before={f"{n}".rjust(64, "z"): True for n in range(5)},
+            before={f"{n}".rjust(64, "z"): True for n in range(32)},
         )
     )
+
+
+def test_an_ack_before_as_many_zones_as_the_contract_allows_is_stored(
+    backend: str, request: pytest.FixtureRequest, mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """PostgreSQL refused it while a cue's ``before`` column held 255 characters."""
+    settings = store_for(backend, request, tmp_path)
+    engine = migrated_engine(settings)
+    ingest = start_ingest(settings, mosquitto, engine)
+    publisher = Publisher(mosquitto)
+    try:
+        publisher.send(EVENT, ack_before_many_zones())
+        wait_until(has_stored(ingest, 1), "the ack")
+        assert ingest.stats.refused == {}
+    finally:
+        ingest.stop()
+        publisher.close()
 
 
 REFUSED_BY = {"sqlite": _refused_by_sqlite, "postgresql": _refused_by_postgresql}

@@ -66,3 +66,10 @@ def test_the_session_key_is_0600(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.delenv(settings.security.secret_env, raising=False)
     assert session_secret(settings)
     assert modes(tmp_path) == {"dashboard-session.key": 0o600}
+
+
+@pytest.mark.usefixtures("loose_umask")
+def test_the_dashboard_state_folder_is_owner_only(tmp_path: Path) -> None:
+    settings = DashboardConfig(state_dir=tmp_path / "state")
+    folder = settings.folder()
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700

@@ -56,7 +56,7 @@ class CueRow(Base):
     ack_device: Mapped[str | None] = mapped_column(String(64))
     staff: Mapped[str | None] = mapped_column(String(64))
     before: Mapped[str | None] = mapped_column(
-        String(255), doc="zones the first ack came before the customer reached: ',5ft,3ft,'"
+        Text, doc="zones the first ack came before the customer reached: ',5ft,3ft,'"
     )
     acks: Mapped[int] = mapped_column(Integer, default=0, doc="acks received (repeats: > 1)")
     left_s: Mapped[float | None] = mapped_column(Float)

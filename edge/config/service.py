@@ -110,6 +110,7 @@ class CueConfig(Strict):
     rota: list[Name] = Field(
         default_factory=lambda: ["counter"],
         min_length=1,
+        max_length=32,
         description="devices in escalation order: a cue goes to the first; one not acknowledged "
         "within ack_timeout_s goes on to the next. A device is a GPIO buzzer of that name "
         "and/or a wearable or phone on greetcue/<site>/cue/<device>",

@@ -9,6 +9,8 @@ database holds comes from one site, the link gets that site (it can only be for 
 otherwise it is revoked, since guessing would hand one store's cues to another's phone, and
 the manager makes a new one (``greetcue staff link DEVICE --site SITE``). Every other row is
 carried over unchanged. Manager sessions get a table, so logging out ends a session for good.
+A cue's ``before`` (the zones its first ack came before) becomes text: the contract allows more
+zone names than 255 characters hold, and PostgreSQL refused such an ack.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ def upgrade() -> None:
         batch_op.create_index("ix_sessions_user_id", ["user_id"], unique=False)
     with op.batch_alter_table("tokens", schema=None) as batch_op:
         batch_op.create_index("ix_tokens_kind_site_name", ["kind", "site", "name"], unique=False)
+    with op.batch_alter_table("cues", schema=None) as batch_op:
+        batch_op.alter_column("before", type_=sa.Text(), existing_type=sa.String(length=255))
     _scope_legacy_staff_links()
 
 
@@ -62,6 +66,8 @@ def _scope_legacy_staff_links() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("cues", schema=None) as batch_op:
+        batch_op.alter_column("before", type_=sa.String(length=255), existing_type=sa.Text())
     with op.batch_alter_table("tokens", schema=None) as batch_op:
         batch_op.drop_index("ix_tokens_kind_site_name")
     with op.batch_alter_table("sessions", schema=None) as batch_op:
