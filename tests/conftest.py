@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = [
+    "pytester",
+    "tests.child_logs",
     "tests.mosquitto_fixture",
     "tests.postgres_fixture",
     "tests.browser_fixture",

@@ -11,14 +11,16 @@ from collections.abc import Iterator
 import pytest
 
 from edge.tools.postgres_server import PostgresError, PostgresServer
+from tests.child_logs import attached
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """A fresh private PostgreSQL for the session; ``fresh_database(name)`` gives an empty
-    database's URL. Fails (never skips) when PostgreSQL is not installed."""
+    database's URL. Fails (never skips) when PostgreSQL is not installed. A failing test's
+    report shows the server's log lines of that test."""
     try:
-        with PostgresServer.temporary() as server:
+        with PostgresServer.temporary() as server, attached("postgresql", server.log_file):
             yield server
     except PostgresError as exc:
         pytest.fail(str(exc), pytrace=False)
