@@ -1,10 +1,10 @@
 """Child processes' logs in the report of a test that fails.
 
-Whatever starts a process writes its output to a file and names it: ``attach(label, path)``
-for the running test, or ``attached(label, path)`` for every test while a longer-lived
-process (PostgreSQL for the session) runs. When a test fails (in setup, call or teardown),
-what each file gained during that test is printed under its label. Loaded by
-``tests/conftest.py``.
+A process started for one test writes its output to a ``*.log`` file under the test's
+``tmp_path``; a longer-lived one (PostgreSQL for the session) names its log with
+``attached(label, path)`` while it runs. When a test fails (in setup, call or teardown), each
+such log is printed in its report: a longer-lived process's only with what it wrote during
+that test. Loaded by ``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -29,19 +29,13 @@ def _size(path: Path) -> int:
         return 0
 
 
-def attach(label: str, path: Path) -> Path:
-    """If the running test fails, its report shows what ``path`` gains from now on."""
-    path = path.absolute()
-    if _current:
-        _current[0].stash[_since].setdefault(path, (label, _size(path)))
-    return path
-
-
 @contextmanager
 def attached(label: str, path: Path) -> Iterator[Path]:
     """While the block runs, a failing test's report shows what ``path`` gained during it."""
-    path = attach(label, path)
+    path = path.absolute()
     _watched[path] = label
+    if _current:
+        _current[0].stash[_since].setdefault(path, (label, _size(path)))
     try:
         yield path
     finally:
@@ -73,9 +67,14 @@ def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Adds each attached log's lines of this test to a failed report."""
+    """Adds the test's own logs and the attached logs' lines of this test to a failed report."""
     report = yield
     if report.failed:
-        for path, (label, offset) in item.stash.get(_since, {}).items():
-            report.sections.append((f"{label} log ({path})", _tail(path, offset)))
+        logs = item.stash[_since].copy()
+        tmp_path = getattr(item, "funcargs", {}).get("tmp_path")
+        if isinstance(tmp_path, Path):
+            for path in sorted(tmp_path.rglob("*.log")):
+                logs[path] = (str(path.relative_to(tmp_path)), 0)
+        for path, (label, offset) in logs.items():
+            report.sections.append((f"{label} ({path})", _tail(path, offset)))
     return report

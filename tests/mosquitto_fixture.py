@@ -25,7 +25,6 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from edge.service.broker import Mosquitto
-from tests.child_logs import attach
 
 WAIT_S = 10.0  # guards against a hung test only; never a speed requirement
 MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd"
@@ -196,11 +195,8 @@ def password_file(tmp_path: Path) -> PasswordFile:
 
 @pytest.fixture
 def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
-    """A fresh private Mosquitto on a free port, state in tmp_path; stopped after the test. Its
-    log is in the report of a failing test."""
-    broker = Mosquitto(tmp_path / "mosquitto", port=0)
-    attach("mosquitto", broker.log_file)
-    with broker:
+    """A fresh private Mosquitto on a free port, state in tmp_path; stopped after the test."""
+    with Mosquitto(tmp_path / "mosquitto", port=0) as broker:
         yield broker
 
 

@@ -20,7 +20,7 @@ def postgres() -> Iterator[PostgresServer]:
     database's URL. Fails (never skips) when PostgreSQL is not installed. A failing test's
     report shows the server's log lines of that test."""
     try:
-        with PostgresServer.temporary() as server, attached("postgresql", server.log_file):
+        with PostgresServer.temporary() as server, attached("postgresql log", server.log_file):
             yield server
     except PostgresError as exc:
         pytest.fail(str(exc), pytrace=False)

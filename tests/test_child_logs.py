@@ -6,6 +6,9 @@ from __future__ import annotations
 import pytest
 
 FAILING = """
+import subprocess
+import sys
+
 import psycopg
 import pytest
 
@@ -21,9 +24,11 @@ def test_passes(postgres):
     log_error(postgres, "SELECT * FROM table_of_the_passing_test")
 
 
-def test_fails(mosquitto, postgres):
+def test_fails(mosquitto, postgres, tmp_path):
     Subscriber(mosquitto.port, client_id="the-failing-test").connect().disconnect()
     log_error(postgres, "SELECT * FROM table_of_the_failing_test")
+    with (tmp_path / "child.log").open("wb") as log:
+        subprocess.run([sys.executable, "-c", "print('the child speaks')"], stdout=log, check=True)
     assert False, "on purpose"
 """
 
@@ -34,7 +39,8 @@ def test_a_failure_shows_the_child_logs_of_its_own_test(pytester: pytest.Pyteste
     result = pytester.runpytest_inprocess(*(arg for p in plugins for arg in ("-p", p)))
     result.assert_outcomes(passed=1, failed=1)
     output = result.stdout.str()
-    result.stdout.fnmatch_lines(["*- mosquitto log (*mosquitto.log) -*", "*as the-failing-test*"])
+    result.stdout.fnmatch_lines(["*- mosquitto/mosquitto.log (*) -*", "*as the-failing-test*"])
+    result.stdout.fnmatch_lines(["*- child.log (*) -*", "the child speaks"])
     result.stdout.fnmatch_lines(["*- postgresql log (*server.log) -*"])
     assert 'relation "table_of_the_failing_test" does not exist' in output
     assert "table_of_the_passing_test" not in output, "only the failing test's own lines"

@@ -87,8 +87,6 @@ def stack(mosquitto: Mosquitto, tmp_path: Path, footage_dir: Path) -> Iterator[S
     try:
         yield stack
     finally:
-        print(f"the edge's log, {stack.edge_log} (pytest shows it when the test fails):")
-        print(stack.edge_output())
         edge.terminate()
         edge.wait(timeout=30)
         server.should_exit = True
