@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linear_sum_assignment
+
+from edge.perception.assignment import linear_sum_assignment
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.intp]
@@ -70,7 +71,7 @@ def iou_matrix(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating]) -> npt.
 
 def match(iou: npt.NDArray[np.float64], min_iou: float) -> tuple[IntArray, IntArray]:
     """Rows and columns of one-to-one pairs, each at IoU ``min_iou`` or more: as many pairs as
-    possible, and among those the largest total IoU (Hungarian method, SciPy)."""
+    possible, and among those the largest total IoU (Hungarian method)."""
     if iou.size == 0:
         return np.zeros(0, np.intp), np.zeros(0, np.intp)
     admissible = iou >= min_iou
