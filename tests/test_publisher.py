@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -39,6 +40,17 @@ def wait_until(condition: Callable[[], bool], timeout_s: float = WAIT_S) -> None
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+def settle(link: MqttLink) -> None:
+    """Returns once the broker has handled all the link sent so far (and sent back what that
+    brought, such as a retained message on a new subscription): the broker handles a client's
+    packets in order, so a message to the link's own new subscription comes back after them."""
+    back = threading.Event()
+    topic = f"greetcue/test/settle-{uuid.uuid4().hex[:8]}"
+    link.subscribe(topic, lambda topic, payload: back.set())
+    assert link.publish(topic, b"settle") is not None, "the link is connected"
+    assert back.wait(WAIT_S), "the broker answered"
 
 
 def config_for(broker: Mosquitto, **options: object) -> MqttConfig:
@@ -151,7 +163,7 @@ def test_a_failing_handler_is_counted_and_the_link_keeps_working(
 
     link.subscribe("greetcue/store-1/ack", broken)
     link.subscribe("greetcue/store-1/other", lambda topic, payload: got.append((topic, payload)))
-    time.sleep(0.2)  # the SUBACKs
+    settle(link)
     link.publish("greetcue/store-1/ack", b"{}")
     link.publish("greetcue/store-1/other", b"still here")
     wait_until(lambda: got == [("greetcue/store-1/other", b"still here")])
@@ -165,19 +177,22 @@ def test_a_retained_message_is_not_replayed_to_a_live_only_subscription(
     old = MqttLink(config_for(mosquitto), AVAILABILITY, "greetcue-old").start()
     wait_until(lambda: old.connected)
     old.publish("greetcue/store-1/ack", b"old ack", retain=True)
-    time.sleep(0.2)
+    settle(old)
     old.close()
     got: list[bytes] = []
     link = MqttLink(config_for(mosquitto), AVAILABILITY, "greetcue-test")
     link.subscribe(
         "greetcue/store-1/ack", lambda topic, payload: got.append(payload), retained=False
     )
+    subscribed = threading.Event()  # the connect callbacks run once the SUBSCRIBEs are sent
+    link.add_connect_callback(lambda generation: subscribed.set())
     link.start()
     try:
-        wait_until(lambda: link.connected)
-        time.sleep(0.3)  # a retained message would have come with the SUBACK
+        assert subscribed.wait(WAIT_S)
+        settle(link)  # a retained ack would have come with the SUBACK, before this
         link.publish("greetcue/store-1/ack", b"live ack")
-        wait_until(lambda: got == [b"live ack"])
+        wait_until(lambda: b"live ack" in got)
+        assert got == [b"live ack"]
     finally:
         link.close()
 
@@ -228,11 +243,12 @@ def test_ten_second_outage_mid_stream_loses_nothing(
 
     streamer = threading.Thread(target=stream)
     streamer.start()
-    time.sleep(1.0)
+    sub.wait_for_count(20)  # mid-stream
     mosquitto.stop()
-    time.sleep(10.0)
+    time.sleep(10.0)  # the outage under test
     mosquitto.start()
-    time.sleep(1.0)
+    resumed = len(sent)
+    sub.wait_for(lambda got: json.loads(got[-1].payload)["id"] >= resumed)  # streaming again
     stop.set()
     streamer.join()
     assert publisher.drain(WAIT_S)
@@ -278,13 +294,11 @@ def test_an_expired_cue_never_reaches_a_device_that_comes_back_late(
     assert prompt.wait_for_count(1)[0].payload == b"buzz"
     # the broker counts whole seconds: 1, or 0 (left out) once a second boundary has passed
     assert live.messages[0].properties.get("MessageExpiryInterval", 0) <= 1
-    time.sleep(2.0)
+    time.sleep(2.0)  # the broker's clock passes the cue's expiry
     publisher.send_now(cue, b"marker", qos=1)  # queued behind the cue, had it survived
     live.wait_for_count(2)
     late.connect()
-    late.wait_for_count(1)
-    time.sleep(0.2)
-    assert late.payloads() == [b"marker"]
+    assert late.wait_for_count(1)[0].payload == b"marker"  # the cue would have come first
 
 
 def test_a_cue_while_disconnected_is_dropped_with_a_log_line(
