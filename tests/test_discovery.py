@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,40 @@ class Delays:
     def __call__(self, low: float, high: float) -> float:
         self.asked.append((low, high))
         return self.delay_s
+
+
+@dataclass
+class FakeTimer:
+    """``threading.Timer`` on a clock the test controls: it runs only when ``fire()`` is called."""
+
+    interval: float
+    function: Callable[[], None]
+    daemon: bool = False
+    started: bool = False
+    cancelled: bool = False
+
+    def start(self) -> None:
+        self.started = True
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def fire(self) -> None:
+        """Runs it now, cancelled or not (as a timer that fires as it is cancelled would)."""
+        self.function()
+
+
+@pytest.fixture
+def timers(monkeypatch: pytest.MonkeyPatch) -> list[FakeTimer]:
+    """Every timer made while the test runs, in the order made; none runs by itself."""
+    made: list[FakeTimer] = []
+
+    def make(interval: float, function: Callable[[], None]) -> FakeTimer:
+        made.append(FakeTimer(interval, function))
+        return made[-1]
+
+    monkeypatch.setattr(threading, "Timer", make)
+    return made
 
 
 @pytest.fixture
@@ -226,28 +261,30 @@ def test_other_status_payloads_are_ignored(
     discovery = Discovery(config, sent, uniform=delays)
     with caplog.at_level(logging.DEBUG, logger="edge.service.discovery"):
         discovery.on_status(payload)
-    assert delays.asked == []
-    assert not sent.event.wait(0.05)
+    assert delays.asked == []  # no re-send was scheduled
     assert "nothing to do" in caplog.text
 
 
-def test_close_cancels_a_pending_resend(config: Config) -> None:
+def test_close_cancels_a_pending_resend(config: Config, timers: list[FakeTimer]) -> None:
     sent = Sent()
     discovery = Discovery(config, sent, uniform=Delays(0.1))
     discovery.on_status(b"online")
     discovery.close()
     discovery.on_status(b"online")
-    assert not sent.event.wait(0.3)
+    assert [(timer.started, timer.cancelled) for timer in timers] == [(True, True)]
+    timers[0].fire()
+    assert sent.messages == []
 
 
-def test_repeated_births_send_it_once(config: Config) -> None:
+def test_repeated_births_send_it_once(config: Config, timers: list[FakeTimer]) -> None:
     sent = Sent()
     discovery = Discovery(config, sent, uniform=Delays(0.1))
     discovery.on_status(b"online")
     discovery.on_status(b"online")
-    assert sent.event.wait(5.0)
-    time.sleep(0.2)
-    assert len(sent.messages) == 1
+    assert [timer.interval for timer in timers] == [0.1]
+    assert discovery.counts["ha_status_coalesced"] == 1
+    timers[0].fire()
+    assert [m[0] for m in sent.messages] == [CONFIG_TOPIC]
     discovery.close()
 
 
