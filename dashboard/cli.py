@@ -232,7 +232,7 @@ def ingest_worker(
 
     from dashboard.ingest import Ingest
     from dashboard.store.database import require_migrated
-    from dashboard.systemd import Notifier
+    from edge.plumbing.systemd import Notifier
 
     settings = load_settings(config)
     if not settings.broker.shared_group:

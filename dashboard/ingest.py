@@ -14,7 +14,6 @@ or makes no progress turns :attr:`Ingest.alive` False and says why in :attr:`Ing
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 import time
 from collections import Counter, deque
@@ -57,6 +56,7 @@ from edge.contract import (
     decode_availability,
     decode_event,
 )
+from edge.plumbing.mqtt_tls import configure_tls
 
 log = logging.getLogger("greetcue.dashboard.ingest")
 SESSION_EXPIRY_S = 24 * 3600  # the broker keeps our QoS 1 messages this long while we are down
@@ -226,18 +226,7 @@ class Ingest:
         if self._broker.username:
             client.username_pw_set(self._broker.username, self._broker.password())
         if self._broker.tls:
-            tls = self._broker.tls
-            try:
-                client.tls_set(
-                    ca_certs=str(tls.ca_file) if tls.ca_file else None,
-                    certfile=str(tls.cert_file) if tls.cert_file else None,
-                    keyfile=str(tls.key_file) if tls.key_file else None,
-                )
-            except (OSError, ssl.SSLError) as err:
-                raise RuntimeError(
-                    f"broker.tls: cannot load the CA / certificate / key ({err}); check "
-                    "broker.tls.ca_file, cert_file and key_file"
-                ) from err
+            configure_tls(client, self._broker.tls, "broker.tls")
         client.reconnect_delay_set(1, 30)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect

@@ -10,7 +10,7 @@ import os
 import ssl
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from edge.contract import DEFAULT_PREFIX, ContractError, Name, Topic, parse_topic
+from edge.plumbing.config_errors import invalid
 
 STATE_ENV = "GREETCUE_STATE_DIR"
 SITE_LEVEL = "{site}"  # in broker.prefix: the level that names the store (a chain's bridges)
@@ -358,15 +359,6 @@ class DashboardConfig(Strict):
         return ZoneInfo(entry.timezone if entry else self.timezone)
 
 
-def _describe(err: Any) -> str:
-    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    if err["type"] == "extra_forbidden":
-        return f"{loc}: unknown key; check its spelling"
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    shown = "" if isinstance(err.get("input"), dict | list) else f" (got {err.get('input')!r})"
-    return f"{loc}: {msg}{shown}"
-
-
 def load_settings(path: Path | None) -> DashboardConfig:
     """The configuration in ``path`` (``None``: all defaults), or a ``SettingsError`` naming
     each bad key."""
@@ -383,5 +375,4 @@ def load_settings(path: Path | None) -> DashboardConfig:
     try:
         return DashboardConfig.model_validate(data)
     except ValidationError as exc:
-        lines = "\n".join(f"  - {_describe(e)}" for e in exc.errors())
-        raise SettingsError(f"{path} is invalid:\n{lines}") from None
+        raise SettingsError(invalid(str(path), exc)) from None

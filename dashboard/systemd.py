@@ -4,38 +4,22 @@ Under a ``Type=notify`` unit systemd names its socket in ``NOTIFY_SOCKET`` and, 
 ``WatchdogSec=``, the watchdog period in ``WATCHDOG_USEC``; without ``NOTIFY_SOCKET`` nothing
 here sends anything. The web server says READY=1 once it listens and pings from its own event
 loop (uvicorn's tick), so a blocked loop stops the pings; so does a dead ingest writer thread.
-An ingest worker sends the same messages through a :class:`Notifier` of its own.
+An ingest worker sends the same messages through a ``Notifier`` of its own
+(``edge.plumbing.systemd``).
 """
 
 from __future__ import annotations
 
 import errno
-import os
 import socket
 from collections.abc import Callable
 
-import sdnotify
 import uvicorn
 from fastapi import FastAPI
 
+from edge.plumbing.systemd import Notifier
+
 TICK_S = 0.1  # uvicorn's main loop calls on_tick this often
-
-
-class Notifier:
-    """sd_notify messages, and how often the watchdog wants a ping (None: no watchdog)."""
-
-    def __init__(self) -> None:
-        env = os.environ  # sdnotify reads NOTIFY_SOCKET from it too
-        self._notifier = sdnotify.SystemdNotifier()  # no socket, sends nothing: outside systemd
-        if self._notifier.socket is not None:
-            self._notifier.socket.setblocking(False)  # a slow reader never holds us up
-        usec = env.get("WATCHDOG_USEC", "")
-        ours = env.get("WATCHDOG_PID", str(os.getpid())) == str(os.getpid())
-        self.ping_s = int(usec) / 2e6 if usec.isdigit() and ours and self._notifier.socket else None
-
-    def send(self, state: str) -> None:
-        """Send ``READY=1``, ``WATCHDOG=1``, ``STOPPING=1``... (nothing outside systemd)."""
-        self._notifier.notify(state)
 
 
 class NotifyingServer(uvicorn.Server):

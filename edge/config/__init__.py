@@ -39,6 +39,7 @@ from edge.config.service import (
     default_zones,
 )
 from edge.contract import Name
+from edge.plumbing.config_errors import invalid
 
 __all__ = [
     "ArucoMarker",
@@ -69,6 +70,8 @@ __all__ = [
     "parse_config",
     "write_config",
 ]
+
+_EVERY_KEY = " (`greetcue config reference` lists every key)"
 
 
 class Config(Strict):
@@ -147,20 +150,6 @@ class Config(Strict):
         return tables
 
 
-def _describe(err: Any) -> str:
-    """One error line: the key, what is wrong, the bad value and the key's meaning."""
-    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    line = f"{loc}: {msg}"
-    if err["type"] == "extra_forbidden":
-        line = (
-            f"{loc}: unknown key; check its spelling (`greetcue config reference` lists every key)"
-        )
-    elif "input" in err and not isinstance(err["input"], dict | list):
-        line += f" (got {err['input']!r})"
-    return line
-
-
 def parse_config(data: Any, origin: str = "configuration") -> Config:
     """Validate already-parsed YAML data into a Config, with readable errors."""
     if data is None:
@@ -170,8 +159,7 @@ def parse_config(data: Any, origin: str = "configuration") -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        lines = "\n".join(f"  - {_describe(e)}" for e in exc.errors())
-        raise ConfigError(f"{origin} is invalid:\n{lines}") from None
+        raise ConfigError(invalid(origin, exc, _EVERY_KEY)) from None
 
 
 def write_config(config: Config, path: Path) -> Path:

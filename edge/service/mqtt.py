@@ -32,7 +32,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from edge.config.service import MqttConfig, TlsConfig
+from edge.config.service import MqttConfig
+from edge.plumbing.mqtt_tls import configure_tls
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +81,6 @@ class RefusalLog:
             self._last[(topic, code)] = now
         text = "the broker refused the message on %s: %s; %s"
         self._log.log(level, text, topic, reason_text(code), outcome)
-
-
-class MqttError(RuntimeError):
-    """The MQTT settings cannot be used (e.g. a TLS file that does not load)."""
 
 
 class MqttLink:
@@ -218,7 +215,8 @@ class MqttLink:
         if self._config.username:
             client.username_pw_set(self._config.username, self._password())
         if self._config.tls is not None:
-            _configure_tls(client, self._config.tls)
+            tls = self._config.tls
+            configure_tls(client, tls, "mqtt.tls", insecure=tls.insecure)
         client.will_set(self.availability_topic, OFFLINE, qos=1, retain=True)
         client.reconnect_delay_set(1, max(1, round(self._config.reconnect_max_s)))
         client.on_connect = self._handle_connect
@@ -361,20 +359,3 @@ def _no_delay(client: mqtt.Client) -> None:
     if isinstance(sock, socket.socket):  # TLS sockets too; not a websocket wrapper
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-def _configure_tls(client: mqtt.Client, tls: TlsConfig) -> None:
-    """TLS with the system's CAs unless ``ca_file``; a file that does not load names its key."""
-    try:
-        client.tls_set(
-            ca_certs=str(tls.ca_file) if tls.ca_file else None,
-            certfile=str(tls.cert_file) if tls.cert_file else None,
-            keyfile=str(tls.key_file) if tls.key_file else None,
-        )
-    except (OSError, ssl.SSLError) as err:
-        raise MqttError(
-            f"mqtt.tls: cannot load the CA / certificate / key ({err}); check mqtt.tls.ca_file, "
-            "cert_file and key_file"
-        ) from err
-    if tls.insecure:
-        client.tls_insecure_set(True)

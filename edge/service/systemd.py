@@ -11,24 +11,18 @@ sends nothing, and systemd restarts the service.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 
-import sdnotify
+from edge.plumbing.systemd import Notifier
 
 
 class ServiceNotifier:
     """sd_notify for one run of the edge service."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        env = os.environ  # sdnotify reads NOTIFY_SOCKET from it too
-        self._notifier = sdnotify.SystemdNotifier()  # no socket, sends nothing: outside systemd
-        if self._notifier.socket is not None:
-            self._notifier.socket.setblocking(False)  # a slow reader never holds us up
-        usec = env.get("WATCHDOG_USEC", "")
-        ours = env.get("WATCHDOG_PID", str(os.getpid())) == str(os.getpid())
-        self.ping_s = int(usec) / 2e6 if usec.isdigit() and ours and self._notifier.socket else None
+        self._notifier = Notifier()
+        self.ping_s = self._notifier.ping_s
         self._clock = clock
         self._next_ping = clock()
         self._frames_since_ping = False
@@ -55,4 +49,4 @@ class ServiceNotifier:
         self._send("STOPPING=1")
 
     def _send(self, state: str) -> None:
-        self._notifier.notify(state)
+        self._notifier.send(state)
