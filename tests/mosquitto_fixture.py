@@ -124,6 +124,13 @@ class Subscriber:
     def wait_for_count(self, count: int, timeout_s: float = WAIT_S) -> list[Received]:
         return self.wait_for(lambda messages: len(messages) >= count, timeout_s)
 
+    def payloads_until(self, marker: bytes, timeout_s: float = WAIT_S) -> list[bytes]:
+        """Waits for ``marker`` and returns every payload up to it: a message that must not
+        come, sent before the marker by the same sender, would be among them."""
+        got = self.wait_for(lambda messages: any(m.payload == marker for m in messages), timeout_s)
+        payloads = [m.payload for m in got]
+        return payloads[: payloads.index(marker) + 1]
+
     def __enter__(self) -> Self:
         return self.connect()
 
