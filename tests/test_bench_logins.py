@@ -6,7 +6,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from edge.cli import app
-from edge.tools.bench_logins import bench_logins
+from edge.cli.bench_logins import bench_logins
 
 
 def test_the_bench_times_the_overview_while_every_login_try_is_answered() -> None:

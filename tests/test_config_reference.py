@@ -7,8 +7,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from edge.cli import app
+from edge.cli.config_reference import reference_markdown
 from edge.config import Config
-from edge.config.reference import reference_markdown
 
 REFERENCE = Path(__file__).parent.parent / "deploy" / "configuration.md"
 

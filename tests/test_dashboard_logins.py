@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from dashboard import auth
 from dashboard.logins import LoginGuard
-from edge.tools.bench_logins import login_form, try_login
+from edge.cli.bench_logins import login_form, try_login
 from tests.dashboard_support import MANAGER, Dashboard, run_async, served
 
 

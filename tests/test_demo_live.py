@@ -16,7 +16,7 @@ from dashboard.store.database import open_engine
 from dashboard.store.tables import CueRow, EventRow, UserRow
 from edge.service.broker import free_port
 from edge.tools.demo import EXAMPLES
-from edge.tools.demo_live import MANAGER, LiveDemo
+from edge.cli.demo_live import MANAGER, LiveDemo
 
 
 @pytest.mark.footage

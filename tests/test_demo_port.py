@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 
 from edge.tools.demo import EXAMPLES
-from edge.tools.demo_live import LiveDemo
+from edge.cli.demo_live import LiveDemo
 
 WAIT_S = 60.0  # guards a hung test only
 

@@ -240,7 +240,7 @@ def bench_logins_command(
 ) -> None:
     """/api/overview latency while a burst of login tries runs (each from its own loopback
     address, so each reaches argon2), against idle in the same run."""
-    from edge.tools.bench_logins import bench_logins
+    from edge.cli.bench_logins import bench_logins
 
     with console.status(f"{probes} idle overview requests, then {tries} concurrent logins"):
         run = bench_logins(tries, probes)
@@ -286,7 +286,7 @@ def bench_dashboard_command(
 
     from rich.progress import Progress
 
-    from edge.tools import bench_dashboard as bench
+    from edge.cli import bench_dashboard as bench
     from edge.tools.postgres_server import PostgresServer
 
     with Progress(console=console, transient=True) as progress, contextlib.ExitStack() as stack:

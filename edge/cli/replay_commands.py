@@ -108,8 +108,8 @@ def demo(
     import subprocess
     import sys
 
+    from edge.cli.demo_live import LiveDemo
     from edge.tools.demo import EXAMPLES
-    from edge.tools.demo_live import LiveDemo
 
     out.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "edge.cli", "demo", "--no-live", "--out", str(out)]

@@ -183,7 +183,7 @@ def config_reference(
     out: Path | None = typer.Option(None, help="write to this file instead of printing"),
 ) -> None:
     """Every configuration key with its type, default and meaning (Markdown)."""
-    from edge.config.reference import reference_markdown
+    from edge.cli.config_reference import reference_markdown
 
     text = reference_markdown()
     if out is None:

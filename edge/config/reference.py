@@ -1,4 +1,7 @@
-"""The configuration reference, generated from the config models so it is never written twice."""
+"""The configuration reference, generated from the config models so it is never written twice.
+
+``edge.cli.config_reference`` puts the edge's and the dashboard's tables in one document.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,6 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
-
-from edge.config import Config
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
@@ -71,28 +72,7 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
     return rows
 
 
-def reference_markdown() -> str:
-    """Every configuration key of the edge and of the dashboard with its type, default and
-    meaning, as Markdown tables."""
-    from dashboard.settings import DashboardConfig
-
-    header = ["| key | type | default | meaning |", "|---|---|---|---|"]
-    return "\n".join(
-        [
-            "# greetcue configuration reference",
-            "",
-            "Generated from `edge/config/` and `dashboard/settings.py` by `greetcue config "
-            "reference`; do not edit by hand. Each is one YAML file; unknown keys are errors.",
-            "",
-            "## Edge service (`greetcue run --config`; check with `greetcue config check`)",
-            "",
-            *header,
-            *_rows(Config, ""),
-            "",
-            "## Dashboard (`greetcue dashboard --config`)",
-            "",
-            *header,
-            *_rows(DashboardConfig, ""),
-            "",
-        ]
-    )
+def key_table(model: type[BaseModel]) -> list[str]:
+    """Every key of ``model`` and of its sections with its type, default and meaning: the lines
+    of one Markdown table."""
+    return ["| key | type | default | meaning |", "|---|---|---|---|", *_rows(model, "")]
