@@ -54,6 +54,13 @@ MAX_SECONDS = 366 * 24 * 3600.0  # durations and time offsets
 MAX_MS = MAX_SECONDS * 1000
 MAX_FPS = 1000.0
 EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+# ``tta_s`` (events and cue commands): the name says time to arrival, and integrators rely on it,
+# so it stays; what it holds is the time to the next ring.
+TTA_DESCRIPTION = (
+    "seconds until the person crosses the next zone ring inward on their current course (the "
+    "nearest ring ahead of them, not the counter: time to the next ring, not time to arrival "
+    "at the counter); null when they are not heading into a ring"
+)
 # A cue command lives at most this long: ``cues.expiry_s`` (<= 600), with slack for a sender
 # that reads its clock twice.
 MAX_CUE_EXPIRY_S = 660.0
@@ -115,10 +122,15 @@ class EventBase(Message):
     site: Name
     camera: Name
     track_id: TrackId | None = Field(None, description="the tracked person, within this camera")
+    visit_id: UUID | None = Field(
+        None,
+        description="the customer's visit (UUIDv7): unlike track_id it survives the tracker "
+        "losing and finding the person again, so it ties one customer's events together",
+    )
     zone: Name | None = Field(None, description="zone the event is about")
     distance_ft: Feet | None = Field(None, description="distance to the counter, feet")
     speed_ftps: Feet | None = Field(None, description="radial speed, ft/s; negative: approaching")
-    tta_s: Seconds | None = Field(None, description="seconds until the next zone ring is crossed")
+    tta_s: Seconds | None = Field(None, description=TTA_DESCRIPTION)
     captured_at: Time = Field(description="capture time of the frame that caused it")
     published_at: Time | None = Field(
         None,
@@ -236,7 +248,7 @@ class CueCommand(Message):
     escalation: int = Field(ge=0, le=MAX_ESCALATION)
     track_id: TrackId
     distance_ft: Feet | None = None
-    tta_s: Seconds | None = None
+    tta_s: Seconds | None = Field(None, description=TTA_DESCRIPTION)
     issued_at: Time
     expires_at: Time = Field(
         description=f"ignore the cue after this (stale buzz); after issued_at, by at most "
