@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
+from uuid import UUID
 
 import pytest
 
 from edge.config import Config, parse_config
-from edge.contract import AckRecorded, CueCommand, CueIssued, CueUnacknowledged, new_id, utc
+from edge.contract import AckRecorded, CueIssued, CueUnacknowledged, new_id, utc
 from edge.service.cues import CueDesk, CueEvent, PersonSnapshot, Reached, StaffAck
-from edge.service.outputs import CueOutput
 
 ROTA = ["counter", "manager", "owner"]
-
-
-class Recorder(CueOutput):
-    """Keeps every command it is handed."""
-
-    def __init__(self) -> None:
-        self.commands: list[CueCommand] = []
-
-    def cue(self, command: CueCommand) -> None:
-        self.commands.append(command)
 
 
 def config() -> Config:
@@ -34,8 +24,12 @@ def config() -> Config:
     )
 
 
+def visit_id(number: int) -> UUID:
+    return UUID(int=number)
+
+
 def person(track_id: int = 1, visit: int = 1) -> PersonSnapshot:
-    return PersonSnapshot(track_id, visit, 9.5, -4.0, 1.2, "approaching")
+    return PersonSnapshot(track_id, visit_id(visit), 9.5, -4.0, 1.2, "approaching")
 
 
 def mqtt_ack(event: CueEvent, at: float, device: str = "counter") -> StaffAck:
@@ -53,20 +47,17 @@ def reached(zones: Collection[str] = ()) -> Reached:
 
 
 @pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
+def desk() -> CueDesk:
+    return CueDesk(config())
 
 
-@pytest.fixture
-def desk(recorder: Recorder) -> CueDesk:
-    return CueDesk(config(), [recorder])
-
-
-def test_issue_cues_the_first_device_and_hands_the_command_to_every_output(
-    desk: CueDesk, recorder: Recorder
+def test_issue_cues_the_first_device_under_the_decision_s_id_and_queues_its_command(
+    desk: CueDesk,
 ) -> None:
-    [event] = desk.issue(person(), "10ft", now_wall=100.0, captured_wall=99.9)
+    cue_id = new_id()
+    [event] = desk.issue(person(), "10ft", cue_id, now_wall=100.0, captured_wall=99.9)
     assert isinstance(event, CueIssued)
+    assert (event.cue_id, event.visit_id) == (cue_id, visit_id(1))
     assert (event.device, event.reason, event.escalation, event.zone) == (
         "counter",
         "zone",
@@ -80,16 +71,18 @@ def test_issue_cues_the_first_device_and_hands_the_command_to_every_output(
         9.5,
     )
     assert event.captured_at == utc(99.9)
-    [command] = recorder.commands
-    assert (command.cue_id, command.device, command.expires_at) == (
-        event.cue_id,
+    [command] = desk.take_commands()
+    assert (command.cue_id, command.device, command.expires_at, command.tta_s) == (
+        cue_id,
         "counter",
         utc(103.0),
+        1.2,
     )
+    assert desk.take_commands() == []
 
 
-def test_escalation_follows_the_rota_after_each_timeout(desk: CueDesk, recorder: Recorder) -> None:
-    [first] = desk.issue(person(), "10ft", 0.0, 0.0)
+def test_escalation_follows_the_rota_after_each_timeout(desk: CueDesk) -> None:
+    [first] = desk.issue(person(), "10ft", new_id(), 0.0, 0.0)
     assert isinstance(first, CueIssued)
     steps = [(7.9, None), (8.0, ("manager", 1)), (15.9, None), (16.0, ("owner", 2))]
     for at, expected in steps:
@@ -97,14 +90,15 @@ def test_escalation_follows_the_rota_after_each_timeout(desk: CueDesk, recorder:
         got = [(e.device, e.escalation) for e in events if isinstance(e, CueIssued)]
         assert got == ([expected] if expected else []), at
         assert all(isinstance(e, CueIssued) and e.cue_id == first.cue_id for e in events)
-    assert [c.device for c in recorder.commands] == ROTA
-    assert recorder.commands[-1].expires_at == utc(19.0)
+    commands = desk.take_commands()
+    assert [c.device for c in commands] == ROTA
+    assert commands[-1].expires_at == utc(19.0)
 
 
 def test_end_of_the_rota_keeps_the_cue_open_and_logs_once(
     desk: CueDesk, caplog: pytest.LogCaptureFixture
 ) -> None:
-    desk.issue(person(), "10ft", 0.0, 0.0)
+    desk.issue(person(), "10ft", new_id(), 0.0, 0.0)
     desk.tick(8.0)
     desk.tick(16.0)
     with caplog.at_level(logging.WARNING, "edge.service.cues"):
@@ -127,7 +121,7 @@ def test_end_of_the_rota_keeps_the_cue_open_and_logs_once(
 def test_ack_records_latency_and_whether_it_came_before_each_zone(
     desk: CueDesk, zones_reached: tuple[str, ...], before: dict[str, bool]
 ) -> None:
-    [cue] = desk.issue(person(), "10ft", 10.0, 10.0)
+    [cue] = desk.issue(person(), "10ft", new_id(), 10.0, 10.0)
     [ack] = desk.ack(mqtt_ack(cue, at=12.5), reached(zones_reached))
     assert isinstance(ack, AckRecorded)
     assert isinstance(cue, CueIssued)
@@ -143,7 +137,7 @@ def test_ack_records_latency_and_whether_it_came_before_each_zone(
 
 
 def test_latency_counts_from_the_first_issue_not_the_escalation(desk: CueDesk) -> None:
-    [cue] = desk.issue(person(), "10ft", 10.0, 10.0)
+    [cue] = desk.issue(person(), "10ft", new_id(), 10.0, 10.0)
     desk.tick(18.0)
     [ack] = desk.ack(mqtt_ack(cue, at=19.0, device="manager"), reached())
     assert isinstance(ack, AckRecorded)
@@ -151,8 +145,8 @@ def test_latency_counts_from_the_first_issue_not_the_escalation(desk: CueDesk) -
 
 
 def test_button_ack_takes_the_oldest_open_cue_of_its_device(desk: CueDesk) -> None:
-    [escalated] = desk.issue(person(1, visit=1), "10ft", 0.0, 0.0)
-    [at_counter] = desk.issue(person(2, visit=2), "10ft", 5.0, 5.0)
+    [escalated] = desk.issue(person(1, visit=1), "10ft", new_id(), 0.0, 0.0)
+    [at_counter] = desk.issue(person(2, visit=2), "10ft", new_id(), 5.0, 5.0)
     desk.tick(8.0)  # the first cue moves on to the manager
     [ack] = desk.ack(press(at=9.0), reached())
     assert isinstance(ack, AckRecorded)
@@ -162,8 +156,8 @@ def test_button_ack_takes_the_oldest_open_cue_of_its_device(desk: CueDesk) -> No
 
 
 def test_button_ack_with_no_cue_at_its_device_takes_the_oldest_open_cue(desk: CueDesk) -> None:
-    [first] = desk.issue(person(1, visit=1), "10ft", 0.0, 0.0)
-    desk.issue(person(2, visit=2), "10ft", 1.0, 1.0)
+    [first] = desk.issue(person(1, visit=1), "10ft", new_id(), 0.0, 0.0)
+    desk.issue(person(2, visit=2), "10ft", new_id(), 1.0, 1.0)
     desk.tick(8.0)
     desk.tick(9.0)  # both cues are at the manager now
     [ack] = desk.ack(press(at=10.0), reached())
@@ -172,7 +166,7 @@ def test_button_ack_with_no_cue_at_its_device_takes_the_oldest_open_cue(desk: Cu
 
 
 def test_button_press_before_a_cue_was_issued_does_not_acknowledge_it(desk: CueDesk) -> None:
-    desk.issue(person(), "10ft", 5.0, 5.0)
+    desk.issue(person(), "10ft", new_id(), 5.0, 5.0)
     assert desk.ack(press(at=4.9), reached()) == []
     assert len(desk.open_cues()) == 1
     assert desk.counts.unknown_acks == 1
@@ -189,7 +183,7 @@ def test_button_press_before_a_cue_was_issued_does_not_acknowledge_it(desk: CueD
 def test_an_ack_for_no_open_cue_returns_nothing_and_is_counted(
     desk: CueDesk, second: str, unknown: int, duplicate: int
 ) -> None:
-    [cue] = desk.issue(person(), "10ft", 0.0, 0.0)
+    [cue] = desk.issue(person(), "10ft", new_id(), 0.0, 0.0)
     assert len(desk.ack(mqtt_ack(cue, at=1.0), reached())) == 1
     again = {
         "same cue again": mqtt_ack(cue, at=2.0),
@@ -207,7 +201,7 @@ def test_an_mqtt_ack_from_a_device_the_cue_was_not_sent_to_is_refused(
 ) -> None:
     """Cue ids are readable on the cue topic: anyone could name one. Only the devices the cue
     went to may acknowledge it (here only the counter; later devices of the rota not yet)."""
-    [cue] = desk.issue(person(), "10ft", 0.0, 0.0)
+    [cue] = desk.issue(person(), "10ft", new_id(), 0.0, 0.0)
     with caplog.at_level(logging.WARNING, "edge.service.cues"):
         assert desk.ack(mqtt_ack(cue, at=1.0, device=device), reached()) == []
     assert [c.cue_id for c in desk.open_cues()] == [cue.cue_id]
@@ -222,7 +216,7 @@ def test_an_mqtt_ack_from_a_device_the_cue_was_not_sent_to_is_refused(
 def test_after_an_escalation_every_device_cued_so_far_may_acknowledge(
     desk: CueDesk, device: str
 ) -> None:
-    [cue] = desk.issue(person(), "10ft", 0.0, 0.0)
+    [cue] = desk.issue(person(), "10ft", new_id(), 0.0, 0.0)
     desk.tick(8.0)  # on to the manager; the counter may still answer late
     [ack] = desk.ack(mqtt_ack(cue, at=9.0, device=device), reached())
     assert isinstance(ack, AckRecorded) and ack.device == device
@@ -232,7 +226,7 @@ def test_after_an_escalation_every_device_cued_so_far_may_acknowledge(
 def test_a_flood_of_acks_from_a_device_not_cued_logs_one_line(
     desk: CueDesk, caplog: pytest.LogCaptureFixture
 ) -> None:
-    [cue] = desk.issue(person(), "10ft", 0.0, 0.0)
+    [cue] = desk.issue(person(), "10ft", new_id(), 0.0, 0.0)
     with caplog.at_level(logging.WARNING, "edge.service.cues"):
         for at in range(500):
             desk.ack(mqtt_ack(cue, at=float(at), device="intruder"), reached())
@@ -241,7 +235,7 @@ def test_a_flood_of_acks_from_a_device_not_cued_logs_one_line(
 
 
 def test_ack_closes_every_open_cue_of_the_customer(desk: CueDesk) -> None:
-    desk.issue(person(), "10ft", 0.0, 0.0)
+    desk.issue(person(), "10ft", new_id(), 0.0, 0.0)
     [waiting] = desk.waiting(person(), "3ft", 4.0, 4.0)
     acks = desk.ack(mqtt_ack(waiting, at=6.0, device="manager"), reached())
     assert [a.latency_s for a in acks if isinstance(a, AckRecorded)] == [6.0, 2.0]
@@ -259,7 +253,7 @@ def test_waiting_cue_is_issued_once_per_customer(desk: CueDesk) -> None:
 
 
 def test_waiting_cue_is_skipped_once_the_customer_was_acknowledged(desk: CueDesk) -> None:
-    [cue] = desk.issue(person(), "10ft", 0.0, 0.0)
+    [cue] = desk.issue(person(), "10ft", new_id(), 0.0, 0.0)
     desk.ack(mqtt_ack(cue, at=1.0), reached())
     assert desk.waiting(person(), "3ft", 10.0, 10.0) == []
 
@@ -277,7 +271,7 @@ def test_waiting_cue_goes_past_the_device_already_cued(
     desk: CueDesk, zone_cue_ticks: tuple[float, ...] | None, waiting_device: str
 ) -> None:
     if zone_cue_ticks is not None:
-        desk.issue(person(), "10ft", 0.0, 0.0)
+        desk.issue(person(), "10ft", new_id(), 0.0, 0.0)
         for at in zone_cue_ticks:
             desk.tick(at)
     [waiting] = desk.waiting(person(), "3ft", 17.0, 17.0)
@@ -286,8 +280,8 @@ def test_waiting_cue_goes_past_the_device_already_cued(
 
 
 def test_customer_who_left_gets_left_unacknowledged_after_the_rejoin_grace(desk: CueDesk) -> None:
-    [cue] = desk.issue(person(), "10ft", 10.0, 10.0)
-    desk.track_ended(1, visit=1, now_wall=15.0)
+    [cue] = desk.issue(person(), "10ft", new_id(), 10.0, 10.0)
+    desk.track_ended(1, visit=visit_id(1), now_wall=15.0)
     assert desk.tick(17.9) == []
     [left] = desk.tick(18.0)
     assert isinstance(left, CueUnacknowledged) and isinstance(cue, CueIssued)
@@ -299,26 +293,26 @@ def test_customer_who_left_gets_left_unacknowledged_after_the_rejoin_grace(desk:
 
 
 def test_a_track_taking_up_the_visit_keeps_the_customer_cue_open(desk: CueDesk) -> None:
-    [cue] = desk.issue(person(), "10ft", 10.0, 10.0)
-    desk.track_ended(1, visit=1, now_wall=12.0)
-    desk.track_started(2, visit=1)
+    [cue] = desk.issue(person(), "10ft", new_id(), 10.0, 10.0)
+    desk.track_ended(1, visit=visit_id(1), now_wall=12.0)
+    desk.track_started(2, visit=visit_id(1))
     assert [e for e in desk.tick(30.0) if isinstance(e, CueUnacknowledged)] == []
     assert len(desk.ack(mqtt_ack(cue, at=31.0), reached())) == 1
 
 
 def test_a_track_starting_a_new_visit_leaves_the_old_one(desk: CueDesk) -> None:
-    desk.issue(person(1, visit=1), "10ft", 10.0, 10.0)
-    desk.issue(person(1, visit=2), "10ft", 40.0, 40.0)  # walked off and came back
+    desk.issue(person(1, visit=1), "10ft", new_id(), 10.0, 10.0)
+    desk.issue(person(1, visit=2), "10ft", new_id(), 40.0, 40.0)  # walked off and came back
     left = [e for e in desk.tick(43.0) if isinstance(e, CueUnacknowledged)]
     assert [e.open_s for e in left] == [30.0]
-    assert [c.person.visit for c in desk.open_cues()] == [2]
+    assert [c.person.visit for c in desk.open_cues()] == [visit_id(2)]
 
 
 def test_a_cue_waits_to_escalate_while_its_customer_is_out_of_sight(desk: CueDesk) -> None:
-    desk.issue(person(), "10ft", 10.0, 10.0)
-    desk.track_ended(1, visit=1, now_wall=17.0)
+    desk.issue(person(), "10ft", new_id(), 10.0, 10.0)
+    desk.track_ended(1, visit=visit_id(1), now_wall=17.0)
     assert desk.tick(19.0) == []
-    desk.track_started(2, visit=1)
+    desk.track_started(2, visit=visit_id(1))
     [escalated] = desk.tick(19.5)
     assert isinstance(escalated, CueIssued)
     assert (escalated.device, escalated.escalation) == ("manager", 1)

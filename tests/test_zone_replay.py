@@ -1,7 +1,8 @@
 """The zone state machine on real PETS footage, judged against the ground truth.
 
-Perception and :class:`~edge.service.zones.Zones` run over PETS 2009 S2.L1 parts 0 and 1 with
-the kiosk example (counter in the middle of the plaza), a fresh pair per part. Each frame's
+The service's own turn (:class:`~edge.service.turn.Turn`: perception, zones, cue desk, events)
+runs over PETS 2009 S2.L1 parts 0 and 1 with the kiosk example (counter in the middle of the
+plaza), a fresh one per part. Each frame's
 tracker boxes are matched to the annotated boxes by IoU, so every decision concerns the person
 its track was matched to then (or, while occluded, at the nearest matched frame within
 ``NEAR_S``). The truth for that person comes from their annotated foot point through the
@@ -19,11 +20,12 @@ import numpy as np
 import pytest
 
 from edge.config import Config, load_config
-from edge.perception.calibration import camera_for
-from edge.perception.pipeline import Perception, tracking_detector
+from edge.contract import CueIssued, EventBase, ZoneEnter
+from edge.perception.pipeline import tracking_detector
 from edge.perception.sources import open_source
 from edge.perception.tsai import TsaiCamera
-from edge.service.zones import CueDue, Decision, ZoneEntered, ZoneExited, Zones
+from edge.service.turn import Turn
+from edge.service.zones import CueDue, Decision, ZoneEntered, ZoneExited
 from edge.tools.footage import PETS_CALIBRATION, PETS_DIR, PETS_PART_FRAMES, PETS_TRUTH
 from edge.tools.groundtruth import load_pets_xml
 from edge.tools.ranging_eval import TruePath, true_paths, truth_of
@@ -61,9 +63,11 @@ class Said:
 
 @dataclass(frozen=True, slots=True)
 class Replay:
-    """Every decision of both parts, and each annotated person's true walk by (part, id)."""
+    """Every decision and event of both parts, and each annotated person's true walk by
+    (part, id)."""
 
     said: list[Said]
+    events: list[EventBase]
     paths: dict[tuple[int, int], TruePath]
     matched: set[tuple[int, int, int]]  # (part, truth frame, person) matched to a track
 
@@ -90,24 +94,24 @@ class Replay:
 
 
 def _replay_part(config: Config, clip: Path, part: int, tsai: TsaiCamera) -> Replay:
-    """Perception and Zones over one PETS part; decisions matched to the ground truth."""
+    """The service's turn over one PETS part; decisions matched to the ground truth."""
     truth = load_pets_xml(clip.parent / PETS_TRUTH)
     offset = PETS_PART_FRAMES * part
     owners: dict[tuple[int, int], int] = {}  # (truth frame, track id) -> person
     decided: list[tuple[int, Decision]] = []
     frame_at: dict[float, int] = {}
+    events: list[EventBase] = []
+    turn = Turn(config, tracking_detector(config))
     with open_source(clip) as frames:
-        perception = Perception(tracking_detector(config), camera_for(config, frames.size), config)
-        zones = Zones.from_config(config)
         for frame in frames:
-            seen = perception(frame)
-            tracks, number = seen.tracks, frame.index + offset
+            effects = turn(frame)
+            assert effects.perceived is not None
+            tracks, number = effects.perceived.tracks, frame.index + offset
             frame_at[frame.t] = number
             for row, person in truth_of(truth[number], tracks.xyxy, MATCH_IOU).items():
                 owners[(number, int(tracks.ids[row]))] = person
-            decided += [
-                (number, d) for d in zones.update(frame.t, seen.ranges, tracks.ended.tolist())
-            ]
+            decided += [(number, d) for d in effects.decisions]
+            events += effects.events
     near = round(NEAR_S / float(np.median(np.diff(sorted(frame_at)))))
     times = {number: t for t, number in frame_at.items()}
 
@@ -121,6 +125,7 @@ def _replay_part(config: Config, clip: Path, part: int, tsai: TsaiCamera) -> Rep
     paths = true_paths(truth, tsai.ground_points_ft, config.counter.position_ft, times, WINDOW_S)
     return Replay(
         [said(number, d) for number, d in decided],
+        events,
         {(part, person): path for person, path in paths.items()},
         {(part, number, person) for (number, _), person in owners.items()},
     )
@@ -134,13 +139,14 @@ def kiosk() -> Config:
 
 @pytest.fixture(scope="module")
 def replay(footage_dir: Path, model_cache: Path, kiosk: Config) -> Replay:
-    """Both PETS parts through Perception and Zones with the kiosk config, matched to truth."""
+    """Both PETS parts through the service's turn with the kiosk config, matched to truth."""
     config = kiosk
     pets = footage_dir / PETS_DIR
     tsai = TsaiCamera.from_xml(pets / PETS_CALIBRATION)
     parts = [_replay_part(config, pets / f"vtest_part{k}.avi", k, tsai) for k in PETS_PARTS]
     return Replay(
         [s for r in parts for s in r.said],
+        [e for r in parts for e in r.events],
         {k: p for r in parts for k, p in r.paths.items()},
         {m for r in parts for m in r.matched},
     )
@@ -315,3 +321,19 @@ def test_nobody_lingering_in_a_zone_flickers_out_and_in(replay: Replay, kiosk: C
     assert lingering >= 5, f"only {lingering} stays of {FLICKER_S} s or more within a ring"
     assert not flickers, f"{pairs} quick exit/entry pairs, flickers:\n" + "\n".join(flickers)
     print(f"\n{lingering} stays within a ring of {FLICKER_S} s or more; {pairs} quick pairs")
+
+
+def test_every_cue_is_named_by_its_zone_entry_with_the_lead(replay: Replay) -> None:
+    """What staff get: each first entry into a cued zone names its cue and carries the lead,
+    late cues (given on the entry's own frame) included; every event names its visit."""
+    cues = {e.cue_id: e for e in replay.events if isinstance(e, CueIssued)}
+    entries = [
+        (e, e.lead_s) for e in replay.events if isinstance(e, ZoneEnter) and e.lead_s is not None
+    ]
+    assert len(entries) >= 10, entries
+    unnamed = [(e.track_id, e.zone, round(lead, 1)) for e, lead in entries if e.cue_id is None]
+    assert not unnamed, f"zone entries with a lead but no cue: {unnamed}"
+    assert all(e.cue_id in cues and cues[e.cue_id].visit_id == e.visit_id for e, _ in entries)
+    assert all(e.visit_id is not None for e in replay.events)
+    late = sorted(round(lead, 1) for _, lead in entries if lead <= 0)
+    print(f"\n{len(entries)} cued entries named by their cue; late ones (s): {late}")

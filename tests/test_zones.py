@@ -519,3 +519,18 @@ def test_reached_by_a_time_compares_crossing_times_not_when_they_became_known() 
     assert zones.reached(1) == set(ALL)
     assert zones.reached(1, crossed["3ft"] - 0.05) == {"10ft", "5ft"}
     assert zones.reached(1, crossed["10ft"] - 0.05) == set()
+
+
+def test_a_track_re_linked_into_a_visit_enters_its_zones_from_the_outside_in() -> None:
+    """The tracker loses a customer at 6 ft; the new track takes up the visit while they step
+    back (walking away: no arrival), then they walk in to the counter. Its first entry must
+    not be an inner zone: the rings around it are announced first, outermost first."""
+    lost = Walk(straight(20, 6, 3.5), ended_at=4.0)  # last seen at 6 ft at 4.0 s
+    back_and_in = [(4.1, 0.0, 5.7), (4.7, 0.0, 6.4), (6.2, 0.0, 1.5)]
+    decisions = run(make(), [lost, Walk(back_and_in, track_id=2)])
+    [started] = [d for d in of(TrackStarted, decisions) if d.track_id == 2]
+    assert started.rejoined_from == 1
+    entries = [d for d in of(ZoneEntered, decisions) if d.track_id == 2]
+    assert [d.zone for d in entries] == list(ALL)
+    assert [d.crossed_t for d in entries] == sorted(d.crossed_t for d in entries)
+    assert {d.visit for d in of(ZoneEntered, decisions)} == {started.visit}

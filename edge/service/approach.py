@@ -30,11 +30,13 @@ import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+from uuid import UUID
 
 import numpy as np
 import numpy.typing as npt
 
 from edge.config import PresenceConfig, ZoneConfig
+from edge.contract import new_id
 
 F64 = npt.NDArray[np.float64]
 Trigger = Literal["predicted", "inside"]
@@ -162,19 +164,21 @@ class Row:
     velocity: F64
     distance_ft: float
     speed_ftps: float | None
-    tta_s: float | None
+    next_ring_s: float | None
     zone_tta_s: F64
     approach: Approach
 
 
 @dataclass(slots=True)
 class Visit:
-    """One customer's visit, shared by every fragment of their track: when each ring was
-    first crossed and each cue fired, and their waiting clock."""
+    """One customer's visit, shared by every fragment of their track: its id (UUIDv7), when
+    each ring was first crossed and each cue fired, the cue ids no entry has named yet, and
+    their waiting clock."""
 
-    number: int
+    id: UUID = field(default_factory=new_id)
     crossed: dict[str, float] = field(default_factory=dict)
     cued: dict[str, float] = field(default_factory=dict)
+    cue_ids: dict[str, UUID] = field(default_factory=dict)
     waiting_since: float | None = None
     waiting_cued: bool = False
 
@@ -208,12 +212,12 @@ class PersonView:
     """One live track for a console: where it is, how it moves, what it has triggered."""
 
     track_id: int
-    visit: int
+    visit: UUID
     last_seen_t: float
     floor_ft: tuple[float, float]
     distance_ft: float
     speed_ftps: float | None
-    tta_s: float | None
+    next_ring_s: float | None
     approach: Approach
     inside: tuple[str, ...]
     cued: tuple[str, ...]
@@ -324,12 +328,12 @@ class Person:
         row, visit, rings = self.row, self.visit, self._set.rings
         return PersonView(
             track_id=self.track_id,
-            visit=visit.number,
+            visit=visit.id,
             last_seen_t=self.last_seen_t,
             floor_ft=(float(row.floor[0]), float(row.floor[1])),
             distance_ft=row.distance_ft,
             speed_ftps=row.speed_ftps,
-            tta_s=row.tta_s,
+            next_ring_s=row.next_ring_s,
             approach=self.approach,
             inside=tuple(rings[i].name for i in self._set.by_size if self.rings[i].inside),
             cued=tuple(visit.cued),

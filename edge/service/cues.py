@@ -1,13 +1,14 @@
 """The open cues of one camera, from the first buzz to an acknowledgement or the customer leaving.
 
-Pure logic: the caller passes wall-clock seconds in and gets contract events back; the desk
-hands each cue to its outputs (which never block) and does no other I/O. What staff can rely on:
+Pure logic, no I/O: the caller passes wall-clock seconds in and gets contract events back, and
+takes the cue commands to deliver with :meth:`CueDesk.take_commands`. What staff can rely on:
 
 - A customer is a *visit* (:mod:`edge.service.zones`): the fragments of a track that the
   tracker lost and found again are one customer, so they share cues, an ack and a waiting cue.
-- A zone cue goes to the first device of the rota. One not acknowledged within
-  ``ack_timeout_s`` (since it was sent or last escalated) escalates to the next device, with
-  the same ``cue_id``; at the end of the rota it stays open and this is logged once.
+- A zone cue goes to the first device of the rota, under the id its zone decision minted. One
+  not acknowledged within ``ack_timeout_s`` (since it was sent or last escalated) escalates to
+  the next device, with the same ``cue_id``; at the end of the rota it stays open and this is
+  logged once.
 - A customer who waits gets one ``waiting`` cue, unless they were already acknowledged. It
   goes to the device after the furthest one their open cues reached (someone not buzzed yet),
   or the first.
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from uuid import UUID
@@ -48,7 +49,6 @@ from edge.contract import (
     new_id,
     utc,
 )
-from edge.service.outputs.base import CueOutput
 from edge.service.throttle import LogThrottle
 
 log = logging.getLogger(__name__)
@@ -62,13 +62,13 @@ CLOSED_MEMORY = 4096
 
 @dataclass(frozen=True, slots=True)
 class PersonSnapshot:
-    """The customer a cue is for, as seen on the frame that caused it."""
+    """The customer a cue is for, as seen on the frame that caused it (``visit``: its id)."""
 
     track_id: int
-    visit: int
+    visit: UUID
     distance_ft: float | None
     speed_ftps: float | None
-    tta_s: float | None
+    next_ring_s: float | None
     approach: Approach
 
 
@@ -130,18 +130,18 @@ class CueDesk:
     """Open cues and their lifecycle; see the module docstring. Not thread-safe: it lives in
     the frame loop (acks from other threads come in through an inbox)."""
 
-    def __init__(self, config: Config, outputs: Sequence[CueOutput] = ()) -> None:
+    def __init__(self, config: Config) -> None:
         self._site, self._camera = config.site, config.camera.name
         self._rota = list(config.cues.rota)
         self._ack_timeout_s, self._expiry_s = config.cues.ack_timeout_s, config.cues.expiry_s
         self._zones = [zone.name for zone in config.zones]
         self._grace_s = config.presence.rejoin_s
         self._level = logging.INFO if config.cues.log else logging.DEBUG
-        self._outputs = list(outputs)
+        self._commands: list[CueCommand] = []
         self._open: dict[UUID, OpenCue] = {}
         self._closed: OrderedDict[UUID, None] = OrderedDict()
-        self._customers: dict[int, _Customer] = {}
-        self._visit_of: dict[int, int] = {}
+        self._customers: dict[UUID, _Customer] = {}
+        self._visit_of: dict[int, UUID] = {}
         self._counts = CueCounts()
         self._throttle = LogThrottle()
 
@@ -154,14 +154,25 @@ class CueDesk:
         """Open cues, oldest first (for a live console)."""
         return list(self._open.values())
 
+    def take_commands(self) -> list[CueCommand]:
+        """The cue commands issued (and escalated) since the last call, oldest first: for the
+        outputs to deliver."""
+        commands, self._commands = self._commands, []
+        return commands
+
     # Cues in.
 
     def issue(
-        self, person: PersonSnapshot, zone: str, now_wall: float, captured_wall: float
+        self,
+        person: PersonSnapshot,
+        zone: str,
+        cue_id: UUID,
+        now_wall: float,
+        captured_wall: float,
     ) -> list[CueEvent]:
-        """A zone's cue for this customer, to the first device of the rota."""
+        """A zone's cue ``cue_id`` for this customer, to the first device of the rota."""
         self._attach(person, now_wall)
-        return [self._new_cue(person, zone, "zone", 0, now_wall, captured_wall)]
+        return [self._new_cue(cue_id, person, zone, "zone", 0, now_wall, captured_wall)]
 
     def waiting(
         self, person: PersonSnapshot, zone: str, now_wall: float, captured_wall: float
@@ -173,9 +184,10 @@ class CueDesk:
         customer.waited = True
         positions = [cue.rota_index for cue in self._cues_of(person.visit)]
         index = min(max(positions) + 1, len(self._rota) - 1) if positions else 0
-        return [self._new_cue(person, zone, "waiting", index, now_wall, captured_wall)]
+        cue = self._new_cue(new_id(), person, zone, "waiting", index, now_wall, captured_wall)
+        return [cue]
 
-    def track_started(self, track_id: int, visit: int) -> None:
+    def track_started(self, track_id: int, visit: UUID) -> None:
         """A new track took up a visit (the tracker found the customer again)."""
         customer = self._customers.get(visit)
         if customer is not None:
@@ -183,7 +195,7 @@ class CueDesk:
             customer.tracks.add(track_id)
             customer.gone_wall = None
 
-    def track_ended(self, track_id: int, visit: int, now_wall: float) -> None:
+    def track_ended(self, track_id: int, visit: UUID, now_wall: float) -> None:
         """A track ended; its customer has left once no track takes the visit up within
         ``presence.rejoin_s`` (``tick`` then reports their open cues)."""
         self._visit_of.pop(track_id, None)
@@ -257,6 +269,7 @@ class CueDesk:
 
     def _new_cue(
         self,
+        cue_id: UUID,
         person: PersonSnapshot,
         zone: str,
         reason: CueReason,
@@ -266,7 +279,7 @@ class CueDesk:
     ) -> CueIssued:
         device = self._rota[index]
         cue = OpenCue(
-            new_id(), zone, reason, person, now_wall, now_wall, index, device, frozenset({device})
+            cue_id, zone, reason, person, now_wall, now_wall, index, device, frozenset({device})
         )
         self._open[cue.cue_id] = cue
         self._counts.issued += 1
@@ -358,7 +371,7 @@ class CueDesk:
         customer.gone_wall = None
         return customer
 
-    def _detach(self, track_id: int, visit: int, now_wall: float) -> None:
+    def _detach(self, track_id: int, visit: UUID, now_wall: float) -> None:
         customer = self._customers.get(visit)
         if customer is None:
             return
@@ -366,13 +379,13 @@ class CueDesk:
         if not customer.tracks:
             customer.gone_wall = now_wall
 
-    def _cues_of(self, visit: int) -> list[OpenCue]:
+    def _cues_of(self, visit: UUID) -> list[OpenCue]:
         return [cue for cue in self._open.values() if cue.person.visit == visit]
 
     # Events out.
 
     def _send(self, cue: OpenCue, now_wall: float, captured_wall: float) -> CueIssued:
-        """Hand the cue to every output and return its event."""
+        """Queue the cue's command for the outputs and return its event."""
         person = cue.person
         about: dict[str, Any] = {
             "cue_id": cue.cue_id,
@@ -381,18 +394,18 @@ class CueDesk:
             "escalation": cue.escalation,
             "expires_at": utc(now_wall + self._expiry_s),
         }
-        command = CueCommand(
-            **about,
-            site=self._site,
-            camera=self._camera,
-            zone=cue.zone,
-            track_id=person.track_id,
-            distance_ft=person.distance_ft,
-            tta_s=person.tta_s,
-            issued_at=utc(now_wall),
+        self._commands.append(
+            CueCommand(
+                **about,
+                site=self._site,
+                camera=self._camera,
+                zone=cue.zone,
+                track_id=person.track_id,
+                distance_ft=person.distance_ft,
+                tta_s=person.next_ring_s,
+                issued_at=utc(now_wall),
+            )
         )
-        for output in self._outputs:
-            output.cue(command)
         return CueIssued(**self._common(cue, captured_wall), **about, approach=person.approach)
 
     def _common(self, cue: OpenCue, captured_wall: float) -> dict[str, Any]:
@@ -403,9 +416,10 @@ class CueDesk:
             "site": self._site,
             "camera": self._camera,
             "track_id": person.track_id,
+            "visit_id": person.visit,
             "zone": cue.zone,
             "distance_ft": person.distance_ft,
             "speed_ftps": person.speed_ftps,
-            "tta_s": person.tta_s,
+            "tta_s": person.next_ring_s,
             "captured_at": utc(captured_wall),
         }

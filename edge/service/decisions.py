@@ -1,12 +1,13 @@
 """What the zone state machine decides, as small frozen records the service turns into events.
 
 Each carries the frame time ``t`` (the source's clock) and the person's distance, radial speed
-and time-to-arrival then; ``visit`` ties the decisions about one customer's visit together.
+and time to the next ring then; ``visit`` ties the decisions about one customer's visit together.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from uuid import UUID
 
 from edge.service.approach import Approach, Trigger
 
@@ -15,16 +16,17 @@ from edge.service.approach import Approach, Trigger
 class Decision:
     """What every decision carries: who, when (frame time, s) and how they moved then.
 
-    ``tta_s`` is the time until the next ring the person will cross (None: none predicted);
-    ``visit`` numbers visits, so cues and acks of one customer visit can be tied together.
+    ``next_ring_s`` is the time until the next ring the person will cross (None: none
+    predicted; the contract's ``tta_s``); ``visit`` is the visit's id (the contract's
+    ``visit_id``), so cues and acks of one customer visit can be tied together.
     """
 
     track_id: int
-    visit: int
+    visit: UUID
     t: float
     distance_ft: float
     speed_ftps: float | None
-    tta_s: float | None
+    next_ring_s: float | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,11 +49,13 @@ class TrackEnded(Decision):
 class ZoneEntered(Decision):
     """Debounced entry into a ring crossed at ``crossed_t``; ``lead_s`` = crossed_t minus the
     time this visit's cue for the zone fired (None: no cue yet, not a cue zone, or not the
-    visit's first crossing, e.g. a rejoined track re-entering)."""
+    visit's first crossing, e.g. a rejoined track re-entering); ``cue_id`` the visit's cue for
+    the zone, named by its first entry after the cue."""
 
     zone: str
     crossed_t: float
     lead_s: float | None
+    cue_id: UUID | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,9 +70,11 @@ class ZoneExited(Decision):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CueDue(Decision):
-    """Cue staff for this zone: once per visit. ``zone_tta_s`` is the time until this ring is
-    crossed (None once inside); ``lead_s`` is set when the ring was already crossed (<= 0)."""
+    """Cue staff for this zone: once per visit, under ``cue_id`` (minted here, with the
+    decision). ``zone_tta_s`` is the time until this ring is crossed (None once inside);
+    ``lead_s`` is set when the ring was already crossed (<= 0)."""
 
+    cue_id: UUID
     zone: str
     zone_tta_s: float | None
     approach: Approach

@@ -43,11 +43,6 @@ class OccupancyBoard:
                 out.append((self._topic[zone.zone], self._payload(zone, now_wall)))
         return out
 
-    def nearest_zone(self, inside: Sequence[Inside]) -> str | None:
-        """The innermost zone anyone is in (the counter light shows it), or None."""
-        occupied = [zone.zone for zone in inside if zone.count > 0]
-        return min(occupied, key=self._radius.__getitem__, default=None)
-
     def _changed(self, last: tuple[int, float | None, float], zone: Inside, now: float) -> bool:
         count, nearest, at = last
         if zone.count != count or now - at >= self._refresh_s:

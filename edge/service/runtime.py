@@ -1,19 +1,23 @@
-"""What the frame loop talks to, started and stopped in the right order.
+"""The connections and devices of one camera's service, started and stopped in the right order.
 
 Start: the embedded broker (when there is no ``mqtt`` section), the MQTT link, the publisher
-with its outbox, Home Assistant discovery, the ack inputs, the cue outputs and ``/metrics``.
-Stop, in reverse: inputs and outputs, then the publisher (which stores what is still queued),
-then the link (``offline`` is its last message), then the broker.
+with its outbox, the dispatcher over them, Home Assistant discovery, the ack inputs, the cue
+outputs and ``/metrics``. Stop, in reverse: inputs and outputs, then the publisher (which
+stores what is still queued), then the link (``offline`` is its last message), then the
+broker. The frame loop gets only :class:`Connections`: the way out, the acks in, and the
+inputs' refusal counts.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import platformdirs
 
@@ -21,8 +25,8 @@ from edge.config import Config, MqttConfig
 from edge.contract import Topic
 from edge.service.acks import AckInbox, AckTopicHandler, GpioButton
 from edge.service.broker import Mosquitto
-from edge.service.cues import CueDesk
 from edge.service.discovery import Discovery
+from edge.service.dispatch import Dispatcher
 from edge.service.metrics import ServiceMetrics
 from edge.service.mqtt import MqttLink
 from edge.service.outbox import Outbox
@@ -42,30 +46,35 @@ def state_dir() -> Path:
     return Path(folder).expanduser()
 
 
+@dataclass(frozen=True, slots=True)
+class Connections:
+    """What the frame loop uses of the running connections: ``dispatch`` (everything sent),
+    ``acks`` (staff acks in), ``refused()`` (messages the inputs refused, by kind), and the
+    ports the embedded broker and ``/metrics`` listen on (None: not running)."""
+
+    dispatch: Dispatcher
+    acks: AckInbox
+    refused: Callable[[], dict[str, int]]
+    broker_port: int | None
+    metrics_port: int | None
+
+
 class Runtime:
-    """The connections and devices of one camera's service; a context manager."""
+    """The connections and devices of one camera's service; a context manager whose
+    ``with`` gives the :class:`Connections`. ``metrics`` is served on ``/metrics`` when
+    ``service.metrics_port`` is set."""
 
-    def __init__(self, config: Config) -> None:
-        self.config = config
-        self.prefix = (config.mqtt or MqttConfig()).prefix
-        names = {"prefix": self.prefix, "site": config.site, "camera": config.camera.name}
-        self.metrics_topic = Topic.METRICS.build(**names)
-        self._availability = Topic.AVAILABILITY.build(**names)
+    def __init__(self, config: Config, metrics: ServiceMetrics | None = None) -> None:
+        self._config = config
+        self._metrics = metrics or ServiceMetrics.from_config(config)
         self._stack = ExitStack()
-        self.broker: Mosquitto | None = None
-        self.inbox = AckInbox()
-        self.ack_handler = AckTopicHandler(self.inbox, self.prefix)
-        self.metrics = ServiceMetrics.from_config(config)
-        self.metrics_port: int | None = None
-        self.discovery: Discovery | None = None
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> Connections:
         try:
-            self._start()
+            return self._start()
         except BaseException:
             self._stack.close()
             raise
-        return self
 
     def __exit__(
         self,
@@ -75,53 +84,70 @@ class Runtime:
     ) -> None:
         self._stack.close()
 
-    def _start(self) -> None:
-        config, state = self.config, state_dir()
-        mqtt = config.mqtt
+    def _start(self) -> Connections:
+        config, state = self._config, state_dir()
+        mqtt, broker_port = config.mqtt, None
+        prefix = (mqtt or MqttConfig()).prefix
+        names = {"prefix": prefix, "site": config.site, "camera": config.camera.name}
         if mqtt is None:
-            self.broker = Mosquitto.from_config(config.embedded_broker, state)
-            self._stack.enter_context(self.broker.start())
-            log.info("no mqtt section: embedded broker on 127.0.0.1:%d", self.broker.port)
-            mqtt = MqttConfig(host="127.0.0.1", port=self.broker.port, discovery_prefix=None)
-        self.link = MqttLink(
-            mqtt, self._availability, f"greetcue-{config.site}-{config.camera.name}"
-        )
-        self._stack.callback(self.link.close)
+            broker = Mosquitto.from_config(config.embedded_broker, state)
+            self._stack.enter_context(broker.start())
+            broker_port = broker.port
+            log.info("no mqtt section: embedded broker on 127.0.0.1:%d", broker_port)
+            mqtt = MqttConfig(host="127.0.0.1", port=broker_port, discovery_prefix=None)
+        availability = Topic.AVAILABILITY.build(**names)
+        link = MqttLink(mqtt, availability, f"greetcue-{config.site}-{config.camera.name}")
+        self._stack.callback(link.close)
         path = config.outbox.path or state / f"outbox-{config.site}-{config.camera.name}.sqlite3"
-        self.publisher = Publisher(self.link, Outbox(path, config.outbox), config.outbox)
-        self._stack.callback(self.publisher.close)
-        self.publisher.start()
-        self._start_discovery(config, mqtt)
-        ack_topic = Topic.ACK.filter(prefix=self.prefix, site=config.site)
-        self.link.subscribe(ack_topic, self.ack_handler, retained=False)  # only live acks
-        self.link.set_available(False)  # until the camera delivers its first frame
-        self.link.start()
-        self.outputs = self._start_devices(config)
-        self.desk = CueDesk(config, self.outputs)
+        publisher = Publisher(link, Outbox(path, config.outbox), config.outbox)
+        self._stack.callback(publisher.close)
+        publisher.start()
+        inbox = AckInbox()
+        pin_factory = open_pin_factory(config.gpio) if config.gpio is not None else None
+        dispatch = Dispatcher(config, prefix, link, publisher, self._outputs(pin_factory))
+        discovery = self._start_discovery(config, mqtt, link, dispatch)
+        ack_handler = AckTopicHandler(inbox, prefix)
+        ack_topic = Topic.ACK.filter(prefix=prefix, site=config.site)
+        link.subscribe(ack_topic, ack_handler, retained=False)  # only live acks
+        dispatch.availability(False)  # until the camera delivers its first frame
+        link.start()
+        self._start_button(inbox, pin_factory)
+        metrics_port = None
         port = config.service.metrics_port
         if port is not None:
-            self.metrics_port = self.metrics.start_http(config.service.metrics_host, port)
-        self._stack.callback(self.metrics.close)
+            metrics_port = self._metrics.start_http(config.service.metrics_host, port)
+        self._stack.callback(self._metrics.close)
 
-    def _start_discovery(self, config: Config, mqtt: MqttConfig) -> None:
+        def refused() -> dict[str, int]:
+            return {
+                **ack_handler.refused,
+                "handler_error": link.handler_errors,
+                **(discovery.counts if discovery is not None else {}),
+            }
+
+        return Connections(dispatch, inbox, refused, broker_port, metrics_port)
+
+    def _start_discovery(
+        self, config: Config, mqtt: MqttConfig, link: MqttLink, dispatch: Dispatcher
+    ) -> Discovery | None:
         if mqtt.discovery_prefix is None:
-            return
-        discovery = Discovery(config.model_copy(update={"mqtt": mqtt}), self.publisher.send_now)
+            return None
+        discovery = Discovery(config.model_copy(update={"mqtt": mqtt}), dispatch.send)
         self._stack.callback(discovery.close)
-        self.discovery = discovery
         # Sent once: the publisher keeps the latest retained message and resends it on every
         # reconnect; Home Assistant's birth message asks for it again.
         discovery.on_connect()
-        self.link.subscribe(discovery.status_topic, lambda topic, body: discovery.on_status(body))
+        link.subscribe(discovery.status_topic, lambda topic, body: discovery.on_status(body))
+        return discovery
 
-    def _start_devices(self, config: Config) -> list[CueOutput]:
-        pin_factory: Any = None
-        if config.gpio is not None:
-            pin_factory = open_pin_factory(config.gpio)
-        outputs = build_outputs(config, self.publisher.send_now, pin_factory)
+    def _outputs(self, pin_factory: Any) -> list[CueOutput]:
+        outputs = build_outputs(self._config, pin_factory)
         for output in outputs:
             self._stack.callback(output.close)
-        if config.gpio is not None and config.gpio.button is not None:
-            button = GpioButton(config.gpio.button, self.inbox, pin_factory)
-            self._stack.callback(button.close)
         return outputs
+
+    def _start_button(self, inbox: AckInbox, pin_factory: Any) -> None:
+        gpio = self._config.gpio
+        if gpio is not None and gpio.button is not None:
+            button = GpioButton(gpio.button, inbox, pin_factory)
+            self._stack.callback(button.close)

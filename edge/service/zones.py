@@ -2,23 +2,26 @@
 
 Each frame's :class:`~edge.perception.ranging.RangeResult` goes in; small frozen decisions
 come out (:class:`TrackStarted`, :class:`ZoneEntered`, :class:`CueDue`, ...), each with the
-frame time and the person's distance, radial speed and time-to-arrival then, for the service
-to turn into events. Zones know nothing about acknowledgements, devices or MQTT.
+frame time and the person's distance, radial speed and time to the next ring then, for the
+service to turn into events. Zones know nothing about acknowledgements, devices or MQTT.
 
 Rings and cues. Inside a ring at its radius, out only beyond radius + ``exit_margin_ft``, each
 debounced for ``enter_s`` (:mod:`edge.service.approach`): one noisy frame never counts and no
 one flickers on a ring. A cue zone's cue is due when the person is approaching and inside the
 ring or predicted (for ``enter_s``) to cross it within its ``lead_s``, so staff are buzzed
-before the customer arrives; :class:`ZoneEntered` records by how long (``lead_s``). Inside the
-innermost ring for ``waiting_s``: one :class:`WaitingDue`.
+before the customer arrives. The cue's id is minted with its :class:`CueDue`, so the zone's
+entry names it (``cue_id``) and records by how long it came before (``lead_s``), even on the
+cue's own frame. Inside the innermost ring for ``waiting_s``: one :class:`WaitingDue`.
 
 Visits. Each cue fires at most once per visit. A visit runs from a track's first usable row
 until the person leaves the outermost ring beyond its margin (coming back is a new visit) or
 the track ends. Trackers fragment: a person hidden behind someone often comes back under a new
 id. A new track within ``rejoin_ft`` of where a track unseen in this frame (live or ended) was
 last seen, walked on along its last velocity, at most ``rejoin_s`` after that sighting, takes
-over its visit: cues stay fired, the waiting clock runs on. Only tracks unseen in this frame
-qualify, so two people walking side by side never share a visit.
+over its visit (and its id): cues stay fired, the waiting clock runs on. Only tracks unseen in
+this frame qualify, so two people walking side by side never share a visit. A visit's entries
+go from the outside in: an entry is announced only after every ring around it that the person
+is in (a track first seen inside while walking away announces those when it walks in).
 
 Example: a person walks straight at the counter at 4 ft/s, seen at 10 fps::
 
@@ -46,11 +49,13 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Sequence
 from typing import TypedDict
+from uuid import UUID
 
 import numpy as np
 import numpy.typing as npt
 
 from edge.config import Config, PresenceConfig, ZoneConfig
+from edge.contract import new_id
 from edge.perception.ranging import RangeResult
 from edge.service.approach import (
     Approach,
@@ -114,11 +119,11 @@ class _Kin(TypedDict):
     """The fields every :class:`Decision` shares."""
 
     track_id: int
-    visit: int
+    visit: UUID
     t: float
     distance_ft: float
     speed_ftps: float | None
-    tta_s: float | None
+    next_ring_s: float | None
 
 
 def _kin(person: Person, t: float) -> _Kin:
@@ -126,11 +131,11 @@ def _kin(person: Person, t: float) -> _Kin:
     row = person.row
     return _Kin(
         track_id=person.track_id,
-        visit=person.visit.number,
+        visit=person.visit.id,
         t=t,
         distance_ft=row.distance_ft,
         speed_ftps=row.speed_ftps,
-        tta_s=row.tta_s,
+        next_ring_s=row.next_ring_s,
     )
 
 
@@ -156,7 +161,6 @@ class Zones:
         self._people: dict[int, Person] = {}
         self._ended: dict[int, Person] = {}  # rejoinable for rejoin_s after last seen
         self._history: OrderedDict[int, Visit] = OrderedDict()
-        self._visits = 0
 
     @classmethod
     def from_config(cls, config: Config) -> Zones:
@@ -197,7 +201,7 @@ class Zones:
         for index, ring in enumerate(self._set.rings):
             inside = [p for p in self._people.values() if p.rings[index].inside]
             nearest = min((p.row.distance_ft for p in inside), default=None)
-            result.append(ZoneOccupancy(ring.name, len({p.visit.number for p in inside}), nearest))
+            result.append(ZoneOccupancy(ring.name, len({p.visit.id for p in inside}), nearest))
         return result
 
     @property
@@ -241,7 +245,7 @@ class Zones:
                 velocity=velocity[i],
                 distance_ft=float(ranges.distance_ft[i]),
                 speed_ftps=_opt(ranges.speed_ftps[i]),
-                tta_s=_opt(tta[i]),
+                next_ring_s=_opt(tta[i]),
                 zone_tta_s=ranges.zone_tta_s[i],
                 approach=approach,
             )
@@ -260,16 +264,12 @@ class Zones:
         person.see(t, row)
         return decisions + self._rings(t, person)
 
-    def _new_visit(self) -> Visit:
-        self._visits += 1
-        return Visit(self._visits)
-
     def _start(self, t: float, row: Row, seen: set[int]) -> tuple[Person, TrackStarted]:
         source = self._rejoin_source(t, row, seen)
         if source is not None:
             source.superseded = True
             self._ended.pop(source.track_id, None)
-        visit = source.visit if source is not None else self._new_visit()
+        visit = source.visit if source is not None else Visit()
         person = self._people[row.track_id] = Person(t, row, visit, self._set, self._presence)
         rejoined = source.track_id if source is not None else None
         return person, TrackStarted(
@@ -321,15 +321,10 @@ class Zones:
             for i in exited
             if person.rings[i].announced
         ]
-        # Only arrivals are entries: someone first inside while walking away (a track born
-        # inside, e.g. after a swap at the counter) is inside for occupancy, but no event.
-        arriving = "leaving" not in (person.approach, person.row.approach)
-        for i in entered:
-            person.rings[i].announced = arriving
-        entered = [i for i in entered if arriving]
+        entered = self._arrivals(person, entered)
         if self._set.outer in exited:
             decisions.append(VisitEnded(**_kin(person, t)))
-            person.visit = self._new_visit()
+            person.visit = Visit()
         decisions += [self._cue(t, person, i, trigger) for i, trigger in person.due_cues(t)]
         decisions += [self._entered(t, person, i) for i in entered]
         waited = person.waiting_due(t)
@@ -338,19 +333,52 @@ class Zones:
             decisions.append(WaitingDue(**_kin(person, t), zone=zone, waited_s=waited))
         return decisions
 
+    def _arrivals(self, person: Person, entered: list[int]) -> list[int]:
+        """The rings to announce as entered, outermost first. Only arrivals are entries:
+        someone first inside while walking away (a track born inside, e.g. after a swap at the
+        counter) is inside for occupancy, but no event. An arrival into a ring first announces
+        every ring around it the person is in but never arrived in (such a track, re-linked
+        into a visit, walking on in), so a visit's entries always go from the outside in."""
+        rings = self._set.rings
+        if "leaving" in (person.approach, person.row.approach):
+            for i in entered:
+                person.rings[i].announced = False
+            return []
+        if not entered:
+            return []
+        radius = rings[entered[-1]].radius_ft
+        arrivals = [
+            i
+            for i in self._set.by_size
+            if rings[i].radius_ft >= radius
+            and person.rings[i].inside
+            and (i in entered or not person.rings[i].announced)
+        ]
+        for i in arrivals:
+            person.rings[i].announced = True
+        return arrivals
+
     def _entered(self, t: float, person: Person, index: int) -> ZoneEntered:
         name, visit = self._set.rings[index].name, person.visit
         crossed = person.entered_t(index)
         cue_t = visit.cued.get(name)
         first = visit.crossed.get(name) == crossed
         lead = crossed - cue_t if first and cue_t is not None else None
-        return ZoneEntered(**_kin(person, t), zone=name, crossed_t=crossed, lead_s=lead)
+        return ZoneEntered(
+            **_kin(person, t),
+            zone=name,
+            crossed_t=crossed,
+            lead_s=lead,
+            cue_id=visit.cue_ids.pop(name, None),
+        )
 
     def _cue(self, t: float, person: Person, index: int, trigger: Trigger) -> CueDue:
         name, row = self._set.rings[index].name, person.row
         crossed = person.visit.crossed.get(name)
+        cue_id = person.visit.cue_ids[name] = new_id()
         return CueDue(
             **_kin(person, t),
+            cue_id=cue_id,
             zone=name,
             zone_tta_s=_opt(row.zone_tta_s[index]),
             approach=person.approach,

@@ -13,8 +13,9 @@ from typing import Any
 from edge.config import Config
 from edge.perception.calibration import camera_for
 from edge.perception.detectors import create_detector
-from edge.perception.pipeline import Perception, tracking_detector
+from edge.perception.pipeline import tracking_detector
 from edge.perception.sources import open_source
+from edge.service.turn import Turn
 from edge.tools.annotate import TrackOverlay, draw_credit, draw_detections
 from edge.tools.detection_eval import ReplayFileError
 from edge.tools.outputs import check_outputs
@@ -61,7 +62,8 @@ def run_track(
     credit: str = "",
     overwrite: bool = False,
 ) -> ReplaySummary:
-    """Track and range people in ``source`` (default: ``camera.source``); replay, video, plot."""
+    """Track and range people in ``source`` (default: ``camera.source``) with the service's own
+    turn; replay, video, plot."""
     check_outputs(out, video, plot, overwrite=overwrite)
     detector = tracking_detector(config, model, threads)
     zones = [(zone.name, zone.radius_ft) for zone in config.zones]
@@ -71,7 +73,7 @@ def run_track(
         summary = replay(
             frames,
             out,
-            tracking_step(Perception(detector, camera, config)),
+            tracking_step(Turn(config, detector)),
             draw=lambda image, row: draw_credit(overlay(image, row), credit),
             video=video,
             description=f"track {Path(frames.description).name}",

@@ -100,7 +100,7 @@ class LiveView:
 
     def _render(self, tick: Tick) -> Group:
         people = Table(title=self._title, expand=True)
-        for column in ("person", "distance", "speed", "arrives in", "walking", "inside", "cued"):
+        for column in ("person", "distance", "speed", "next ring in", "walking", "inside", "cued"):
             people.add_column(column)
         for person in tick.people:
             people.add_row(*_row(person))
@@ -112,7 +112,7 @@ class LiveView:
 
 def _row(person: PersonView) -> list[str]:
     speed = "" if person.speed_ftps is None else f"{person.speed_ftps:+.1f} ft/s"
-    tta = "" if person.tta_s is None else f"{person.tta_s:.1f} s"
+    tta = "" if person.next_ring_s is None else f"{person.next_ring_s:.1f} s"
     return [
         str(person.track_id),
         f"{person.distance_ft:.1f} ft",

@@ -28,8 +28,8 @@ from rich.progress import (
 )
 
 from edge.perception.detectors import Detector
-from edge.perception.pipeline import Perception
 from edge.perception.sources import Frame, FrameSource
+from edge.service.turn import Turn
 from edge.tools.outputs import OutputError, VideoOut
 
 log = logging.getLogger(__name__)
@@ -120,11 +120,13 @@ def _number(value: float, ndigits: int) -> float | None:
     return round(float(value), ndigits) if math.isfinite(value) else None
 
 
-def tracking_step(perception: Perception) -> Step:
-    """The ``greetcue track`` row: ``{"frame": i, "t": s, "tracks": [...]}``."""
+def tracking_step(turn: Turn) -> Step:
+    """The ``greetcue track`` row: ``{"frame": i, "t": s, "tracks": [...]}``, from the turn the
+    service runs (its tracks and ranges; ``tta_s`` is the time to the next ring)."""
 
     def step(frame: Frame) -> Row:
-        seen = perception(frame)
+        seen = turn(frame).perceived
+        assert seen is not None  # a turn with a frame perceives it
         tracks, ranges = seen.tracks, seen.ranges
         rows = [
             {

@@ -9,13 +9,11 @@ from typing import Any
 
 from gpiozero import GPIOZeroError
 
-from edge.config import Config, ConfigError, GpioConfig, MqttConfig
+from edge.config import Config, ConfigError, GpioConfig
 from edge.service.outputs.base import CueOutput
 from edge.service.outputs.buzzer import GpioBuzzer
-from edge.service.outputs.device import DeviceCue
 from edge.service.outputs.light import CounterLight
 from edge.service.outputs.log import LogOutput
-from edge.service.publisher import Send
 
 FIX = (
     "on a Raspberry Pi install python3-lgpio; elsewhere set gpio.pin_factory: mock or remove "
@@ -55,14 +53,11 @@ def gpio_errors(key: str) -> Iterator[None]:
         raise GpioError(f"{key}: {exc}; check the pin and that nothing else uses it") from None
 
 
-def build_outputs(config: Config, send: Send | None, pin_factory: Any = None) -> list[CueOutput]:
-    """Every output the configuration asks for: the log (cues.log), devices on MQTT (when
-    there is a ``send``), and the GPIO buzzer and light on ``pin_factory``, the one
-    :func:`open_pin_factory` gave (shared with the button; None: gpiozero's default)."""
+def build_outputs(config: Config, pin_factory: Any = None) -> list[CueOutput]:
+    """Every output on this box the configuration asks for: the log (cues.log), and the GPIO
+    buzzer and light on ``pin_factory``, the one :func:`open_pin_factory` gave (shared with
+    the button; None: gpiozero's default). Devices on MQTT are the dispatcher's."""
     outputs: list[CueOutput] = [LogOutput()] if config.cues.log else []
-    if send is not None:
-        prefix = (config.mqtt or MqttConfig()).prefix
-        outputs.append(DeviceCue(prefix, config.site, config.cues.rota, send))
     gpio = config.gpio
     if gpio is None:
         return outputs
