@@ -85,8 +85,7 @@ def test_buzzer_plays_the_cued_zone_pattern(
     out = buzzer(factory, PATTERNS)
     pin = factory.pin(BUZZER_PIN)
     out.cue(command(zone, reason))
-    wait_for(lambda: len(pin.states) == 1 + 2 * pulses)
-    time.sleep(0.1)  # nothing more follows
+    wait_for(lambda: not out.busy)  # the pattern has played to its end: nothing more follows
     assert states(pin) == [False] + [True, False] * pulses
     # A state's timestamp is how long the state before it lasted: each step held its time.
     assert all(s.timestamp >= 0.02 for s in pin.states[2:])
@@ -96,7 +95,7 @@ def test_buzzer_plays_the_cued_zone_pattern(
 def test_buzzer_ignores_cues_for_other_devices(factory: Any) -> None:
     out = buzzer(factory, PATTERNS)
     out.cue(command(device="manager"))
-    time.sleep(0.1)
+    assert not out.busy  # no pattern was started, so none can follow
     assert states(factory.pin(BUZZER_PIN)) == [False]
     out.close()
 
@@ -105,7 +104,7 @@ def test_a_new_cue_restarts_the_pattern_instead_of_stacking(factory: Any) -> Non
     out = buzzer(factory, {"10ft": [0.5]})
     pin = factory.pin(BUZZER_PIN)
     out.cue(command())
-    time.sleep(0.1)
+    wait_for(lambda: len(pin.states) == 2)  # buzzing
     out.cue(command())
     wait_for(lambda: len(pin.states) == 5)
     assert states(pin) == [False, True, False, True, False]

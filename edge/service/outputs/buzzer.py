@@ -32,6 +32,11 @@ class GpioBuzzer(CueOutput):
         self._stop = threading.Event()
         self._player: threading.Thread | None = None
 
+    @property
+    def busy(self) -> bool:
+        """Whether a pattern is playing now."""
+        return self._player is not None and self._player.is_alive()
+
     def cue(self, command: CueCommand) -> None:
         """Restart the buzzer with this cue's pattern, if the cue is for this device."""
         if command.device != self.device:
