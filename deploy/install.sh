@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # greetcue system install (and upgrade) on Raspberry Pi OS bookworm or Debian 12, as root,
 # from the checkout this script sits in. See deploy/install.md.
-#   deploy/install.sh [--camera NAME [--source SPEC]]... [--device NAME]... [--site NAME] [--no-start]
+#   deploy/install.sh [--camera NAME [--source SPEC]]... [--device NAME]... [--site NAME]
+#                     [--broker HOST[:PORT]] [--no-start]
+# A store box (the default) gets the broker, the dashboard and its cameras; with --broker, an
+# edge-only box gets the edge alone (no dashboard extra, no broker), publishing to HOST.
 # Re-running it upgrades in place; it never overwrites a configuration you have edited.
 set -euo pipefail
 shopt -u patsub_replacement 2>/dev/null || true  # bash 5.2: '&' stays literal in ${x//a/b}
@@ -36,12 +39,17 @@ usage: $0 [options]
                   reads its cues and sends its acks itself); its password is printed once
                   (repeatable; an existing device keeps its password)
   --site NAME     site name for new camera configs (default store-1)
+  --broker HOST[:PORT]
+                  an edge-only box: its cameras publish to the store's broker at HOST (port
+                  1883); installs the edge alone, no Mosquitto, no dashboard. The edge's
+                  broker password comes from GREETCUE_MQTT_PASSWORD in the environment (copy
+                  it from the store box's $ETC/greetcue.env)
   --no-start      install and enable, but start nothing (a chroot, an image build)
   -h, --help      this text
 EOF
 }
 
-cameras=() sources=() devices=() site=store-1 start=1
+cameras=() sources=() devices=() site=store-1 start=1 broker=
 while [ $# -gt 0 ]; do
     case "$1" in
         --camera) [ $# -ge 2 ] || die "--camera needs a name"; cameras+=("$2"); sources+=(/dev/video0); shift 2 ;;
@@ -50,11 +58,18 @@ while [ $# -gt 0 ]; do
                   sources[${#sources[@]}-1]=$2; shift 2 ;;
         --device) [ $# -ge 2 ] || die "--device needs a name"; devices+=("$2"); shift 2 ;;
         --site) [ $# -ge 2 ] || die "--site needs a name"; site=$2; shift 2 ;;
+        --broker) [ $# -ge 2 ] || die "--broker needs a host"; broker=$2; shift 2 ;;
         --no-start) start=0; shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown option '$1'" ;;
     esac
 done
+broker_host=${broker%:*} broker_port=1883
+[[ $broker == *:* ]] && broker_port=${broker##*:}
+[ -z "$broker" ] || [[ $broker_host =~ ^[A-Za-z0-9][A-Za-z0-9.-]*$ && $broker_port =~ ^[0-9]+$ ]] \
+    || die "--broker '$broker': give the store broker's host name or address, and :PORT if not 1883"
+[ -z "$broker" ] || [ ${#devices[@]} -eq 0 ] || die "--device adds a user to the store's broker: run it on the store box"
+edge_only() { [ -n "$broker" ]; }
 [[ $site =~ $NAME_RE ]] || die "--site '$site': use letters, digits, - _ . (it is an MQTT topic level)"
 for camera in "${cameras[@]}"; do
     [[ $camera =~ $NAME_RE ]] || die "--camera '$camera': use letters, digits, - _ . (it is an MQTT topic level)"
@@ -134,7 +149,11 @@ install_app() {
     [ -x "$VENV/bin/python" ] || { say "creating virtual environment $VENV"; python3 -m venv "$VENV"; }
     say "installing greetcue from $src into $VENV"
     # pip reinstalls a local folder even at an unchanged version: an upgrade in place.
-    pip_or_die greetcue "$src"
+    if edge_only; then
+        pip_or_die greetcue "$src"  # the edge alone: no dashboard libraries on a camera box
+    else
+        pip_or_die "greetcue with the dashboard extra" "${src}[dashboard]"
+    fi
     if is_raspberry_pi; then
         say "Raspberry Pi: installing the pi extra (lgpio)"
         pip_or_die "the pi extra (lgpio; to build it: apt-get install swig python3-dev liblgpio-dev)" "${src}[pi]"
@@ -193,6 +212,15 @@ secret() { "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32
 ensure_secrets() {  # generated once; a variable a newer version needs is added, none replaced
     [ -e "$ENV_FILE" ] || { say "writing $ENV_FILE (generated secrets)"; install -m 0640 -o root -g "$USER_NAME" /dev/null "$ENV_FILE"; }
     local var
+    if edge_only; then  # the store box generated the edge's broker password
+        if [ -z "$(env_value GREETCUE_MQTT_PASSWORD)" ]; then
+            [ -n "${GREETCUE_MQTT_PASSWORD:-}" ] || die "--broker: set GREETCUE_MQTT_PASSWORD to the value in the store box's $ENV_FILE"
+            echo "GREETCUE_MQTT_PASSWORD=$GREETCUE_MQTT_PASSWORD" >> "$ENV_FILE"
+        fi
+        chown root:"$USER_NAME" "$ENV_FILE"
+        chmod 0640 "$ENV_FILE"
+        return
+    fi
     for var in GREETCUE_MQTT_PASSWORD GREETCUE_DASHBOARD_MQTT_PASSWORD GREETCUE_DASHBOARD_SECRET; do
         if [ -z "$(env_value "$var")" ]; then
             [ -s "$ENV_FILE" ] && say "adding $var to $ENV_FILE"
@@ -214,13 +242,14 @@ yaml_scalar() {  # a camera source as YAML: an index as a number, anything else 
 }
 
 write_configs() {
-    render "$src/deploy/etc/dashboard.yaml" "TIMEZONE=$(timezone)" \
+    edge_only || render "$src/deploy/etc/dashboard.yaml" "TIMEZONE=$(timezone)" \
         | install_config "$ETC/dashboard.yaml" 0640 root:"$USER_NAME"
     local i camera
     for i in "${!cameras[@]}"; do
         camera=${cameras[$i]}
         render "$src/deploy/etc/camera.yaml" "CAMERA=$camera" "SITE=$site" \
             "SOURCE=$(yaml_scalar "${sources[$i]}")" \
+            "BROKER_HOST=${broker_host:-localhost}" "BROKER_PORT=$broker_port" \
             | install_config "$ETC/cameras/$camera.yaml" 0640 root:"$USER_NAME"
         # exit code 1: valid, not calibrated yet (start_services says what to do)
         "$VENV/bin/greetcue" config check "$ETC/cameras/$camera.yaml" >/dev/null \
@@ -268,11 +297,13 @@ migrate_dashboard() {
 
 install_units() {
     local unit
-    for unit in "$src"/deploy/systemd/*.service; do
+    local units=("$src"/deploy/systemd/*.service)
+    edge_only && units=("$src/deploy/systemd/greetcue-edge@.service")
+    for unit in "${units[@]}"; do
         install -m 0644 "$unit" "$UNIT_DIR/$(basename "$unit")"
     done
-    say "systemd units in $UNIT_DIR: $(cd "$src/deploy/systemd" && echo *.service)"
-    systemctl enable mosquitto.service greetcue-dashboard.service >/dev/null 2>&1 \
+    say "systemd units in $UNIT_DIR: $(for unit in "${units[@]}"; do basename "$unit"; done | xargs)"
+    edge_only || systemctl enable mosquitto.service greetcue-dashboard.service >/dev/null 2>&1 \
         || die "systemctl enable greetcue-dashboard.service failed"
     local camera
     for camera in "${cameras[@]}"; do
@@ -291,10 +322,10 @@ start_services() {
     fi
     [ -d /run/systemd/system ] || die "systemd is not running here: use --no-start (a chroot or an image build)"
     systemctl daemon-reload
-    systemctl restart mosquitto.service
+    edge_only || systemctl restart mosquitto.service
     # An upgrade: whatever runs now runs the new version.
     systemctl try-restart 'greetcue-edge@*.service' 'greetcue-ingest@*.service'
-    systemctl restart greetcue-dashboard.service
+    edge_only || systemctl restart greetcue-dashboard.service
     local camera file
     for camera in "${cameras[@]}"; do
         file=$ETC/cameras/$camera.yaml
@@ -307,15 +338,20 @@ start_services() {
 }
 
 check_system
-apt_install python3 python3-venv ca-certificates tzdata mosquitto systemd
+if edge_only; then
+    say "edge-only box: cameras publish to the broker at $broker_host:$broker_port"
+    apt_install python3 python3-venv ca-certificates tzdata systemd
+else
+    apt_install python3 python3-venv ca-certificates tzdata mosquitto systemd
+fi
 ensure_user
 ensure_dirs
 install_app
 pull_models
 ensure_secrets
 write_configs
-configure_mosquitto
-migrate_dashboard
+edge_only || configure_mosquitto
+edge_only || migrate_dashboard
 install_units
 start_services
 say "done: $VENV/bin/greetcue $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("greetcue"))'); see deploy/install.md for the first manager login"

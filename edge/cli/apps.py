@@ -9,8 +9,11 @@ import sys
 import typer
 from rich.console import Console
 
+from edge.cli.extras import LazyDashboardGroups, missing_extra
+
 app = typer.Typer(
     name="greetcue",
+    cls=LazyDashboardGroups,
     help="greetcue: see customers coming, cue staff at 10/5/3 ft.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
@@ -41,11 +44,13 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logg
 
 
 def run() -> None:
-    """Console entry point: known errors become one clear line and exit code 2."""
+    """Console entry point: known errors, and a library of an extra that is not installed,
+    become one clear line and exit code 2."""
     try:
         app()
-    except (ValueError, RuntimeError, OSError) as exc:
-        if log.isEnabledFor(logging.DEBUG):
+    except (ValueError, RuntimeError, OSError, ModuleNotFoundError) as exc:
+        said = missing_extra(exc) if isinstance(exc, ModuleNotFoundError) else str(exc)
+        if said is None or log.isEnabledFor(logging.DEBUG):
             raise
-        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/red] {said}", highlight=False, soft_wrap=True)
         sys.exit(2)

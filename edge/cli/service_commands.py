@@ -8,8 +8,7 @@ from pathlib import Path
 import typer
 
 from edge.cli.apps import app, console, contract_app
-
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "deploy" / "schemas"
+from edge.tools.contract_doc import SCHEMA_DIR as SCHEMA_DIR  # the folder the schemas go to
 
 
 def schema_files() -> dict[str, str]:

@@ -19,11 +19,11 @@ from typing import Any
 
 import typer
 
-from edge.cli.service_commands import SCHEMA_DIR
 from edge.config.service import MqttConfig
 from edge.contract import CONTRACT_VERSION, DEFAULT_PREFIX, EARLIEST, LATEST, Topic
 from edge.service.discovery import object_id
 
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "deploy" / "schemas"
 PAGE = SCHEMA_DIR.parent / "guide" / "mqtt-contract.md"
 HA_PREFIX = MqttConfig.model_fields["discovery_prefix"].default
 
