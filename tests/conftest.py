@@ -1,8 +1,10 @@
-"""Shared fixtures: where the real footage and detector weights are (fail loudly when missing)."""
+"""Shared fixtures: where the real footage and detector weights are (fail loudly when missing);
+markers given by the fixtures a test uses, and markers that run only on demand."""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,6 +18,49 @@ pytest_plugins = [
     "tests.browser_fixture",
     "tests.dashboard_support",
 ]
+
+
+# A test using one of these fixtures (directly or through another fixture) gets the marker, so
+# `pytest -m "not footage and not model and not integration"` is the quick unit suite.
+MARKED_BY_FIXTURE = {
+    "footage_dir": "footage",
+    "model_mirror": "model",
+    "mosquitto": "integration",
+    "password_file": "integration",
+    "postgres": "integration",
+    "browser": "integration",
+}
+INTEGRATION = "integration: starts real processes or servers (Mosquitto, PostgreSQL, Chromium, "
+INTEGRATION += (
+    "greetcue or uvicorn on a port); marked by fixture in tests/conftest.py or per module"
+)
+ON_DEMAND = ("debootstrap", "arm64")  # run only when -m names them
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", INTEGRATION)
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Marks the test by the fixtures it uses (MARKED_BY_FIXTURE)."""
+    for fixture in getattr(item, "fixturenames", ()):
+        if marker := MARKED_BY_FIXTURE.get(fixture):
+            item.add_marker(marker)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leaves out on-demand tests unless ``-m`` names their marker: a ``-m`` of one's own
+    replaces the one in pyproject's addopts, and ``-m "not footage"`` must not start them."""
+    expression = config.getoption("markexpr") or ""
+    wanted = {name for name in ON_DEMAND if re.search(rf"\b{name}\b", expression)}
+    left_out = [
+        item
+        for item in items
+        if any(item.get_closest_marker(name) for name in ON_DEMAND if name not in wanted)
+    ]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]
 
 
 def _env_dir(var: str, what: str) -> Path:

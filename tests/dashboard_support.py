@@ -41,6 +41,8 @@ from edge.contract import (
 from edge.service.broker import free_port
 
 MANAGER = ("manager", "correct horse battery")
+# The stores a dashboard test runs on: SQLite, and a real PostgreSQL server (integration).
+STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)]
 T = TypeVar("T")
 logging.getLogger("alembic").setLevel(logging.WARNING)
 
@@ -90,7 +92,7 @@ def migrated_engine(settings: DashboardConfig) -> Engine:
     return engine
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=STORES)
 def dashboard(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Dashboard]:
     """A dashboard on a fresh store (SQLite, and a real PostgreSQL) with a manager and an API
     token."""

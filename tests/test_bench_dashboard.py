@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from edge.cli import app
 
+pytestmark = pytest.mark.integration  # starts a PostgreSQL server
+
 
 def test_the_dashboard_bench_reports_every_figure(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

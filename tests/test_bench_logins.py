@@ -3,10 +3,13 @@ and during a burst of login tries from many addresses, every try answered."""
 
 from __future__ import annotations
 
+import pytest
 from typer.testing import CliRunner
 
 from edge.cli import app
 from edge.cli.bench_logins import bench_logins
+
+pytestmark = pytest.mark.integration  # starts the dashboard as a child process
 
 
 def test_the_bench_times_the_overview_while_every_login_try_is_answered() -> None:

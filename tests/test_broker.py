@@ -20,9 +20,12 @@ from edge.service.broker import Mosquitto, free_port
 from tests.mosquitto_fixture import Subscriber
 from tests.network import lan_address, publish, reachable
 
-pytestmark = pytest.mark.skipif(
-    not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG and /proc are Linux's"
-)
+pytestmark = [
+    pytest.mark.integration,  # starts real Mosquitto brokers
+    pytest.mark.skipif(
+        not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG and /proc are Linux's"
+    ),
+]
 WAIT_S = 10.0  # guards against a hung test only; never a speed requirement
 
 CHILD = """

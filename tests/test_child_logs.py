@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+pytestmark = pytest.mark.integration  # its inner run starts Mosquitto and PostgreSQL
+
 FAILING = """
 import subprocess
 import sys

@@ -17,6 +17,8 @@ import yaml
 from dashboard.settings import DashboardConfig, Listen
 from dashboard.store.database import open_engine, upgrade
 
+pytestmark = pytest.mark.integration  # starts greetcue dashboard commands as child processes
+
 TIMEOUT_S = 60
 
 

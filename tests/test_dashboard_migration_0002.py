@@ -13,9 +13,10 @@ from sqlalchemy import Engine, insert, inspect, select
 from dashboard.store.database import current_revision, downgrade, open_engine, upgrade
 from dashboard.store.tables import EventRow, TokenRow
 from edge.tools.postgres_server import PostgresServer
+from tests.dashboard_support import STORES
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=STORES)
 def at_0001(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
     url = f"sqlite:///{tmp_path / 'd.sqlite3'}"
     if request.param == "postgresql":

@@ -18,9 +18,10 @@ from dashboard.store.database import (
 )
 from dashboard.store.tables import Base
 from edge.tools.postgres_server import PostgresServer
+from tests.dashboard_support import STORES
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=STORES)
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'd.sqlite3'}"

@@ -23,6 +23,8 @@ from dashboard.settings import SettingsError, load_settings
 from edge.service.broker import free_port
 from tests.dashboard_support import MANAGER, migrated_engine
 
+pytestmark = pytest.mark.integration  # starts the dashboard as a child process
+
 START_S = 60.0  # guards a dashboard that never answers
 
 

@@ -36,7 +36,7 @@ from edge.contract import (
 )
 from edge.service.broker import Mosquitto
 from edge.tools.postgres_server import PostgresServer
-from tests.dashboard_support import migrated_engine
+from tests.dashboard_support import STORES, migrated_engine
 from tests.test_dashboard_ingest import EVENT, Publisher, visit, wait_until
 
 SITE, CAMERA = "store-1", "counter-1"
@@ -45,7 +45,7 @@ CUE = Topic.CUE.build(prefix="greetcue", site=SITE, device="counter")
 MIB = 1024 * 1024
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=STORES)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -475,6 +475,7 @@ def rss() -> int:
     return int(psutil.Process().memory_info().rss)
 
 
+@pytest.mark.integration  # a Mosquitto of its own
 def test_oversized_payloads_are_refused_before_they_are_queued(tmp_path: Path) -> None:
     """60 payloads of 10 MB while the database is busy took the dashboard from 124 MB to
     779 MB: they were queued before they were checked. Sent through a broker without its own

@@ -21,6 +21,8 @@ from edge.service.broker import Mosquitto, free_port
 from edge.service.mqtt import MqttLink
 from tests.mosquitto_fixture import Subscriber
 
+pytestmark = pytest.mark.integration  # starts real Mosquitto brokers
+
 if TYPE_CHECKING:
     from tests.mosquitto_fixture import PasswordFile
 
