@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from dashboard import auth
 from dashboard.logins import LoginGuard
 from edge.cli.bench_logins import login_form, try_login
-from tests.dashboard_support import MANAGER, Dashboard, run_async, served
+from tests.dashboard_support import MANAGER, Dashboard, run_async
+from tests.live_dashboard import served
 
 
 def post_login(client: TestClient, password: str) -> int:

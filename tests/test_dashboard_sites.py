@@ -22,7 +22,8 @@ from dashboard.settings import Broker, DashboardConfig
 from dashboard.web.app import create_app
 from edge.contract import CueCommand, Topic, encode, new_id
 from edge.service.broker import Mosquitto
-from tests.dashboard_support import migrated_engine, run_async, served
+from tests.dashboard_support import migrated_engine, run_async
+from tests.live_dashboard import served
 from tests.mosquitto_fixture import SubscriberFactory
 from tests.test_dashboard_ingest import Publisher
 
