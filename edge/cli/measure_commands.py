@@ -233,6 +233,35 @@ def _score_cells(s: DetectionScore) -> list[str]:
     ]
 
 
+@bench_app.command("memory")
+def bench_memory_command(
+    threads: int = typer.Option(1, min=1, help="ONNX Runtime threads"),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="configuration (default: deploy/examples/pets-kiosk.yaml)"
+    ),
+    part: int = typer.Option(0, min=0, max=1, help="which PETS part to play"),
+) -> None:
+    """Peak RSS of `greetcue run` at 10 fps on a PETS clip against a bare ONNX Runtime loop at
+    the same rate on the same frames, in one run; exit code 1 above 1.3x."""
+    from edge.tools.bench_memory import TARGET_RATIO, bench_memory
+    from edge.tools.demo import EXAMPLES
+    from edge.tools.demo_service import KIOSK
+    from edge.tools.footage import PETS_DIR, PETS_PARTS, footage_path
+
+    clip = footage_path(f"{PETS_DIR}/{PETS_PARTS[part]}")
+    with console.status(f"greetcue run, then the bare loop, on {clip.name} (twice its length)"):
+        report = bench_memory(config or EXAMPLES / KIOSK, clip, threads)
+    console.print(
+        f"peak RSS on {report.clip} at {report.fps:g} fps ({report.model}, {threads} thread(s)): "
+        f"greetcue run {report.service_peak_mb:.0f} MiB, bare ONNX Runtime loop "
+        f"{report.bare_peak_mb:.0f} MiB, ratio {report.ratio:.2f}x (target <= {TARGET_RATIO}x: "
+        f"{'met' if report.met else 'MISSED'})",
+        highlight=False,
+    )
+    if not report.met:
+        raise typer.Exit(1)
+
+
 @bench_app.command("logins")
 def bench_logins_command(
     tries: int = typer.Option(80, min=1, max=1000, help="concurrent login tries in the burst"),
