@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from edge.cli import app
+from edge.cli import app, run
 from edge.cli.extras import MissingExtraError, missing_extra
 
 DASHBOARD_LIBRARIES = ("dashboard", "fastapi", "sqlalchemy", "alembic", "argon2", "uvicorn")
@@ -28,7 +29,7 @@ def test_without_the_dashboard_extra_each_group_names_it(
     group: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "dashboard.cli", None)  # as if sqlalchemy were missing
-    result = CliRunner().invoke(app, [group, "list", "--config", "x.yaml"])
+    result = CliRunner().invoke(app, [group, "list", "--config", "missing.yaml"])
     assert isinstance(result.exception, MissingExtraError)
     assert f"greetcue {group} needs the dashboard extra" in str(result.exception)
     assert "pip install 'greetcue[dashboard]'" in str(result.exception)
@@ -49,3 +50,15 @@ def test_a_missing_library_of_an_extra_names_the_extra() -> None:
         "pip install 'greetcue[tools]'"
     )
     assert missing_extra(ModuleNotFoundError("x", name="no_such_thing")) is None
+
+
+def test_the_console_says_the_extra_in_full(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The brackets of greetcue[dashboard] are not taken for markup and dropped."""
+    monkeypatch.setitem(sys.modules, "dashboard.cli", None)
+    monkeypatch.setattr(sys, "argv", ["greetcue", "users", "list", "--config", str(tmp_path)])
+    with pytest.raises(SystemExit) as exited:
+        run()
+    assert exited.value.code == 2
+    assert "pip install 'greetcue[dashboard]'" in capsys.readouterr().out

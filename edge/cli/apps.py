@@ -8,6 +8,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from edge.cli.extras import LazyDashboardGroups, missing_extra
 
@@ -52,5 +53,5 @@ def run() -> None:
         said = missing_extra(exc) if isinstance(exc, ModuleNotFoundError) else str(exc)
         if said is None or log.isEnabledFor(logging.DEBUG):
             raise
-        console.print(f"[red]error:[/red] {said}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/red] {escape(said)}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -7,9 +7,11 @@ library of an extra that is not installed (``missing_extra``)."""
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
 
 if TYPE_CHECKING:  # typer's own click (typer >= 0.29 vendors it): the types its group uses
@@ -43,7 +45,7 @@ class LazyDashboardGroups(TyperGroup):
         if cmd_name not in GROUPS:
             return super().get_command(ctx, cmd_name)
         try:
-            from dashboard import cli
+            cli = importlib.import_module("dashboard.cli")
         except ModuleNotFoundError as missing:
             return _needs_extra(cmd_name, missing.name or "a dashboard library")
         group = typer.main.get_group(getattr(cli, f"{cmd_name}_app"))
@@ -76,6 +78,6 @@ def _needs_extra(name: str, module: str) -> Command:
     return TyperCommand(
         name,
         callback=fail,
-        help=f"(not installed: {install('dashboard')})",
+        help=escape(f"(not installed: {install('dashboard')})"),  # typer reads help as markup
         context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
     )
