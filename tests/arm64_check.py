@@ -208,7 +208,7 @@ def versions(python: list[str]) -> dict[str, str]:
     """The installed versions of what the edge's numbers depend on, as ``python`` sees them."""
     code = (
         "import json, importlib.metadata as m; print(json.dumps({n: m.version(n) for n in "
-        "('numpy', 'opencv-python-headless', 'onnxruntime', 'scipy')}))"
+        "('numpy', 'opencv-python-headless', 'onnxruntime')}))"
     )
     out = subprocess.run([*python, "-c", code], capture_output=True, text=True, check=True)
     found: dict[str, str] = json.loads(out.stdout)

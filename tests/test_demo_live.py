@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 
 from dashboard.store.database import open_engine
 from dashboard.store.tables import CueRow, EventRow, UserRow
+from edge.cli.demo_live import MANAGER, LiveDemo
 from edge.service.broker import free_port
 from edge.tools.demo import EXAMPLES
-from edge.cli.demo_live import MANAGER, LiveDemo
 
 
 @pytest.mark.footage

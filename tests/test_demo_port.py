@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from edge.tools.demo import EXAMPLES
 from edge.cli.demo_live import LiveDemo
+from edge.tools.demo import EXAMPLES
 
 WAIT_S = 60.0  # guards a hung test only
 
