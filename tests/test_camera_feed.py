@@ -14,7 +14,6 @@ from edge.perception.sources import LiveSource, SourceError
 from edge.service.camera_feed import CameraFeed
 from tests.fake_camera import WAIT_S, Factory, FakeCamera
 
-SLOW_OPEN_S = 3.0  # an open as slow as one against an unreachable RTSP host
 CALL_BOUND_S = 1.0  # generous: next_frame waits at most POLL_S (0.2 s); not a speed target
 
 
@@ -100,20 +99,29 @@ def test_a_file_ends(footage_dir: Path) -> None:
     assert count == 23
 
 
-def test_a_slow_open_does_not_block_the_loop_and_the_camera_comes_online() -> None:
-    camera = FakeCamera(1)
-    open_live = live_opener(Factory(camera))
+def turns_while_blocked(feed: CameraFeed, blocked: threading.Event, turns: int = 3) -> float:
+    """Turns the loop until the open is under way, then ``turns`` more; the longest call."""
+    longest = longest_call_until(feed, blocked.is_set)
+    more = iter(range(turns))
+    return max(longest, longest_call_until(feed, lambda: next(more, None) is None))
 
-    def slow_opener() -> LiveSource:
-        time.sleep(SLOW_OPEN_S)
+
+def test_a_slow_open_does_not_block_the_loop_and_the_camera_comes_online() -> None:
+    open_live = live_opener(Factory(FakeCamera(1)))
+    opening, release = threading.Event(), threading.Event()
+
+    def slow_opener() -> LiveSource:  # as slow as the test says: an unreachable RTSP host
+        opening.set()
+        release.wait(WAIT_S)
         return open_live()
 
     changes: list[bool] = []
     feed = CameraFeed(slow_opener, True, "fake camera", 0.3, 1.0, changes.append)
     try:
-        start = time.monotonic()
-        longest = longest_call_until(feed, lambda: feed.online)
-        assert time.monotonic() - start >= SLOW_OPEN_S * 0.9, "the open really was slow"
+        longest = turns_while_blocked(feed, opening)
+        assert not feed.online and changes == [], "still opening"
+        release.set()
+        longest = max(longest, longest_call_until(feed, lambda: feed.online))
         assert longest < CALL_BOUND_S
         assert changes == [True]
         assert frames_until(feed, 2), "frames keep coming from the slowly opened camera"
@@ -126,11 +134,13 @@ def test_a_slow_failed_open_is_retried_with_back_off_without_blocking_the_loop(
 ) -> None:
     attempts: list[float] = []
     open_live = live_opener(Factory(FakeCamera(1)))
+    failing, release = threading.Event(), threading.Event()
 
     def opener() -> LiveSource:
         attempts.append(time.monotonic())
         if len(attempts) == 1:
-            time.sleep(SLOW_OPEN_S)
+            failing.set()
+            release.wait(WAIT_S)
             raise SourceError("host unreachable")
         return open_live()
 
@@ -138,9 +148,12 @@ def test_a_slow_failed_open_is_retried_with_back_off_without_blocking_the_loop(
     feed = CameraFeed(opener, True, "fake camera", 0.3, 1.0, changes.append)
     caplog.set_level(logging.INFO, logger="edge.service.camera_feed")
     try:
-        longest = longest_call_until(feed, lambda: feed.online)
+        longest = turns_while_blocked(feed, failing)
+        failed_at = time.monotonic()
+        release.set()
+        longest = max(longest, longest_call_until(feed, lambda: feed.online))
         assert longest < CALL_BOUND_S
-        assert len(attempts) == 2 and attempts[1] - attempts[0] >= SLOW_OPEN_S + 0.5 * 0.9
+        assert len(attempts) == 2 and attempts[1] - failed_at >= 0.5 * 0.9, "backed off 0.5 s"
         assert changes == [True]
         assert "camera fake camera is offline (host unreachable); retry 1 in 0.5 s" in caplog.text
         assert "camera fake camera opened after 1 retries" in caplog.text
