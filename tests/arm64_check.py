@@ -1,8 +1,9 @@
 """The edge on aarch64, checked from an x86 machine: `greetcue detect` and `greetcue track` on a
 short PETS clip under qemu-user, compared with the same commands run natively.
 
-Run on demand (root, Debian's mirror and PyPI reachable): ``python tests/arm64_check.py``, or
-``pytest -m arm64 tests/test_arm64.py``. It builds, once, under ``~/.cache/greetcue/arm64``:
+Run on demand (root, Debian's mirror and PyPI reachable): ``python tests/arm64_check.py``,
+or ``pytest -m arm64 tests/integration/test_arm64.py``. It builds, once, under
+``~/.cache/greetcue/arm64``:
 a Debian bookworm arm64 root (``debootstrap --foreign``, its packages unpacked with
 ``dpkg-deb``: no binfmt_misc is needed, qemu runs the interpreter with ``-L ROOT``), a virtual
 environment with the project's wheel and every runtime dependency as aarch64 wheels
@@ -38,7 +39,7 @@ from rich.table import Table
 
 from edge import download
 from edge.perception.detections import iou_matrix, match
-from edge.tools.jobs import read_rows
+from edge.tools.replay.jobs import read_rows
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "deploy" / "examples" / "pets-view001.yaml"
@@ -405,8 +406,8 @@ class Outcome:
 
 def run_check(frames: int = 30, seconds_per_frame: float = 40.0, cpu: str = CPU) -> Outcome:
     """Build (or reuse) the emulated edge, run both commands natively and emulated, compare."""
-    from edge.perception import modelstore
-    from edge.tools.footage import footage_path
+    from edge.perception.detectors import modelstore
+    from edge.tools.footage.location import footage_path
 
     check_tools()
     cache = cache_dir()

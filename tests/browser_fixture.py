@@ -39,9 +39,11 @@ def find_chromium() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """A headless Chromium for the session; open pages with ``browser.new_page()``."""
+    """A headless Chromium for one test module; open pages with ``browser.new_page()``.
+    Per module, not per session: Playwright's sync API keeps an event loop running in the
+    test thread while it is started, where a later test's ``asyncio.run`` would refuse."""
     executable = find_chromium()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(

@@ -77,7 +77,8 @@ def _env_dir(var: str, what: str) -> Path:
 def footage_dir() -> Path:
     """Root of the real footage (PETS 2009 S2L1 and the Intel sample clips): the folder named by
     GREETCUE_FOOTAGE, else the footage cache filled by `greetcue footage pull`."""
-    from edge.tools import footage, footage_store
+    from edge.tools.footage import location as footage
+    from edge.tools.footage import store as footage_store
 
     if os.environ.get(footage.ENV):
         return _env_dir(footage.ENV, "footage folder (pets2009_s2l1/, intel/)")
@@ -103,7 +104,7 @@ def model_mirror() -> Path:
 def model_cache(model_mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A fresh model cache holding every manifest model, pulled from the mirror (sha256 checked)
     and named by GREETCUE_MODEL_CACHE for the whole session."""
-    from edge.perception import modelstore
+    from edge.perception.detectors import modelstore
 
     cache = tmp_path_factory.mktemp("model-cache")
     with pytest.MonkeyPatch.context() as patch:

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from edge.config import Config
-from edge.tools.demo import EXAMPLES
-from edge.tools.demo_service import demo_config
-from edge.tools.footage import PETS_DIR, PETS_PARTS
+from edge.tools.demo.replays import EXAMPLES
+from edge.tools.demo.service import demo_config
+from edge.tools.footage.location import PETS_DIR, PETS_PARTS
 
 PART0 = f"{PETS_DIR}/{PETS_PARTS[0]}"
 ACK_DELAY_S = 0.3

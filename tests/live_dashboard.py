@@ -11,7 +11,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from edge.service.broker import free_port
+from edge.service.delivery.broker import free_port
 
 START_S = 30.0  # guards a server that never starts
 

@@ -24,7 +24,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from edge.service.broker import Mosquitto
+from edge.service.delivery.broker import Mosquitto
 
 WAIT_S = 10.0  # guards against a hung test only; never a speed requirement
 MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd"

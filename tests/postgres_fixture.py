@@ -1,4 +1,4 @@
-"""A private PostgreSQL for the whole test session (``edge.tools.postgres_server``).
+"""A private PostgreSQL for the whole test session (``edge.tools.bench.postgres_server``).
 
 Load it with ``pytest_plugins = ["tests.postgres_fixture"]``. The store is never mocked and the
 machine's own PostgreSQL (port 5432) is never touched.
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from edge.tools.postgres_server import PostgresError, PostgresServer
+from edge.tools.bench.postgres_server import PostgresError, PostgresServer
 from tests.child_logs import attached
 
 

@@ -40,7 +40,7 @@ from dashboard.store.database import head_revision, open_engine, upgrade
 from dashboard.synthetic import visit_events, visits
 from dashboard.web.app import tune_gc
 from edge.contract import Topic, encode
-from edge.service.broker import Mosquitto
+from edge.service.delivery.broker import Mosquitto
 
 INGEST_TARGET = 5000.0  # events/s, SQLite
 QUERY_TARGET_MS = 100.0  # p95 of the Acknowledgement page's queries

@@ -31,7 +31,7 @@ from dashboard.settings import Broker, DashboardConfig, Listen
 from dashboard.store import writes
 from dashboard.store.database import open_engine, upgrade
 from dashboard.synthetic import visit_events, visits
-from edge.service.broker import Mosquitto, free_port
+from edge.service.delivery.broker import Mosquitto, free_port
 
 MANAGER = ("manager", "a long enough password")
 WAIT_S = 60.0

@@ -28,11 +28,11 @@ from dashboard.settings import Broker, DashboardConfig, Listen
 from dashboard.store.database import open_engine, upgrade
 from dashboard.web.app import create_app, tune_gc
 from edge.config import Config
-from edge.service.broker import Mosquitto
-from edge.service.loop import Service, Tick
-from edge.tools.demo_service import demo_config
-from edge.tools.demo_staff import DemoStaff
-from edge.tools.footage import PETS_DIR, PETS_PARTS, footage_path
+from edge.service.delivery.broker import Mosquitto
+from edge.service.service import Service, Tick
+from edge.tools.demo.service import demo_config
+from edge.tools.demo.staff import DemoStaff
+from edge.tools.footage.location import PETS_DIR, PETS_PARTS, footage_path
 
 log = logging.getLogger(__name__)
 MANAGER = "demo"

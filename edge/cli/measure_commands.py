@@ -11,8 +11,8 @@ from rich.table import Table
 from edge.cli.apps import bench_app, console, eval_app, log
 
 if TYPE_CHECKING:
-    from edge.tools.bench_service import ServiceBench
-    from edge.tools.detection_eval import DetectionScore
+    from edge.tools.bench.service import ServiceBench
+    from edge.tools.evaluation.detection import DetectionScore
 
 
 @bench_app.callback(invoke_without_command=True)
@@ -31,8 +31,8 @@ def bench(
     import onnxruntime
 
     from edge.perception.detectors import create_detector
-    from edge.tools.bench import bench_detector
-    from edge.tools.footage import PETS_DIR, PETS_PARTS, footage_path
+    from edge.tools.bench.detector import bench_detector
+    from edge.tools.footage.location import PETS_DIR, PETS_PARTS, footage_path
 
     clip = source or footage_path(f"{PETS_DIR}/{PETS_PARTS[0]}")
     detector = create_detector(model, threads=threads)
@@ -74,8 +74,7 @@ def bench_track(
     """Our tracker against roboflow trackers' ByteTrack on PETS S2L1 parts 0-1, same detections."""
     from edge.config import load_config
     from edge.perception.detectors import create_detector
-    from edge.tools.footage import PETS_DIR, footage_path
-    from edge.tools.tracking_eval import (
+    from edge.tools.evaluation.tracking import (
         compare_trackers,
         frame_rate,
         ours,
@@ -83,6 +82,7 @@ def bench_track(
         peers_like,
         pets_frames,
     )
+    from edge.tools.footage.location import PETS_DIR, footage_path
 
     footage = footage if footage is not None else footage_path(PETS_DIR).parent
     tracker_config = load_config(config).tracker
@@ -137,10 +137,10 @@ def bench_service_command(
 
     from rich.progress import Progress
 
-    from edge.tools.bench_service import Limits, bench_service
-    from edge.tools.demo import EXAMPLES
-    from edge.tools.demo_service import KIOSK
-    from edge.tools.footage import PETS_DIR, PETS_PARTS, footage_path
+    from edge.tools.bench.service import Limits, bench_service
+    from edge.tools.demo.replays import EXAMPLES
+    from edge.tools.demo.service import KIOSK
+    from edge.tools.footage.location import PETS_DIR, PETS_PARTS, footage_path
 
     clips = [footage_path(f"{PETS_DIR}/{part}") for part in PETS_PARTS]
     with Progress(console=console, transient=True) as progress:
@@ -198,8 +198,8 @@ def eval_detect(
     score: list[float] = typer.Option([], help="score thresholds to report (default: all)"),
 ) -> None:
     """Recall and precision of detection replays against ground truth, frame by frame."""
-    from edge.tools.detection_eval import read_detections_jsonl, score_frames
-    from edge.tools.groundtruth import load_pets_xml
+    from edge.tools.evaluation.detection import read_detections_jsonl, score_frames
+    from edge.tools.evaluation.groundtruth import load_pets_xml
 
     if offset and len(offset) != len(files):
         raise typer.BadParameter(f"give one --offset per file ({len(files)}), or none")
@@ -243,10 +243,10 @@ def bench_memory_command(
 ) -> None:
     """Peak RSS of `greetcue run` at 10 fps on a PETS clip against a bare ONNX Runtime loop at
     the same rate on the same frames, in one run; exit code 1 above 1.3x."""
-    from edge.tools.bench_memory import TARGET_RATIO, bench_memory
-    from edge.tools.demo import EXAMPLES
-    from edge.tools.demo_service import KIOSK
-    from edge.tools.footage import PETS_DIR, PETS_PARTS, footage_path
+    from edge.tools.bench.memory import TARGET_RATIO, bench_memory
+    from edge.tools.demo.replays import EXAMPLES
+    from edge.tools.demo.service import KIOSK
+    from edge.tools.footage.location import PETS_DIR, PETS_PARTS, footage_path
 
     clip = footage_path(f"{PETS_DIR}/{PETS_PARTS[part]}")
     with console.status(f"greetcue run, then the bare loop, on {clip.name} (twice its length)"):
@@ -316,7 +316,7 @@ def bench_dashboard_command(
     from rich.progress import Progress
 
     from edge.cli import bench_dashboard as bench
-    from edge.tools.postgres_server import PostgresServer
+    from edge.tools.bench.postgres_server import PostgresServer
 
     with Progress(console=console, transient=True) as progress, contextlib.ExitStack() as stack:
         # Queries first: after the ingest runs, PostgreSQL's autovacuum would share the CPU.

@@ -10,7 +10,7 @@ import typer
 from edge.cli.apps import app, console
 
 if TYPE_CHECKING:
-    from edge.tools.replay import ReplaySummary
+    from edge.tools.replay.recording import ReplaySummary
 
 
 @app.command()
@@ -26,7 +26,7 @@ def detect(
     overwrite: bool = typer.Option(False, help="replace output files that already exist"),
 ) -> None:
     """Run the person detector over a source: one JSON line per frame."""
-    from edge.tools.jobs import run_detect
+    from edge.tools.replay.jobs import run_detect
 
     summary = run_detect(
         source,
@@ -57,7 +57,7 @@ def track(
 ) -> None:
     """Track people and range them to the counter: one JSON line per frame."""
     from edge.config import load_config
-    from edge.tools.jobs import run_track
+    from edge.tools.replay.jobs import run_track
 
     summary = run_track(
         load_config(config),
@@ -96,7 +96,7 @@ def demo(
     """The live stack on real footage (dashboard, staff page, edge service on a loop) while
     the replays (detection, tracking, ranging videos and the summary) run beside it."""
     if not live:
-        from edge.tools.demo import run_demo
+        from edge.tools.demo.replays import run_demo
 
         summary = run_demo(out, realtime=realtime)
         console.print(
@@ -109,7 +109,7 @@ def demo(
     import sys
 
     from edge.cli.demo_live import LiveDemo
-    from edge.tools.demo import EXAMPLES
+    from edge.tools.demo.replays import EXAMPLES
 
     out.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "edge.cli", "demo", "--no-live", "--out", str(out)]

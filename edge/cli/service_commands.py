@@ -66,7 +66,7 @@ def run_service(
     """The edge service: camera -> people -> zones -> cues and events on MQTT (until Ctrl-C,
     SIGTERM, or the end of a file once its events are delivered)."""
     from edge.config import load_config
-    from edge.service.loop import Service
+    from edge.service.service import Service
 
     result = Service(load_config(config), source, realtime, fps=fps).run()
     console.print(

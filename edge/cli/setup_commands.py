@@ -27,7 +27,7 @@ def models_pull(
     cache: Path | None = _CACHE_OPTION,
 ) -> None:
     """Fetch weights (from GREETCUE_MODEL_MIRROR when set, else upstream), sha256 checked."""
-    from edge.perception.modelstore import pull
+    from edge.perception.detectors.modelstore import pull
 
     for path in pull(name, cache=cache):
         console.print(f"ok {path}", highlight=False)
@@ -36,7 +36,7 @@ def models_pull(
 @models_app.command("list")
 def models_list(cache: Path | None = _CACHE_OPTION) -> None:
     """Every model in the manifest and whether the cache holds intact weights for it."""
-    from edge.perception.modelstore import cache_dir, status
+    from edge.perception.detectors.modelstore import cache_dir, status
 
     table = Table(title=f"models in {cache_dir(cache)}")
     for column in ("model", "default", "state", "size", "path"):
@@ -53,7 +53,7 @@ def models_list(cache: Path | None = _CACHE_OPTION) -> None:
 
 
 def _footage_env_note() -> None:
-    from edge.tools.footage import ENV
+    from edge.tools.footage.location import ENV
 
     if os.environ.get(ENV):
         console.print(
@@ -70,7 +70,7 @@ def footage_pull(
     """Fetch the footage (the PETS parts cut losslessly), sha256 checked; intact files are kept."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 
-    from edge.tools.footage_store import load_manifest, pull
+    from edge.tools.footage.store import load_manifest, pull
 
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
     with Progress(*columns, console=console) as progress:
@@ -92,8 +92,8 @@ def footage_list(
     cache: Path | None = _FOOTAGE_CACHE_OPTION, manifest: Path | None = _MANIFEST_OPTION
 ) -> None:
     """Every footage file in the manifest and whether the cache holds it intact."""
-    from edge.tools.footage import cache_dir
-    from edge.tools.footage_store import load_manifest, status
+    from edge.tools.footage.location import cache_dir
+    from edge.tools.footage.store import load_manifest, status
 
     table = Table(title=f"footage in {cache_dir(cache)}")
     for column in ("file", "origin", "state", "size"):
@@ -126,9 +126,9 @@ def calibrate(
     import cv2
 
     from edge.config import load_config
-    from edge.perception import calibration
-    from edge.tools.outputs import OutputError, check_outputs
-    from edge.tools.rings import draw_check
+    from edge.perception.geometry import calibration
+    from edge.tools.replay.output_files import OutputError, check_outputs
+    from edge.tools.replay.rings import draw_check
 
     check_outputs(out, rings, overwrite=overwrite)
     cfg = load_config(config)
@@ -155,7 +155,7 @@ def config_check(path: Path = typer.Argument(help="configuration file (YAML)")) 
     """Validate a configuration file and check it holds what `greetcue run` needs (the checks
     run makes itself); print what it sets up. Exit code 1: valid, but run would refuse it."""
     from edge.config import load_config
-    from edge.service import preflight
+    from edge.service.health import preflight
 
     config = load_config(path)
     zones = ", ".join(f"{z.name} ({z.radius_ft:g} ft)" for z in config.zones)

@@ -1,4 +1,4 @@
-"""Perception, in data order: sources -> detectors -> tracker -> ranging (camera geometry).
+"""Perception, in data order: sources -> stream -> detectors -> tracking -> geometry (distance).
 
 ``edge.perception.pipeline.Perception`` wires one frame through all of them.
 """

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from edge.perception.assignment import linear_sum_assignment
+from edge.perception.tracking.assignment import linear_sum_assignment
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.intp]

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from edge.config import Config
-from edge.perception.camera import Camera
 from edge.perception.detections import Detections
 from edge.perception.detectors import Detector, create_detector
-from edge.perception.ranging import Ranger, RangeResult
+from edge.perception.geometry.camera import Camera
+from edge.perception.geometry.ranging import Ranger, RangeResult
 from edge.perception.sources import Frame
-from edge.perception.tracker import Tracker, Tracks
+from edge.perception.tracking.tracker import Tracker, Tracks
 
 Lap = Callable[[str], None]
 

@@ -5,7 +5,7 @@ a camera that was lost ends every visit; the frame is tracked and ranged; zones 
 decision becomes its event and the cue desk's answer, in the order decided (a cue before the
 ``zone_enter`` that names it); staff acks close cues; unanswered cues escalate; then the zones'
 occupancy and the counter light's zone are read. Nothing is published, written or switched
-here: the turn returns :class:`Effects`, and :mod:`edge.service.dispatch` carries them out.
+here: the turn returns :class:`Effects`, and :mod:`edge.service.delivery.dispatch` carries them out.
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ from functools import partial
 
 from edge.config import Config
 from edge.contract import CueCommand, EventBase
-from edge.perception.calibration import camera_for
 from edge.perception.detections import Detections
 from edge.perception.detectors import Detector
+from edge.perception.geometry.calibration import camera_for
 from edge.perception.pipeline import Lap, Perceived, Perception
 from edge.perception.sources import Frame
-from edge.service.cue_stage import cue_events
-from edge.service.cues import CueCounts, CueDesk, StaffAck
-from edge.service.decisions import Decision, ZoneOccupancy
-from edge.service.events import EventWriter
-from edge.service.zones import PersonView, Zones
+from edge.service.cues.desk import CueCounts, CueDesk, StaffAck
+from edge.service.cues.stage import cue_events
+from edge.service.delivery.events import EventWriter
+from edge.service.presence.decisions import Decision, ZoneOccupancy
+from edge.service.presence.zones import PersonView, Zones
 
 Clock = Callable[[], float]
 

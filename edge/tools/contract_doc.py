@@ -21,7 +21,7 @@ import typer
 
 from edge.config.service import MqttConfig
 from edge.contract import CONTRACT_VERSION, DEFAULT_PREFIX, EARLIEST, LATEST, Topic
-from edge.service.discovery import object_id
+from edge.service.delivery.discovery import object_id
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "deploy" / "schemas"
 PAGE = SCHEMA_DIR.parent / "guide" / "mqtt-contract.md"

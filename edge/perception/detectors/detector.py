@@ -15,8 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.perception.detections import Detections, FloatArray
+from edge.perception.detectors.modelstore import ModelSpec
 from edge.perception.detectors.session import check_io, open_session
-from edge.perception.modelstore import ModelSpec
 
 Image = npt.NDArray[np.uint8]
 FrameSize = tuple[int, int]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from edge.perception.detectors.detector import Detector
 from edge.perception.detectors.fastestdet import FastestDetDetector
+from edge.perception.detectors.modelstore import load_manifest, resolve
 from edge.perception.detectors.yolox import YoloxDetector
-from edge.perception.modelstore import load_manifest, resolve
 
 FAMILIES: dict[str, type[Detector]] = {
     cls.family: cls for cls in (YoloxDetector, FastestDetDetector)

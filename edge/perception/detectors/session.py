@@ -11,7 +11,7 @@ from typing import Any
 
 import onnxruntime as ort
 
-from edge.perception.modelstore import ModelSpec, TensorSpec
+from edge.perception.detectors.modelstore import ModelSpec, TensorSpec
 
 
 class ModelLoadError(RuntimeError):

@@ -1,0 +1,287 @@
+"""Distance to the counter from tracked boxes: each track's floor fixes
+(``edge.perception.geometry.floor_position``) with sizes learnt per track, smoothed by a
+floor Kalman filter.
+
+Learnt sizes. Until a track has ``learn_min_frames`` frames with the whole box in view, the
+cues assume ``head_height_ft`` and ``body_width_ft`` (with ``head_height_sd_ft`` and
+``body_width_sd_ft`` of spread). Each such frame measures the track's own sizes (head height
+and box width at the body's depth). The median of the latest ``learn_frames`` of them, clamped
+to a plausible range, then replaces the defaults, and their scatter (at least an inch of head
+bob, a tenth of the width for turning and arm swing) the spreads. Customers walk in from afar
+with their feet in view, so when they are cut off near the counter, their own size is known.
+
+Smoothing. Each track has a constant-velocity Kalman filter on the floor (feet, seconds). Its
+measurement noise is the fix's covariance, which includes ``step_noise_ft`` of foot-point
+jitter as people step, so far people are trusted less than near ones, and cut-off ones less
+than whole ones, without tuning per site.
+
+Outputs. ``distance_ft`` from the filtered position to the counter; ``speed_ftps`` its rate of
+change (negative = approaching); ``zone_tta_s`` the time until the straight-line, constant-
+velocity path first crosses each zone ring inward (NaN when the person is already inside that
+ring, approaches slower than ``min_approach_ftps``, or would walk past without entering it);
+``tta_s`` the earliest of those: the time to the next ring the person will cross, i.e. when the
+next cue is due. NaN stands for "none" in every float output (no floor position yet, no
+approach).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.config import Config, RangingConfig
+from edge.perception.geometry.camera import Camera
+from edge.perception.geometry.floor_position import BodySize, FloorFix, locate
+
+F64 = npt.NDArray[np.float64]
+
+# Prior spread of a new track's velocity: a brisk walk (ft/s).
+_INITIAL_SPEED_SD_FTPS = 5.0
+# A learnt size is never trusted to better than this: heads bob by an inch or so as people
+# walk (ft); a box's width changes as they turn and swing their arms (share of the width).
+_MIN_LEARNT_HEIGHT_SD_FT = 0.1
+_MIN_LEARNT_WIDTH_SHARE = 0.1
+# Median absolute deviation -> standard deviation for normally spread samples.
+MAD_TO_SD = 1.4826
+
+
+def _learnt(
+    samples: Sequence[float],
+    min_count: int,
+    bounds: tuple[float, float],
+    min_sd: float = 0.0,
+    min_sd_share: float = 0.0,
+) -> tuple[float, float] | None:
+    """Median of the samples clamped to ``bounds`` and their scatter as a standard deviation,
+    at least ``min_sd`` and ``min_sd_share`` of the size; None while there are fewer than
+    ``min_count``."""
+    if len(samples) < min_count:
+        return None
+    median = _median(samples)
+    size = min(max(median, bounds[0]), bounds[1])
+    scatter = MAD_TO_SD * _median([abs(value - median) for value in samples])
+    return size, max(scatter, min_sd, min_sd_share * size)
+
+
+def _median(values: Iterable[float]) -> float:
+    """``np.median`` of a few finite floats, to the bit, without numpy's per-call overhead."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+class _Sizes:
+    """One track's latest measured head heights and widths (feet) and the (size, spread) of
+    each learnt from them, None until enough are measured. Relearnt only when a sample
+    arrives, not every frame."""
+
+    def __init__(self, cfg: RangingConfig) -> None:
+        self._cfg = cfg
+        self._heights: deque[float] = deque(maxlen=cfg.learn_frames)
+        self._widths: deque[float] = deque(maxlen=cfg.learn_frames)
+        self.height: tuple[float, float] | None = None
+        self.width: tuple[float, float] | None = None
+
+    def add(self, height: float, width: float) -> None:
+        """Keep the finite measurements and relearn the sizes they change."""
+        cfg = self._cfg
+        if math.isfinite(height):
+            self._heights.append(height)
+            self.height = _learnt(
+                self._heights,
+                cfg.learn_min_frames,
+                cfg.learnt_height_range_ft,
+                min_sd=_MIN_LEARNT_HEIGHT_SD_FT,
+            )
+        if math.isfinite(width):
+            self._widths.append(width)
+            self.width = _learnt(
+                self._widths,
+                cfg.learn_min_frames,
+                cfg.learnt_width_range_ft,
+                min_sd_share=_MIN_LEARNT_WIDTH_SHARE,
+            )
+
+
+class _FloorTrack:
+    """Constant-velocity Kalman filter on one person's floor position: [x, y, vx, vy]."""
+
+    def __init__(self, floor: F64, cov: F64, t: float) -> None:
+        self.state = np.concatenate([floor, np.zeros(2)])
+        self.cov = np.zeros((4, 4))
+        self.cov[:2, :2] = cov
+        self.cov[2:, 2:] = _INITIAL_SPEED_SD_FTPS**2 * np.eye(2)
+        self.t = t
+
+    def predict(self, t: float, accel_sd: float) -> None:
+        dt = t - self.t
+        if dt <= 0:
+            return
+        step = np.eye(4)
+        step[0, 2] = step[1, 3] = dt
+        q = accel_sd**2
+        # kron([[dt^4/4, dt^3/2], [dt^3/2, dt^2]] * q, eye(2)), built directly
+        noise = np.zeros((4, 4))
+        noise[0, 0] = noise[1, 1] = q * (dt**4 / 4)
+        noise[0, 2] = noise[1, 3] = noise[2, 0] = noise[3, 1] = q * (dt**3 / 2)
+        noise[2, 2] = noise[3, 3] = q * dt**2
+        self.state = step @ self.state
+        self.cov = step @ self.cov @ step.T + noise
+        self.t = t
+
+    def correct(self, floor: F64, cov: F64) -> None:
+        innovation = floor - self.state[:2]
+        gain = np.linalg.solve(self.cov[:2, :2] + cov, self.cov[:2, :]).T
+        self.state = self.state + gain @ innovation
+        self.cov = self.cov - gain @ self.cov[:2, :]
+        self.cov = (self.cov + self.cov.T) / 2
+
+
+@dataclass(frozen=True, slots=True)
+class RangeResult:
+    """Per-track ranging, parallel arrays over the tracks passed to :meth:`Ranger.update`.
+
+    ``floor_ft`` [M, 2] smoothed position; ``velocity_ftps`` [M, 2] its rate of change;
+    ``distance_ft`` [M] to the counter; ``speed_ftps`` [M] radial (negative = approaching);
+    ``zone_tta_s`` [M, Z] seconds until each zone ring is crossed inward (zones in the order
+    given to the Ranger); ``truncated`` [M]. NaN = none.
+    """
+
+    track_ids: npt.NDArray[np.int64]
+    floor_ft: F64
+    velocity_ftps: F64
+    distance_ft: F64
+    speed_ftps: F64
+    zone_tta_s: F64
+    truncated: npt.NDArray[np.bool_]
+
+    @property
+    def next_zone(self) -> npt.NDArray[np.int64]:
+        """Index of the next ring each person will cross (-1: none predicted)."""
+        if self.zone_tta_s.shape[1] == 0:
+            return np.full(len(self.track_ids), -1, np.int64)
+        filled = np.where(np.isfinite(self.zone_tta_s), self.zone_tta_s, np.inf)
+        index = np.argmin(filled, axis=1)
+        return np.where(np.isfinite(filled.min(axis=1)), index, -1).astype(np.int64)
+
+    @property
+    def tta_s(self) -> F64:
+        """Seconds until the next ring is crossed: when the next cue is due (NaN: none)."""
+        filled = np.where(np.isfinite(self.zone_tta_s), self.zone_tta_s, np.inf)
+        soonest = filled.min(axis=1, initial=np.inf)
+        return np.where(np.isfinite(soonest), soonest, np.nan)
+
+
+def _ring_entry_times(offset: F64, velocity: F64, radii: F64, min_speed: float) -> F64:
+    """Seconds [M, Z] until the straight path offset + velocity * t first enters each ring."""
+    dist2 = np.einsum("ij,ij->i", offset, offset)
+    dot = np.einsum("ij,ij->i", offset, velocity)
+    speed2 = np.einsum("ij,ij->i", velocity, velocity)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        radial = dot / np.sqrt(dist2)
+        outside = dist2[:, None] - radii[None, :] ** 2
+        disc = dot[:, None] ** 2 - speed2[:, None] * outside
+        times = (-dot[:, None] - np.sqrt(disc)) / speed2[:, None]
+    valid = (outside > 0) & (disc >= 0) & (radial < -min_speed)[:, None]
+    return np.where(valid, times, np.nan)
+
+
+class Ranger:
+    """Floor position, distance, radial speed and time-to-arrival for each tracked person.
+
+    Drive it with every frame's tracks; call :meth:`end` when tracks end::
+
+        ranger = Ranger.from_config(config, camera)
+        result = ranger.update(ids, xyxy, frame_time_s, (width, height))
+    """
+
+    def __init__(
+        self,
+        camera: Camera,
+        counter_ft: Sequence[float],
+        radii_ft: Sequence[float],
+        cfg: RangingConfig | None = None,
+    ) -> None:
+        self._camera = camera
+        self._counter = np.asarray(counter_ft, np.float64).reshape(2)
+        self._radii = np.asarray(radii_ft, np.float64).reshape(-1)
+        self._cfg = cfg or RangingConfig()
+        self._tracks: dict[int, _FloorTrack] = {}
+        self._sizes: dict[int, _Sizes] = {}
+
+    @classmethod
+    def from_config(cls, config: Config, camera: Camera) -> Ranger:
+        """A Ranger for the configured counter, zones and ranging settings."""
+        radii = [zone.radius_ft for zone in config.zones]
+        return cls(camera, config.counter.position_ft, radii, config.ranging)
+
+    def _body_sizes(self, ids: list[int]) -> BodySize:
+        """Each track's learnt size, the configured one where none is learnt yet."""
+        size = BodySize.default(self._cfg, len(ids))
+        for row, track_id in enumerate(ids):
+            sizes = self._sizes.get(track_id)
+            if sizes is not None and sizes.height is not None:
+                size.height_ft[row], size.height_sd_ft[row] = sizes.height
+            if sizes is not None and sizes.width is not None:
+                size.width_ft[row], size.width_sd_ft[row] = sizes.width
+        return size
+
+    def update(
+        self,
+        track_ids: npt.ArrayLike,
+        xyxy: npt.ArrayLike,
+        t: float,
+        image_size: tuple[int, int],
+    ) -> RangeResult:
+        """Range the tracks seen in the frame captured at ``t`` seconds (monotonic clock)."""
+        ids = np.asarray(track_ids, np.int64).reshape(-1)
+        boxes = np.asarray(xyxy, np.float64).reshape(-1, 4)
+        if len(boxes) != len(ids):
+            raise ValueError(f"got {len(ids)} track ids but {len(boxes)} boxes")
+        self._camera = self._camera.resized(image_size)
+        fix = locate(self._camera, boxes, self._cfg, self._body_sizes(ids.tolist()))
+        states = self._filtered(ids.tolist(), fix, t)
+        offset = states[:, :2] - self._counter
+        distance = np.linalg.norm(offset, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            speed = np.einsum("ij,ij->i", offset, states[:, 2:]) / distance
+        tta = _ring_entry_times(offset, states[:, 2:], self._radii, self._cfg.min_approach_ftps)
+        return RangeResult(ids, states[:, :2], states[:, 2:], distance, speed, tta, fix.truncated)
+
+    def _filtered(self, ids: list[int], fix: FloorFix, t: float) -> F64:
+        """Each track's filter state [M, 4] after this frame's fixes (NaN: no position yet);
+        learns each track's sizes on the way."""
+        states = np.full((len(ids), 4), np.nan)
+        measured: list[bool] = np.asarray(np.isfinite(fix.floor_ft).all(axis=1)).tolist()
+        sizes = zip(fix.height_ft.tolist(), fix.width_ft.tolist(), strict=True)
+        for row, (track_id, (height, width)) in enumerate(zip(ids, sizes, strict=True)):
+            learnt = self._sizes.get(track_id)
+            if learnt is None:
+                learnt = self._sizes[track_id] = _Sizes(self._cfg)
+            learnt.add(height, width)
+            track = self._tracks.get(track_id)
+            if track is None:
+                if not measured[row]:
+                    continue
+                track = self._tracks[track_id] = _FloorTrack(
+                    fix.floor_ft[row], fix.covariance[row], t
+                )
+            else:
+                track.predict(t, self._cfg.accel_noise_ftps2)
+                if measured[row]:
+                    track.correct(fix.floor_ft[row], fix.covariance[row])
+            states[row] = track.state
+        return states
+
+    def end(self, track_ids: Iterable[int]) -> None:
+        """Forget ended tracks."""
+        for track_id in track_ids:
+            self._tracks.pop(int(track_id), None)
+            self._sizes.pop(int(track_id), None)

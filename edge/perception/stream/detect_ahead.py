@@ -1,0 +1,110 @@
+"""Detection on its own thread, one frame ahead of the rest of the loop.
+
+ONNX Runtime releases the GIL while it infers, so on a box with two or more cores (a Pi 4 has
+four) the detector can work on frame N+1 while the frame loop tracks, ranges and cues frame
+N: the loop then runs at the detector's rate, not at detector + everything else. A frame's own
+latency is unchanged (it is detected as soon as it is read, and handed on at once). The camera
+is read on this thread too, so a camera that is down never holds up the loop: without frames
+the thread hands on an empty turn every ``POLL_S``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+from edge.perception.detections import Detections
+from edge.perception.detectors import Detector
+from edge.perception.sources import Frame
+from edge.perception.stream.camera_feed import POLL_S, CameraFeed
+
+log = logging.getLogger(__name__)
+
+JOIN_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Detected:
+    """A frame and its detections, with the seconds spent waiting for it and detecting."""
+
+    frame: Frame
+    detections: Detections
+    capture_s: float
+    detect_s: float
+
+
+class _End:
+    """The file ended."""
+
+
+_Item = Detected | BaseException | _End | None
+
+
+class DetectAhead:
+    """Reads ``feed`` and runs ``detector`` on a thread; ``next()`` hands the results on."""
+
+    def __init__(self, feed: CameraFeed, detector: Detector) -> None:
+        self._feed = feed
+        self._detector = detector
+        self._items: queue.Queue[_Item] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self.ended = False
+        self._thread = threading.Thread(target=self._run, name="greetcue-detect", daemon=True)
+        self._thread.start()
+
+    def next(self) -> Detected | None:
+        """The next detected frame, or None for a turn without one (camera down, or waiting);
+        an error of the camera or detector is raised here, in the loop's thread."""
+        try:
+            item = self._items.get(timeout=2 * POLL_S)
+        except queue.Empty:
+            return None
+        if isinstance(item, _End):
+            self.ended = True
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self) -> None:
+        """Stop the thread, then release the camera."""
+        self._stop.set()
+        deadline = time.monotonic() + JOIN_TIMEOUT_S
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            try:
+                self._items.get_nowait()  # a full queue must not keep the thread waiting
+            except queue.Empty:
+                self._thread.join(POLL_S)
+        if self._thread.is_alive():
+            log.warning("detection thread still busy after %.0f s; leaving it", JOIN_TIMEOUT_S)
+        self._feed.close()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                item = self._step()
+                self._put(item)
+                if isinstance(item, _End):
+                    return
+        except BaseException as exc:  # handed to the loop, never lost in this thread
+            self._put(exc)
+
+    def _step(self) -> _Item:
+        start = time.perf_counter()
+        frame = self._feed.next_frame()
+        if frame is None:
+            return _End() if self._feed.ended else None
+        read = time.perf_counter()
+        detections = self._detector.detect(frame.image)
+        return Detected(frame, detections, read - start, time.perf_counter() - read)
+
+    def _put(self, item: _Item) -> None:
+        while not self._stop.is_set():
+            try:
+                self._items.put(item, timeout=POLL_S)
+                return
+            except queue.Full:
+                continue

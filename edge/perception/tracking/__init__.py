@@ -1,0 +1,1 @@
+"""Tracking: boxes matched to tracks across frames (optimal assignment, Kalman-smoothed boxes)."""

@@ -1,0 +1,1 @@
+"""Presence: each person's visit and rings (debounced), and the zone decisions they make."""

@@ -1,0 +1,1 @@
+"""Evaluation against ground truth: detection, tracking, ranging, and the mounting simulation."""

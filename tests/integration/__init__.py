@@ -1,0 +1,2 @@
+"""Integration tests: a real Mosquitto, PostgreSQL, Chromium or greetcue process, started by
+the tests."""
