@@ -24,7 +24,7 @@ from edge.contract import CueIssued, EventBase, ZoneEnter
 from edge.perception.geometry.tsai import TsaiCamera
 from edge.perception.pipeline import tracking_detector
 from edge.perception.sources import open_source
-from edge.service.presence.zones import CueDue, Decision, ZoneEntered, ZoneExited
+from edge.service.presence.decisions import CueDue, Decision, ZoneEntered, ZoneExited
 from edge.service.turn import Turn
 from edge.tools.evaluation.groundtruth import load_pets_xml
 from edge.tools.evaluation.ranging import TruePath, true_paths, truth_of

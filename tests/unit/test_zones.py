@@ -17,8 +17,7 @@ import pytest
 
 from edge.config import PresenceConfig, RangingConfig, ZoneConfig
 from edge.perception.geometry.ranging import RangeResult, _ring_entry_times
-from edge.service.presence.visits import Approach, ApproachHold, classify
-from edge.service.presence.zones import (
+from edge.service.presence.decisions import (
     CueDue,
     Decision,
     TrackEnded,
@@ -27,8 +26,9 @@ from edge.service.presence.zones import (
     WaitingDue,
     ZoneEntered,
     ZoneExited,
-    Zones,
 )
+from edge.service.presence.visits import Approach, ApproachHold, classify
+from edge.service.presence.zones import Zones
 
 FPS = 10
 RADII = (10.0, 5.0, 3.0)

@@ -22,7 +22,7 @@ from edge.contract import (
     utc,
 )
 from edge.perception.sources import Frame
-from edge.service.presence.zones import (
+from edge.service.presence.decisions import (
     Decision,
     TrackEnded,
     TrackStarted,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from edge.config import ZoneConfig
 from edge.contract import Topic, ZoneOccupancy, encode, utc
-from edge.service.presence.zones import ZoneOccupancy as Inside
+from edge.service.presence.decisions import ZoneOccupancy as Inside
 
 STEP_FT = 0.5
 MIN_GAP_S = 1.0

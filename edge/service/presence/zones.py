@@ -69,7 +69,6 @@ from edge.service.presence.decisions import (
     ZoneOccupancy,
 )
 from edge.service.presence.visits import (
-    Approach,
     Person,
     PersonView,
     RingSet,
@@ -79,20 +78,7 @@ from edge.service.presence.visits import (
     classify,
 )
 
-__all__ = [
-    "Approach",
-    "CueDue",
-    "Decision",
-    "PersonView",
-    "TrackEnded",
-    "TrackStarted",
-    "VisitEnded",
-    "WaitingDue",
-    "ZoneEntered",
-    "ZoneExited",
-    "ZoneOccupancy",
-    "Zones",
-]
+__all__ = ["PersonView", "Zones"]
 
 F64 = npt.NDArray[np.float64]
 
