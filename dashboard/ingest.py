@@ -57,6 +57,7 @@ from edge.contract import (
     decode_event,
 )
 from edge.plumbing.mqtt_tls import configure_tls
+from edge.plumbing.throttle import LogThrottles
 
 log = logging.getLogger("greetcue.dashboard.ingest")
 SESSION_EXPIRY_S = 24 * 3600  # the broker keeps our QoS 1 messages this long while we are down
@@ -128,7 +129,7 @@ class Ingest:
         self.stats = IngestStats()
         self._writer = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
         self._client = self._make_client()
-        self._logged: dict[str, float] = {}
+        self._throttles = LogThrottles(LOG_EVERY_S)
         self._publish_lock = threading.Lock()
         self._stopping = threading.Event()
         self._busy_since: float | None = None  # monotonic start of the batch being written
@@ -447,11 +448,7 @@ class Ingest:
 
     def _log_every(self, key: str, text: str, *args: Any) -> None:
         """A warning, at most once every ``LOG_EVERY_S`` per key."""
-        now = time.monotonic()
-        if len(self._logged) > 1000:  # random topics from a misbehaving client
-            self._logged.clear()
-        if now - self._logged.get(key, -LOG_EVERY_S) >= LOG_EVERY_S:
-            self._logged[key] = now
+        if self._throttles.ready(key) is not None:
             log.warning(text, *args)
 
     def _tell_pages(self, fresh: list[writes.Received], others: list[Any]) -> None:

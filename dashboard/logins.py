@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from dashboard.settings import Security
+from edge.plumbing.throttle import LogThrottles
 
 log = logging.getLogger("greetcue.dashboard.logins")
 T = TypeVar("T")
@@ -76,7 +77,7 @@ class LoginGuard:
     _pairs: dict[tuple[str, str], _Failures] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _busy: int = 0
-    _logged: dict[str, float] = field(default_factory=dict)
+    _throttles: LogThrottles = field(default_factory=lambda: LogThrottles(LOG_EVERY_S))
     _pool: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
@@ -157,9 +158,7 @@ class LoginGuard:
         self, kind: str, wait_s: float, status: int, address: str, user: str
     ) -> LoginRefusedError:
         self.refused[kind] += 1
-        now = time.monotonic()
-        if now - self._logged.get(kind, -LOG_EVERY_S) >= LOG_EVERY_S:
-            self._logged[kind] = now
+        if self._throttles.ready(kind) is not None:
             log.warning(
                 "login refused (%s) for user %r from %s; %d refused so far (this line at most "
                 "every %.0f s); if it is a person, they wait %.0f s or log in from another "

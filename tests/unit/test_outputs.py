@@ -13,6 +13,7 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from edge.config import ButtonConfig, BuzzerConfig, LightConfig, parse_config
 from edge.contract import CueCommand, decode, new_id, utc
+from edge.plumbing.throttle import LogThrottle
 from edge.service.cues.acks import AckInbox, AckTopicHandler, GpioButton
 from edge.service.cues.desk import StaffAck
 from edge.service.delivery.outputs import (
@@ -24,7 +25,6 @@ from edge.service.delivery.outputs import (
     build_outputs,
     gpio_errors,
 )
-from edge.service.health.throttle import LogThrottle
 
 BUZZER_PIN, BUTTON_PIN, LED_PIN, RGB_PINS = 17, 26, 12, [5, 6, 13]
 ACK_TOPIC = "greetcue/store-1/ack/counter"

@@ -30,9 +30,9 @@ from edge.contract import (
     decode,
     parse_topic,
 )
+from edge.plumbing.throttle import LogThrottle
 from edge.service.cues.desk import StaffAck
 from edge.service.delivery.outputs.gpio import gpio_errors
-from edge.service.health.throttle import LogThrottle
 
 log = logging.getLogger(__name__)
 

@@ -49,7 +49,7 @@ from edge.contract import (
     new_id,
     utc,
 )
-from edge.service.health.throttle import LogThrottle
+from edge.plumbing.throttle import LogThrottle
 
 log = logging.getLogger(__name__)
 

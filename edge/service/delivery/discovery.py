@@ -23,8 +23,8 @@ from typing import Any, NamedTuple
 
 from edge.config import Config, MqttConfig, ZoneConfig
 from edge.contract import Topic
+from edge.plumbing.throttle import LogThrottle
 from edge.service.delivery.publisher import Send
-from edge.service.health.throttle import LogThrottle
 
 log = logging.getLogger(__name__)
 

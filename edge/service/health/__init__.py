@@ -1,1 +1,1 @@
-"""Health: Prometheus metrics, systemd notification, the start-up checks and throttled logs."""
+"""Health: Prometheus metrics, systemd notification, the start-up checks."""

@@ -1,4 +1,5 @@
-"""Rate-limited reporting: a flood of refused messages writes one log line per interval."""
+"""Rate-limited reporting: a flood of refused messages writes one log line per interval (the
+edge and the dashboard alike)."""
 
 from __future__ import annotations
 
@@ -30,3 +31,23 @@ class LogThrottle:
     def since(held: int) -> str:
         """`` (N more since the last report)`` for a log line, or nothing."""
         return f" ({held} more since the last report)" if held else ""
+
+
+class LogThrottles:
+    """One :class:`LogThrottle` per key (a refusal kind, a topic); a flood of distinct keys
+    from a misbehaving client forgets them all past ``max_keys`` rather than growing."""
+
+    def __init__(
+        self, interval_s: float = 10.0, max_keys: int = 1000, clock: Clock = time.monotonic
+    ) -> None:
+        self._interval_s, self._max_keys, self._clock = interval_s, max_keys, clock
+        self._by_key: dict[str, LogThrottle] = {}
+
+    def ready(self, key: str) -> int | None:
+        """As :meth:`LogThrottle.ready`, for this key."""
+        throttle = self._by_key.get(key)
+        if throttle is None:
+            if len(self._by_key) >= self._max_keys:
+                self._by_key.clear()
+            throttle = self._by_key[key] = LogThrottle(self._interval_s, self._clock)
+        return throttle.ready()
