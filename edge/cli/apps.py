@@ -3,12 +3,16 @@ sibling ``*_commands`` modules, so each job's commands live together and the app
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.markup import escape
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 from edge.cli.extras import LazyDashboardGroups, missing_extra
 
@@ -31,8 +35,23 @@ footage_app = typer.Typer(help="Demo and test footage: fetch it into the cache, 
 app.add_typer(footage_app, name="footage", no_args_is_help=True)
 contract_app = typer.Typer(help="The MQTT contract: JSON Schema files for integrators.")
 app.add_typer(contract_app, name="contract", no_args_is_help=True)
-console = Console()
 log = logging.getLogger("greetcue")
+
+
+@functools.cache
+def console() -> Console:
+    """The commands' rich console, made on first use: ``greetcue run`` prints nothing through it,
+    and rich would cost every edge box 2 MiB of resident memory."""
+    from rich.console import Console
+
+    return Console()
+
+
+def new_table(title: str) -> Table:
+    """A rich table for a command's figures (rich is loaded only by the commands that print one)."""
+    from rich.table import Table
+
+    return Table(title=title)
 
 
 @app.callback()
@@ -53,5 +72,7 @@ def run() -> None:
         said = missing_extra(exc) if isinstance(exc, ModuleNotFoundError) else str(exc)
         if said is None or log.isEnabledFor(logging.DEBUG):
             raise
-        console.print(f"[red]error:[/red] {escape(said)}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        console().print(f"[red]error:[/red] {escape(said)}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -11,7 +11,6 @@ import importlib
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
 
 if TYPE_CHECKING:  # typer's own click (typer >= 0.29 vendors it): the types its group uses
@@ -68,6 +67,8 @@ def install(extra: str) -> str:
 
 def _needs_extra(name: str, module: str) -> Command:
     """A stand-in for the group ``name`` that fails, naming the extra to install."""
+
+    from rich.markup import escape
 
     def fail() -> None:
         raise MissingExtraError(

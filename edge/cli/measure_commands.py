@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from edge.cli.apps import bench_app, console, eval_app, log
+from edge.cli.apps import bench_app, console, eval_app, log, new_table
 
 if TYPE_CHECKING:
     from edge.tools.bench.service import ServiceBench
@@ -36,10 +35,10 @@ def bench(
 
     clip = source or footage_path(f"{PETS_DIR}/{PETS_PARTS[0]}")
     detector = create_detector(model, threads=threads)
-    with console.status(f"timing {detector.spec.name} on {clip.name} ({runs} runs each)"):
+    with console().status(f"timing {detector.spec.name} on {clip.name} ({runs} runs each)"):
         result = bench_detector(detector, clip, runs=runs)
     w, h = result.frame_size
-    table = Table(
+    table = new_table(
         title=f"{detector.spec.name}, {threads} thread(s), {clip.name} {w}x{h}, "
         f"onnxruntime {onnxruntime.__version__}"
     )
@@ -49,8 +48,8 @@ def bench(
     rows += [(f"  {name}", timing) for name, timing in result.stages.items()]
     for name, timing in rows:
         table.add_row(name, f"{timing.p50:.2f}", f"{timing.p99:.2f}", f"{timing.mean:.2f}")
-    console.print(table)
-    console.print(
+    console().print(table)
+    console().print(
         f"full / bare (p50): [bold]{result.ratio:.3f}[/bold]   "
         f"full step: [bold]{result.fps:.1f} fps[/bold] on one stream"
     )
@@ -87,13 +86,13 @@ def bench_track(
     footage = footage if footage is not None else footage_path(PETS_DIR).parent
     tracker_config = load_config(config).tracker
     detector = create_detector(model, threads=threads, score=score)
-    with console.status(f"detecting people in PETS S2L1 with {detector.spec.name}"):
+    with console().status(f"detecting people in PETS S2L1 with {detector.spec.name}"):
         sequences = pets_frames(footage, detector.detect)
     contenders = [ours(tracker_config), *peers_like(tracker_config, frame_rate(sequences))]
-    with console.status(f"tracking ({rounds} timed rounds after a warm-up)"):
+    with console().status(f"tracking ({rounds} timed rounds after a warm-up)"):
         results = compare_trackers(sequences, contenders, rounds=rounds)
     frames = sum(len(s) for s in sequences)
-    table = Table(
+    table = new_table(
         title=f"PETS S2L1 parts 0-1 ({frames} frames), {detector.spec.name} at score >= {score}"
     )
     columns = ("tracker", "MOTA", "IDF1", "ID sw", "FP", "FN", "ms mean", "ms p99", "ours/this")
@@ -112,8 +111,8 @@ def bench_track(
             f"{r.ms_p99:.3f}",
             f"{r.cost_ratio:.2f}",
         )
-    console.print(table)
-    console.print(
+    console().print(table)
+    console().print(
         f"ByteTrack: {peer_version()} ByteTrackTracker, fed the same detections. ms: the "
         "tracker's update call alone, per frame; ours/this: our mean ms over the row's.",
         highlight=False,
@@ -143,19 +142,19 @@ def bench_service_command(
     from edge.tools.footage.location import PETS_DIR, PETS_PARTS, footage_path
 
     clips = [footage_path(f"{PETS_DIR}/{part}") for part in PETS_PARTS]
-    with Progress(console=console, transient=True) as progress:
+    with Progress(console=console(), transient=True) as progress:
         report = bench_service(
             config or EXAMPLES / KIOSK, clips, Limits(frames, seconds), progress, model, threads
         )
     _render_service(report)
     if out is not None:
         out.write_text(json.dumps(report.as_json(), indent=2) + "\n")
-        console.print(f"figures written to {out}")
+        console().print(f"figures written to {out}")
 
 
 def _render_service(report: ServiceBench) -> None:
     """The figures as a table, then each target met or missed."""
-    table = Table(
+    table = new_table(
         title=f"greetcue service: {report.model}, {report.threads} thread(s), "
         f"{' + '.join(report.clips)}"
     )
@@ -176,13 +175,13 @@ def _render_service(report: ServiceBench) -> None:
     ]
     for row in rows:
         table.add_row(*row)
-    console.print(table)
+    console().print(table)
     for target in report.checks():
         sign = "<=" if target.at_most else ">="
         verdict = "[green]met[/green]" if target.met else "[red]MISSED[/red]"
         line = f"{target.name} {target.value:.2f} {target.unit} (target {sign} "
         line += f"{target.limit:.2f} {target.unit})"
-        console.print(f"{verdict}: {line}", highlight=False)
+        console().print(f"{verdict}: {line}", highlight=False)
         if not target.met:
             log.warning("bench service: target missed: %s: %s", line, target.hint)
 
@@ -208,7 +207,7 @@ def eval_detect(
         raise typer.BadParameter("several files: give each one's --offset into the truth")
     gt = load_pets_xml(truth)
     runs = [(f, o, read_detections_jsonl(f)) for f, o in zip(files, offsets, strict=True)]
-    table = Table(title=f"detection vs {truth.name} at IoU {iou}")
+    table = new_table(title=f"detection vs {truth.name} at IoU {iou}")
     for column in ("file", "min score", "frames", "truth", "detections", "recall", "precision"):
         table.add_column(column, justify="left" if column == "file" else "right")
     for threshold in score or [0.0]:
@@ -220,7 +219,7 @@ def eval_detect(
             table.add_row(path.name, f"{threshold:.2f}", *_score_cells(s))
         if total is not None and len(runs) > 1:
             table.add_row("[bold]all", f"{threshold:.2f}", *_score_cells(total))
-    console.print(table)
+    console().print(table)
 
 
 def _score_cells(s: DetectionScore) -> list[str]:
@@ -249,9 +248,9 @@ def bench_memory_command(
     from edge.tools.footage.location import PETS_DIR, PETS_PARTS, footage_path
 
     clip = footage_path(f"{PETS_DIR}/{PETS_PARTS[part]}")
-    with console.status(f"greetcue run, then the bare loop, on {clip.name} (twice its length)"):
+    with console().status(f"greetcue run, then the bare loop, on {clip.name} (twice its length)"):
         report = bench_memory(config or EXAMPLES / KIOSK, clip, threads)
-    console.print(
+    console().print(
         f"peak RSS on {report.clip} at {report.fps:g} fps ({report.model}, {threads} thread(s)): "
         f"greetcue run {report.service_peak_mb:.0f} MiB, bare ONNX Runtime loop "
         f"{report.bare_peak_mb:.0f} MiB, ratio {report.ratio:.2f}x (target <= {TARGET_RATIO}x: "
@@ -271,9 +270,9 @@ def bench_logins_command(
     address, so each reaches argon2), against idle in the same run."""
     from edge.cli.bench_logins import bench_logins
 
-    with console.status(f"{probes} idle overview requests, then {tries} concurrent logins"):
+    with console().status(f"{probes} idle overview requests, then {tries} concurrent logins"):
         run = bench_logins(tries, probes)
-    table = Table(title=f"/api/overview latency, idle and during {tries} login tries")
+    table = new_table(title=f"/api/overview latency, idle and during {tries} login tries")
     for column in ("phase", "requests", "p50 ms", "p95 ms", "max ms"):
         table.add_column(column, justify="left" if column == "phase" else "right")
     for phase, timing in (("idle", run.idle), ("login burst", run.burst)):
@@ -284,9 +283,9 @@ def bench_logins_command(
             f"{timing.p95:.1f}",
             f"{timing.worst:.1f}",
         )
-    console.print(table)
+    console().print(table)
     answered = ", ".join(f"{n} x {status}" for status, n in sorted(run.answers.items()))
-    console.print(
+    console().print(
         f"burst {run.burst_s:.2f} s, answers: {answered}; "
         f"p95 during the burst / idle: [bold]{run.ratio:.2f}[/bold]"
     )
@@ -318,7 +317,7 @@ def bench_dashboard_command(
     from edge.cli import bench_dashboard as bench
     from edge.tools.bench.postgres_server import PostgresServer
 
-    with Progress(console=console, transient=True) as progress, contextlib.ExitStack() as stack:
+    with Progress(console=console(), transient=True) as progress, contextlib.ExitStack() as stack:
         # Queries first: after the ingest runs, PostgreSQL's autovacuum would share the CPU.
         store = bench.query_store(store_events, sites, days, progress)
         queries = bench.query_latency(store, rounds, progress)
@@ -329,7 +328,7 @@ def bench_dashboard_command(
                 "bench"
             )
             figures.append(bench.ingest_rate(url, events, progress))
-    table = Table(title="greetcue dashboard bench")
+    table = new_table(title="greetcue dashboard bench")
     for column in ("measured", "value", "note"):
         table.add_column(column, justify="right" if column == "value" else "left")
     for figure in figures:
@@ -344,7 +343,7 @@ def bench_dashboard_command(
             f"p95 {query.p95_ms:.0f} ms",
             f"p50 {query.p50_ms:.0f} ms, {query.customers:,} customers",
         )
-    console.print(table)
+    console().print(table)
     sqlite_rate = figures[0].rate
     default = queries[0]
     for name, value, limit, ok in (
@@ -362,13 +361,13 @@ def bench_dashboard_command(
         ),
     ):
         mark = "[green]met[/green]" if ok else "[red]missed[/red]"
-        console.print(
+        console().print(
             f"{mark}: {name} {value} (target {limit}; ratio to the target "
             f"{_ratio(value, limit):.2f})"
         )
     slow = [q.name for q in queries if q.p95_ms > bench.QUERY_TARGET_MS]
     if slow:
-        console.print(f"over {bench.QUERY_TARGET_MS:.0f} ms p95: {', '.join(slow)}")
+        console().print(f"over {bench.QUERY_TARGET_MS:.0f} ms p95: {', '.join(slow)}")
 
 
 def _ratio(value: str, limit: str) -> float:

@@ -73,7 +73,7 @@ def track(
     )
     _print_summary(summary)
     if plot is not None:
-        console.print(f"plot {plot}")
+        console().print(f"plot {plot}")
 
 
 @app.command()
@@ -99,10 +99,10 @@ def demo(
         from edge.tools.demo.replays import run_demo
 
         summary = run_demo(out, realtime=realtime)
-        console.print(
+        console().print(
             summary.read_text(encoding="utf-8"), markup=False, highlight=False, soft_wrap=True
         )
-        console.print(f"[bold]demo written to {out}/[/bold] (summary.md, .mp4 and .png files)")
+        console().print(f"[bold]demo written to {out}/[/bold] (summary.md, .mp4 and .png files)")
         return
     import os
     import subprocess
@@ -117,21 +117,21 @@ def demo(
         replays = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, preexec_fn=lambda: os.nice(10)
         )
-    console.print(
+    console().print(
         f"replays (videos, plots, summary.md) run beside the live demo into {out}/ "
         f"(log: {out / 'replays.log'})"
     )
     try:
-        LiveDemo(out, EXAMPLES, port, demo_staff).run(console, minutes)
+        LiveDemo(out, EXAMPLES, port, demo_staff).run(console(), minutes)
     finally:
         if replays.poll() is None:
-            console.print("stopping the replays (run `greetcue demo --no-live` for them alone)")
+            console().print("stopping the replays (run `greetcue demo --no-live` for them alone)")
             replays.terminate()
         replays.wait()
 
 
 def _print_summary(summary: ReplaySummary) -> None:
-    console.print(
+    console().print(
         f"{summary.frames} frames in {summary.seconds:.1f} s -> {summary.out}"
         + (f", video {summary.video}" if summary.video else "")
     )

@@ -40,14 +40,14 @@ def contract_schemas(
                 f"schemas in {out} are stale ({', '.join(stale + extra)}); "
                 "run `greetcue contract schemas` and commit the result"
             )
-        console.print(f"{len(files)} schemas in {out} are up to date")
+        console().print(f"{len(files)} schemas in {out} are up to date")
         return
     out.mkdir(parents=True, exist_ok=True)
     for name in stale:
         (out / name).write_text(files[name], encoding="utf-8")
     for name in extra:
         (out / name).unlink()
-    console.print(f"{len(files)} schemas in {out} ({len(stale)} written, {len(extra)} removed)")
+    console().print(f"{len(files)} schemas in {out} ({len(stale)} written, {len(extra)} removed)")
 
 
 @app.command("run")
@@ -66,10 +66,12 @@ def run_service(
     """The edge service: camera -> people -> zones -> cues and events on MQTT (until Ctrl-C,
     SIGTERM, or the end of a file once its events are delivered)."""
     from edge.config import load_config
+    from edge.plumbing.allocator import pin_malloc
     from edge.service.service import Service
 
+    pin_malloc()
     result = Service(load_config(config), source, realtime, fps=fps).run()
-    console.print(
+    console().print(
         f"{result.frames} frames, {result.events} events; "
         + ("outbox drained" if result.drained else f"{result.undelivered} events kept in outbox"),
         highlight=False,

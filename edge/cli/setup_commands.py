@@ -7,9 +7,8 @@ import os
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from edge.cli.apps import app, config_app, console, footage_app, models_app
+from edge.cli.apps import app, config_app, console, footage_app, models_app, new_table
 
 _CACHE_OPTION = typer.Option(None, "--cache", help="model cache folder (default: user cache)")
 _FOOTAGE_CACHE_OPTION = typer.Option(
@@ -30,7 +29,7 @@ def models_pull(
     from edge.perception.detectors.modelstore import pull
 
     for path in pull(name, cache=cache):
-        console.print(f"ok {path}", highlight=False)
+        console().print(f"ok {path}", highlight=False)
 
 
 @models_app.command("list")
@@ -38,7 +37,7 @@ def models_list(cache: Path | None = _CACHE_OPTION) -> None:
     """Every model in the manifest and whether the cache holds intact weights for it."""
     from edge.perception.detectors.modelstore import cache_dir, status
 
-    table = Table(title=f"models in {cache_dir(cache)}")
+    table = new_table(title=f"models in {cache_dir(cache)}")
     for column in ("model", "default", "state", "size", "path"):
         table.add_column(column, justify="right" if column == "size" else "left", overflow="fold")
     for row in status(cache):
@@ -49,14 +48,14 @@ def models_list(cache: Path | None = _CACHE_OPTION) -> None:
             "" if row.size is None else f"{row.size:,}",
             str(row.path),
         )
-    console.print(table)
+    console().print(table)
 
 
 def _footage_env_note() -> None:
     from edge.tools.footage.location import ENV
 
     if os.environ.get(ENV):
-        console.print(
+        console().print(
             f"[yellow]note:[/yellow] {ENV}={os.environ[ENV]} is set, so greetcue reads footage "
             f"from that folder, not from this cache; unset it to use the cache",
             highlight=False,
@@ -73,7 +72,7 @@ def footage_pull(
     from edge.tools.footage.store import load_manifest, pull
 
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
-    with Progress(*columns, console=console) as progress:
+    with Progress(*columns, console=console()) as progress:
         tasks: dict[str, TaskID] = {}
 
         def show(path: str, done: int, total: int) -> None:
@@ -83,7 +82,7 @@ def footage_pull(
 
         paths = pull(cache, load_manifest(manifest), show)
     for path in paths:
-        console.print(f"ok {path}", highlight=False)
+        console().print(f"ok {path}", highlight=False)
     _footage_env_note()
 
 
@@ -95,7 +94,7 @@ def footage_list(
     from edge.tools.footage.location import cache_dir
     from edge.tools.footage.store import load_manifest, status
 
-    table = Table(title=f"footage in {cache_dir(cache)}")
+    table = new_table(title=f"footage in {cache_dir(cache)}")
     for column in ("file", "origin", "state", "size"):
         table.add_column(column, justify="right" if column == "size" else "left", overflow="fold")
     for row in status(cache, load_manifest(manifest)):
@@ -105,7 +104,7 @@ def footage_list(
             f"[{_STATE_COLOUR[row.state]}]{row.state}",
             "" if row.size is None else f"{row.size:,}",
         )
-    console.print(table)
+    console().print(table)
     _footage_env_note()
 
 
@@ -134,20 +133,21 @@ def calibrate(
     cfg = load_config(config)
     snapshot = calibration.read_snapshot(image)
     result = calibration.calibrate(cfg, snapshot)
-    console.print(calibration.report(result), highlight=False)
+    console().print(calibration.report(result), highlight=False)
     for warning in calibration.check(result, cfg):
-        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        console().print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     if out is not None:
         calibration.save_camera(out, result)
-        console.print(f"camera written to {out}", highlight=False)
+        console().print(f"camera written to {out}", highlight=False)
     if rings is not None:
         named = [(f"{r:g} ft", r) for r in ring_ft] or [(z.name, z.radius_ft) for z in cfg.zones]
         picture, unseen = draw_check(snapshot, result, cfg.counter.position_ft, named)
         if not cv2.imwrite(str(rings), picture):
             raise OutputError(f"cannot write {rings}; use a .png path in a writable folder")
-        console.print(f"check picture written to {rings}", highlight=False)
+        console().print(f"check picture written to {rings}", highlight=False)
         for name in unseen:
-            console.print(f"[yellow]warning:[/yellow] ring {name} is not in view", highlight=False)
+            warning = f"[yellow]warning:[/yellow] ring {name} is not in view"
+            console().print(warning, highlight=False)
 
 
 @config_app.command("check")
@@ -165,17 +165,17 @@ def config_check(path: Path = typer.Argument(help="configuration file (YAML)")) 
         how = f"{len(calibration.floor_points)} floor points"
     elif calibration is not None and calibration.aruco is not None:
         how = f"ArUco marker {calibration.aruco.id} ({calibration.aruco.dictionary})"
-    console.print(f"{path}: valid")
-    console.print(f"  site {config.site}, camera {config.camera.name} <- {config.camera.source}")
-    console.print(f"  calibration: {how}; counter at {config.counter.position_ft} ft")
-    console.print(f"  zones: {zones}; detector {config.detector.model}")
+    console().print(f"{path}: valid")
+    console().print(f"  site {config.site}, camera {config.camera.name} <- {config.camera.source}")
+    console().print(f"  calibration: {how}; counter at {config.counter.position_ft} ft")
+    console().print(f"  zones: {zones}; detector {config.detector.model}")
     problems = preflight.problems(config, str(path))
     if problems:
-        console.print("[red]not ready:[/red] `greetcue run` would refuse it:")
+        console().print("[red]not ready:[/red] `greetcue run` would refuse it:")
         for problem in problems:
-            console.print(f"  - {problem}", highlight=False, soft_wrap=True)
+            console().print(f"  - {problem}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
-    console.print("  ready for `greetcue run`")
+    console().print("  ready for `greetcue run`")
 
 
 @config_app.command("reference")
@@ -187,7 +187,7 @@ def config_reference(
 
     text = reference_markdown()
     if out is None:
-        console.print(text, markup=False, highlight=False, soft_wrap=True)
+        console().print(text, markup=False, highlight=False, soft_wrap=True)
     else:
         out.write_text(text, encoding="utf-8")
-        console.print(f"wrote {out}")
+        console().print(f"wrote {out}")

@@ -1,7 +1,7 @@
 """File sources: a video or GIF, or a folder of images, every frame in order.
 
 Files are replayed for evaluation and demos, so nothing is ever skipped; ``realtime=True``
-paces them to their frame rate to behave like a camera. A thread decodes a few frames ahead, so
+paces them to their frame rate to behave like a camera. A thread decodes one frame ahead, so
 on a multi-core box decoding overlaps with inference instead of adding to it.
 """
 
@@ -40,7 +40,7 @@ class FileSource(FrameSource):
         fps: float,
         frame_count: int | None,
         realtime: bool,
-        read_ahead: int = 4,
+        read_ahead: int = 1,
     ) -> None:
         super().__init__(description, (first.shape[1], first.shape[0]), fps, frame_count)
         self._pending: Image | None = first

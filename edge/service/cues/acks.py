@@ -18,8 +18,6 @@ from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
-from gpiozero import Button
-
 from edge.config import ButtonConfig
 from edge.contract import (
     DEFAULT_PREFIX,
@@ -135,6 +133,8 @@ class GpioButton:
         self.device = config.device
         self._inbox, self._clock = inbox, clock
         with gpio_errors("gpio.button.pin"):
+            from gpiozero import Button  # loaded only on a box with a button configured
+
             self._button = Button(
                 config.pin,
                 pull_up=True,

@@ -6,8 +6,6 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from gpiozero import Buzzer
-
 from edge.config import BuzzerConfig
 from edge.contract import CueCommand
 from edge.service.delivery.outputs.base import CueOutput
@@ -25,6 +23,8 @@ class GpioBuzzer(CueOutput):
 
     def __init__(self, config: BuzzerConfig, pin_factory: Any = None) -> None:
         self.device = config.device
+        from gpiozero import Buzzer  # loaded only on a box with a buzzer configured
+
         self._patterns = {name: tuple(p) for name, p in config.patterns.items()}
         self._buzzer = Buzzer(
             config.pin, active_high=config.active_high, initial_value=False, pin_factory=pin_factory

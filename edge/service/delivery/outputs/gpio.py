@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from gpiozero import GPIOZeroError
-
 from edge.config import Config, ConfigError, GpioConfig
 from edge.service.delivery.outputs.base import CueOutput
 from edge.service.delivery.outputs.buzzer import GpioBuzzer
@@ -45,6 +43,8 @@ def open_pin_factory(config: GpioConfig) -> Any:
 @contextmanager
 def gpio_errors(key: str) -> Iterator[None]:
     """Turn gpiozero's start-up failures into a GpioError naming the fix or the key."""
+    from gpiozero import GPIOZeroError  # gpiozero loads only on a box with GPIO configured
+
     try:
         yield
     except (ImportError, OSError) as exc:  # gpiozero's BadPinFactory is an ImportError

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from gpiozero import LED, RGBLED
-
 from edge.config import LightConfig
 from edge.contract import CueCommand
 from edge.service.delivery.outputs.base import CueOutput
@@ -19,6 +17,8 @@ class CounterLight(CueOutput):
     nobody is in any zone: staff glancing at the counter see who is coming and how close."""
 
     def __init__(self, config: LightConfig, pin_factory: Any = None) -> None:
+        from gpiozero import LED, RGBLED  # loaded only on a box with a light configured
+
         self._colours = dict(config.colours)
         self._rgb = len(config.pins) == 3
         if self._rgb:
