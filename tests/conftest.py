@@ -12,11 +12,11 @@ import pytest
 
 pytest_plugins = [
     "pytester",
-    "tests.child_logs",
-    "tests.mosquitto_fixture",
-    "tests.postgres_fixture",
-    "tests.browser_fixture",
-    "tests.dashboard_support",
+    "tests.support.child_logs",
+    "tests.support.mosquitto_fixture",
+    "tests.support.postgres_fixture",
+    "tests.support.browser_fixture",
+    "tests.support.dashboard_support",
 ]
 
 

@@ -21,8 +21,8 @@ from dashboard import auth
 from dashboard.settings import Broker, DashboardConfig, Listen
 from edge.config import write_config
 from edge.service.delivery.broker import Mosquitto, free_port
-from tests.dashboard_support import MANAGER, migrated_engine
-from tests.kiosk import PART0, kiosk_config
+from tests.support.dashboard_support import MANAGER, migrated_engine
+from tests.support.kiosk import PART0, kiosk_config
 
 WAIT_MS = 60_000  # guards a hung test only; the clip itself lasts 36 s
 PHONE: ViewportSize = {"width": 390, "height": 740}

@@ -1,5 +1,5 @@
-"""MQTT fuzzing: 10,000 hostile messages from hypothesis (tests/hostile_payloads.py) over every
-topic the dashboard and the edge subscribe to, against a real Mosquitto, the real
+"""MQTT fuzzing: 10,000 hostile messages from hypothesis (tests/support/hostile_payloads.py) over
+every topic the dashboard and the edge subscribe to, against a real Mosquitto, the real
 ``greetcue dashboard`` on a real SQLite file and the real ``greetcue run`` on PETS footage,
 with good events interleaved. Both processes stay up, the dashboard's memory stays bounded,
 every good event is stored exactly once and nothing hostile is, and every refusal is counted:
@@ -33,8 +33,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from edge.config import write_config
 from edge.contract import MAX_PAYLOAD_BYTES, CueCommand, Event, Metrics, Topic, decode, encode
 from edge.service.delivery.broker import Mosquitto, free_port
-from tests.dashboard_support import Customer
-from tests.hostile_payloads import (
+from tests.support.dashboard_support import Customer
+from tests.support.hostile_payloads import (
     HA_STATUS,
     PREFIX,
     Names,
@@ -43,8 +43,8 @@ from tests.hostile_payloads import (
     contract_accepts,
     generate,
 )
-from tests.kiosk import PART0, kiosk_config
-from tests.mosquitto_fixture import Received, Subscriber
+from tests.support.kiosk import PART0, kiosk_config
+from tests.support.mosquitto_fixture import Received, Subscriber
 
 SHOTS = 10_000
 GOOD_EVERY = 20  # a good event after this many hostile messages

@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 from edge.cli import app
 from edge.config import ConfigError, load_config, parse_config, write_config
 from edge.service.service import Service
+from tests.support.paths import REPO
 
-EXAMPLES = Path(__file__).parents[2] / "deploy" / "examples"
+EXAMPLES = REPO / "deploy" / "examples"
 FOUR_POINTS = [
     {"pixel": [100, 400], "floor_ft": [-3, 4]},
     {"pixel": [540, 400], "floor_ft": [3, 4]},

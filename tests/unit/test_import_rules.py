@@ -6,10 +6,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
-ROOT = Path(__file__).parents[2]
-PYPROJECT = ROOT / "pyproject.toml"
+from tests.support.paths import REPO
+
+PYPROJECT = REPO / "pyproject.toml"
 
 
 def rule(name: str) -> dict[str, list[str]]:
@@ -21,7 +21,7 @@ def rule(name: str) -> dict[str, list[str]]:
 
 def edge_packages() -> set[str]:
     """Every module and package right under ``edge``: a new one is held to the rules at once."""
-    names = {p.stem for p in (ROOT / "edge").iterdir() if p.suffix == ".py" or p.is_dir()}
+    names = {p.stem for p in (REPO / "edge").iterdir() if p.suffix == ".py" or p.is_dir()}
     return {f"edge.{name}" for name in names - {"__init__", "__pycache__"}}
 
 

@@ -28,9 +28,9 @@ import pytest
 from edge.config import write_config
 from edge.service.delivery.broker import Mosquitto, free_port
 from edge.service.health.systemd import ServiceNotifier
-from tests.kiosk import PART0, kiosk_config
+from tests.support.kiosk import PART0, kiosk_config
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 UNITS = REPO / "deploy" / "systemd"
 SYSTEMD_ANALYZE = "/usr/bin/systemd-analyze"
 INSTALLED_VENV = "/opt/greetcue/venv"

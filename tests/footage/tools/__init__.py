@@ -1,0 +1,1 @@
+"""Footage tests of edge/tools."""

@@ -1,0 +1,1 @@
+"""Footage tests of the demo: greetcue demo, live and replays."""

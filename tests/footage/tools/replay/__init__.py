@@ -1,0 +1,1 @@
+"""Footage tests of the replays: greetcue detect and greetcue track."""

@@ -1,0 +1,1 @@
+"""Integration tests of edge/cli's benches."""

@@ -1,0 +1,1 @@
+"""Integration tests of dashboard/store: migrations and stored outcomes."""

@@ -1,0 +1,1 @@
+"""Integration tests of dashboard/web: access, filters, headers."""

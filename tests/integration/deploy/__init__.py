@@ -1,0 +1,1 @@
+"""Integration tests of deploy/: a chain of stores, install.sh, arm64."""

@@ -1,0 +1,1 @@
+"""Unit tests of edge/cli: packaging by role and the configuration reference."""

@@ -1,0 +1,1 @@
+"""Unit tests of edge/contract.py, its JSON Schemas and the guide's contract page."""
