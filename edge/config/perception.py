@@ -242,6 +242,32 @@ class RangingConfig(Strict):
     min_approach_ftps: float = Field(
         0.5, ge=0, le=10, description="slower approaches count as standing: no time-to-arrival"
     )
+    motion_window_s: float = Field(
+        1.0,
+        ge=0.2,
+        le=10,
+        description="movement is judged over this window of a person's floor positions (s)",
+    )
+    motion_sigmas: float = Field(
+        2.0,
+        ge=0,
+        le=10,
+        description="a displacement over the window counts as movement (an approach, or walking "
+        "at all) only beyond this many times the noise of the positions",
+    )
+    box_jump_share: float = Field(
+        0.25,
+        gt=0,
+        le=5,
+        description="a box whose height or top moves by more than this share of its height "
+        "between frames (plus box_change_per_s), e.g. two people merged, is not used for speed",
+    )
+    box_change_per_s: float = Field(
+        1.5,
+        ge=0,
+        le=20,
+        description="share of its height a box may change per second as a person walks near",
+    )
 
     @model_validator(mode="after")
     def _check_learning(self) -> Self:

@@ -21,7 +21,17 @@ velocity path first crosses each zone ring inward (NaN when the person is alread
 ring, approaches slower than ``min_approach_ftps``, or would walk past without entering it);
 ``tta_s`` the earliest of those: the time to the next ring the person will cross, i.e. when the
 next cue is due. NaN stands for "none" in every float output (no floor position yet, no
-approach).
+approach). ``closing``: the person has moved toward the counter by more than the fixes' noise
+over the motion window (:mod:`edge.perception.geometry.motion`), the evidence an approach
+needs beyond the filter's velocity.
+
+Still people stay still. While the window shows less movement than the noise of its
+positions, the filter is told so: a zero-velocity measurement, as loose as a speed that could
+hide in that noise and split over the window's frames, so it counts as one measurement per
+window whatever the frame rate. A constant-velocity filter then never carries a person who
+stopped, or one cut off at a frame edge with an unchanging box, on toward the counter. A box
+that jumps (a merge, an occlusion) is not used for speed: the track's filter restarts from it
+at rest and its window starts again.
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ import numpy.typing as npt
 from edge.config import Config, RangingConfig
 from edge.perception.geometry.camera import Camera
 from edge.perception.geometry.floor_position import BodySize, FloorFix, locate
+from edge.perception.geometry.motion import MotionWindow, box_jumped
 
 F64 = npt.NDArray[np.float64]
 
@@ -137,10 +148,18 @@ class _FloorTrack:
         self.t = t
 
     def correct(self, floor: F64, cov: F64) -> None:
-        innovation = floor - self.state[:2]
-        gain = np.linalg.solve(self.cov[:2, :2] + cov, self.cov[:2, :]).T
+        """Take a floor fix with its covariance."""
+        self._measure(slice(0, 2), floor, cov)
+
+    def hold_still(self, speed_sd: float) -> None:
+        """Take "not moving, to within ``speed_sd`` ft/s" as a measurement of the velocity."""
+        self._measure(slice(2, 4), np.zeros(2), speed_sd**2 * np.eye(2))
+
+    def _measure(self, part: slice, value: F64, cov: F64) -> None:
+        innovation = value - self.state[part]
+        gain = np.linalg.solve(self.cov[part, part] + cov, self.cov[part, :]).T
         self.state = self.state + gain @ innovation
-        self.cov = self.cov - gain @ self.cov[:2, :]
+        self.cov = self.cov - gain @ self.cov[part, :]
         self.cov = (self.cov + self.cov.T) / 2
 
 
@@ -151,7 +170,8 @@ class RangeResult:
     ``floor_ft`` [M, 2] smoothed position; ``velocity_ftps`` [M, 2] its rate of change;
     ``distance_ft`` [M] to the counter; ``speed_ftps`` [M] radial (negative = approaching);
     ``zone_tta_s`` [M, Z] seconds until each zone ring is crossed inward (zones in the order
-    given to the Ranger); ``truncated`` [M]. NaN = none.
+    given to the Ranger); ``truncated`` [M]; ``closing`` [M] moved toward the counter beyond
+    the noise over the motion window. NaN = none.
     """
 
     track_ids: npt.NDArray[np.int64]
@@ -161,6 +181,7 @@ class RangeResult:
     speed_ftps: F64
     zone_tta_s: F64
     truncated: npt.NDArray[np.bool_]
+    closing: npt.NDArray[np.bool_]
 
     @property
     def next_zone(self) -> npt.NDArray[np.int64]:
@@ -215,6 +236,8 @@ class Ranger:
         self._cfg = cfg or RangingConfig()
         self._tracks: dict[int, _FloorTrack] = {}
         self._sizes: dict[int, _Sizes] = {}
+        self._windows: dict[int, MotionWindow] = {}
+        self._boxes: dict[int, tuple[float, F64]] = {}  # last box seen and when
 
     @classmethod
     def from_config(cls, config: Config, camera: Camera) -> Ranger:
@@ -247,18 +270,39 @@ class Ranger:
             raise ValueError(f"got {len(ids)} track ids but {len(boxes)} boxes")
         self._camera = self._camera.resized(image_size)
         fix = locate(self._camera, boxes, self._cfg, self._body_sizes(ids.tolist()))
-        states = self._filtered(ids.tolist(), fix, t)
+        jumped = self._jumped(ids.tolist(), boxes, t)
+        states, closing = self._filtered(ids.tolist(), fix, t, jumped)
         offset = states[:, :2] - self._counter
         distance = np.linalg.norm(offset, axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             speed = np.einsum("ij,ij->i", offset, states[:, 2:]) / distance
         tta = _ring_entry_times(offset, states[:, 2:], self._radii, self._cfg.min_approach_ftps)
-        return RangeResult(ids, states[:, :2], states[:, 2:], distance, speed, tta, fix.truncated)
+        return RangeResult(
+            ids, states[:, :2], states[:, 2:], distance, speed, tta, fix.truncated, closing
+        )
 
-    def _filtered(self, ids: list[int], fix: FloorFix, t: float) -> F64:
-        """Each track's filter state [M, 4] after this frame's fixes (NaN: no position yet);
-        learns each track's sizes on the way."""
+    def _jumped(self, ids: list[int], boxes: F64, t: float) -> list[bool]:
+        """Per row: the box jumped since the track's last box (see :func:`box_jumped`)."""
+        cfg, jumped = self._cfg, []
+        for track_id, box in zip(ids, boxes, strict=True):
+            last = self._boxes.get(track_id)
+            if not np.isfinite(box).all():
+                jumped.append(False)
+                continue
+            self._boxes[track_id] = (t, box)
+            jumped.append(
+                last is not None
+                and box_jumped(last[1], box, t - last[0], cfg.box_jump_share, cfg.box_change_per_s)
+            )
+        return jumped
+
+    def _filtered(
+        self, ids: list[int], fix: FloorFix, t: float, jumped: list[bool]
+    ) -> tuple[F64, npt.NDArray[np.bool_]]:
+        """Each track's filter state [M, 4] after this frame's fixes (NaN: no position yet) and
+        whether it is closing in; learns each track's sizes on the way."""
         states = np.full((len(ids), 4), np.nan)
+        closing = np.zeros(len(ids), np.bool_)
         measured: list[bool] = np.asarray(np.isfinite(fix.floor_ft).all(axis=1)).tolist()
         sizes = zip(fix.height_ft.tolist(), fix.width_ft.tolist(), strict=True)
         for row, (track_id, (height, width)) in enumerate(zip(ids, sizes, strict=True)):
@@ -266,7 +310,11 @@ class Ranger:
             if learnt is None:
                 learnt = self._sizes[track_id] = _Sizes(self._cfg)
             learnt.add(height, width)
+            window = self._windows.setdefault(track_id, MotionWindow(self._cfg.motion_window_s))
             track = self._tracks.get(track_id)
+            if jumped[row] and measured[row]:
+                window.clear()
+                track = None
             if track is None:
                 if not measured[row]:
                     continue
@@ -277,11 +325,31 @@ class Ranger:
                 track.predict(t, self._cfg.accel_noise_ftps2)
                 if measured[row]:
                     track.correct(fix.floor_ft[row], fix.covariance[row])
+            if measured[row]:
+                window.add(t, fix.floor_ft[row], self._radial_sd(fix, row))
+            closing[row] = self._judge(track, window)
             states[row] = track.state
-        return states
+        return states, closing
+
+    def _radial_sd(self, fix: FloorFix, row: int) -> float:
+        """The fix's spread along the line to the counter (ft)."""
+        toward = self._counter - fix.floor_ft[row]
+        norm = float(np.linalg.norm(toward))
+        if norm == 0:
+            return float(np.sqrt(np.trace(fix.covariance[row]) / 2))
+        unit = toward / norm
+        return float(np.sqrt(unit @ fix.covariance[row] @ unit))
+
+    def _judge(self, track: _FloorTrack, window: MotionWindow) -> bool:
+        """Whether the window shows the person closing in beyond its noise; holds the filter
+        still while it shows no movement beyond its noise."""
+        move = window.movement(self._counter)
+        if move.moved_ft < move.sd_ft:
+            track.hold_still(move.sd_ft * np.sqrt(move.fixes) / window.window_s)
+        return bool(move.closing_ft >= self._cfg.motion_sigmas * move.sd_ft)
 
     def end(self, track_ids: Iterable[int]) -> None:
         """Forget ended tracks."""
         for track_id in track_ids:
-            self._tracks.pop(int(track_id), None)
-            self._sizes.pop(int(track_id), None)
+            for per_track in (self._tracks, self._sizes, self._windows, self._boxes):
+                per_track.pop(int(track_id), None)

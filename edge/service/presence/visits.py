@@ -8,16 +8,20 @@ not a customer arriving. The class comes from the heading, the angle between the
 velocity and the direction to the counter: within ``approach_cone_deg`` of straight at it is
 approaching (their radial speed is then at least cos(cone) of their walking speed), within it
 of straight away is leaving, anything else passing; slower than ``standing_ftps`` is standing.
-Kalman velocities wobble, so a new class must hold ``classify_s`` before it replaces the old;
-a cue needs the person approaching by both the held class and this frame's.
+Approaching also needs the evidence of the person's positions: closer to the counter over the
+motion window by more than their noise (``RangeResult.closing``); without it, a heading at
+the counter is box jitter and the person counts as standing. Kalman velocities wobble, so a
+new class must hold ``classify_s`` before it replaces the old; a cue needs the person
+approaching by both the held class and this frame's.
 
 Debounce. Every condition (inside a ring, beyond it plus the margin, predicted to cross it
 soon, a new class) counts only once it has held on consecutive frames for its hold time, so
 one noisy frame never counts, and the first frame of that run is when it began::
 
     >>> import numpy as np
-    >>> classify(np.array([[0.0, 8.0]]), np.array([[0.0, -3.5]]), (0.0, 0.0), 0.6, 40.0)
-    ['approaching']
+    >>> floor, velocity = np.array([[0.0, 8.0], [0.0, 8.0]]), np.array([[0.0, -3.5], [0.0, -3.5]])
+    >>> classify(floor, velocity, np.array([True, False]), (0.0, 0.0), 0.6, 40.0)
+    ['approaching', 'standing']
     >>> inside = Debounce(0.25)
     >>> [inside.update(t, d <= 10.0) for t, d in [(0.0, 9.8), (0.1, 10.3), (0.2, 9.9),
     ...     (0.3, 9.7), (0.4, 9.5), (0.5, 9.2)]], inside.since
@@ -53,11 +57,13 @@ _CLASSES: tuple[Approach, ...] = ("approaching", "passing", "leaving", "standing
 def classify(
     floor_ft: F64,
     velocity_ftps: F64,
+    closing: npt.NDArray[np.bool_],
     counter_ft: Sequence[float],
     standing_ftps: float,
     cone_deg: float,
 ) -> list[Approach]:
-    """The instantaneous class of each row of floor positions [M, 2] and velocities [M, 2].
+    """The instantaneous class of each row of floor positions [M, 2] and velocities [M, 2];
+    ``closing`` [M]: the positions show the approach beyond their noise.
 
     Someone exactly at the counter has no direction to it: moving, they count as passing.
     A NaN velocity counts as standing.
@@ -68,7 +74,8 @@ def classify(
         norm = speed * np.linalg.norm(to_counter, axis=1)
         cos = np.einsum("ij,ij->i", velocity_ftps, to_counter) / norm
     limit = math.cos(math.radians(cone_deg))
-    codes = np.select([~(speed >= standing_ftps), cos >= limit, cos <= -limit], [3, 0, 2], 1)
+    moving = speed >= standing_ftps
+    codes = np.select([~moving, cos >= limit, cos <= -limit], [3, np.where(closing, 0, 3), 2], 1)
     return [_CLASSES[int(code)] for code in codes]
 
 

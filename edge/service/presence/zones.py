@@ -35,7 +35,7 @@ Example: a person walks straight at the counter at 4 ft/s, seen at 10 fps::
     ...     ranges = RangeResult(
     ...         track_ids=np.array([1]), floor_ft=np.array([[0.0, y]]),
     ...         velocity_ftps=np.array([[0.0, -4.0]]), distance_ft=np.array([y]),
-    ...         speed_ftps=np.array([-4.0]), truncated=np.array([False]),
+    ...         speed_ftps=np.array([-4.0]), truncated=np.array([False]), closing=np.array([True]),
     ...         zone_tta_s=np.where(y > radii, (y - radii) / 4.0, np.nan)[None, :])
     ...     decisions += zones.update(t, ranges, ended=[])
     >>> [(type(d).__name__, getattr(d, "zone", "")) for d in decisions]  # doctest: +ELLIPSIS
@@ -221,7 +221,12 @@ class Zones:
         index = np.flatnonzero(usable).tolist()
         p = self._presence
         classes = classify(
-            floor[index], velocity[index], self._counter, p.standing_ftps, p.approach_cone_deg
+            floor[index],
+            velocity[index],
+            ranges.closing[index],
+            self._counter,
+            p.standing_ftps,
+            p.approach_cone_deg,
         )
         tta = ranges.tta_s
         rows = [

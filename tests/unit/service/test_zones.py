@@ -99,7 +99,10 @@ def ranges(rows: Sequence[tuple[int, Vec, Vec]], radii: Sequence[float]) -> Rang
     tta = _ring_entry_times(
         floor, velocity, np.asarray(radii, np.float64), RangingConfig().min_approach_ftps
     )
-    return RangeResult(ids, floor, velocity, distance, speed, tta, np.zeros(len(ids), bool))
+    closing = speed < -RangingConfig().min_approach_ftps  # synthetic walks carry no noise
+    return RangeResult(
+        ids, floor, velocity, distance, speed, tta, np.zeros(len(ids), bool), closing
+    )
 
 
 def run(zones: Zones, walks: Sequence[Walk], radii: Sequence[float] = RADII) -> list[Decision]:
@@ -488,8 +491,15 @@ def test_reached_names_the_zones_the_visit_entered_even_after_the_track_ended(
 def test_classify_by_heading_and_speed(
     floor: tuple[float, float], velocity: tuple[float, float], expected: str
 ) -> None:
-    got = classify(np.array([floor], float), np.array([velocity], float), (0, 0), 0.6, 40.0)
+    closing = np.array([True])  # the positions bear the heading out
+    got = classify(np.array([floor], float), np.array([velocity], float), closing, (0, 0), 0.6, 40)
     assert got == [expected]
+
+
+def test_a_heading_at_the_counter_without_the_positions_closing_in_is_standing() -> None:
+    """Box jitter gives a still person a velocity; their positions do not bear it out."""
+    got = classify(np.array([[0, 10.0]]), np.array([[0, -1.0]]), np.array([False]), (0, 0), 0.6, 40)
+    assert got == ["standing"]
 
 
 @pytest.mark.parametrize(
