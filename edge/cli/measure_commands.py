@@ -23,20 +23,33 @@ def bench(
         None, help="clip to run on (default: PETS vtest_part0.avi under GREETCUE_FOOTAGE)"
     ),
     runs: int = typer.Option(250, min=100, help="timed runs of each kind"),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        "-c",
+        help="configuration whose tile plan the pipeline row uses, calibrated for the clip's "
+        "frame size (default: deploy/examples/pets-kiosk.yaml)",
+    ),
 ) -> None:
-    """Bare ONNX inference against the full per-frame detect step, in one run."""
+    """Bare ONNX inference against the full per-frame detect step and the pipeline's detector
+    (every tile of the configured plan and the merge), in one run."""
     if ctx.invoked_subcommand is not None:
         return
     import onnxruntime
 
+    from edge.config import load_config
     from edge.perception.detectors import create_detector
+    from edge.perception.tiling import tiled_detector
     from edge.tools.bench.detector import bench_detector
+    from edge.tools.demo.replays import EXAMPLES
+    from edge.tools.demo.service import KIOSK
     from edge.tools.footage.location import PETS_DIR, PETS_PARTS, footage_path
 
     clip = source or footage_path(f"{PETS_DIR}/{PETS_PARTS[0]}")
     detector = create_detector(model, threads=threads)
+    pipeline = tiled_detector(load_config(config or EXAMPLES / KIOSK), detector)
     with console().status(f"timing {detector.spec.name} on {clip.name} ({runs} runs each)"):
-        result = bench_detector(detector, clip, runs=runs)
+        result = bench_detector(detector, clip, runs=runs, pipeline=pipeline)
     w, h = result.frame_size
     table = new_table(
         title=f"{detector.spec.name}, {threads} thread(s), {clip.name} {w}x{h}, "
@@ -46,12 +59,19 @@ def bench(
         table.add_column(column, justify="left" if column == "measured" else "right")
     rows = [("bare inference", result.bare), ("full detect step", result.full)]
     rows += [(f"  {name}", timing) for name, timing in result.stages.items()]
+    plan = pipeline.plan(result.frame_size)
+    if result.pipeline is not None:
+        rows.append((f"pipeline: {len(plan.tiles)} tile(s) + merge", result.pipeline))
     for name, timing in rows:
         table.add_row(name, f"{timing.p50:.2f}", f"{timing.p99:.2f}", f"{timing.mean:.2f}")
     console().print(table)
     console().print(
         f"full / bare (p50): [bold]{result.ratio:.3f}[/bold]   "
         f"full step: [bold]{result.fps:.1f} fps[/bold] on one stream"
+    )
+    scales = ", ".join(f"{t.w}x{t.h} x{t.scale:.2f}" for t in plan.tiles)
+    console().print(
+        f"pipeline / bare (p50): [bold]{result.pipeline_ratio:.3f}[/bold]   tiles: {scales}"
     )
 
 
@@ -129,6 +149,9 @@ def bench_service_command(
     frames: int | None = typer.Option(None, min=1, help="play at most this many frames a part"),
     seconds: float | None = typer.Option(None, min=1, help="play at most this long a part"),
     out: Path | None = typer.Option(None, "--out", help="also write the figures as JSON"),
+    source: Path | None = typer.Option(
+        None, help="play this clip instead of PETS parts 0-1 (calibrate --config for its size)"
+    ),
 ) -> None:
     """The edge service on PETS against bare inference, in one run: capture -> event latency
     through Mosquitto, loop rate, CPU and memory of `greetcue run`; targets met or missed."""
@@ -141,7 +164,7 @@ def bench_service_command(
     from edge.tools.demo.service import KIOSK
     from edge.tools.footage.location import PETS_DIR, PETS_PARTS, footage_path
 
-    clips = [footage_path(f"{PETS_DIR}/{part}") for part in PETS_PARTS]
+    clips = [source] if source else [footage_path(f"{PETS_DIR}/{part}") for part in PETS_PARTS]
     with Progress(console=console(), transient=True) as progress:
         report = bench_service(
             config or EXAMPLES / KIOSK, clips, Limits(frames, seconds), progress, model, threads

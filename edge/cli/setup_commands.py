@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from edge.cli.apps import app, config_app, console, footage_app, models_app, new_table
+
+if TYPE_CHECKING:
+    from edge.config import Config
+    from edge.perception.detectors.tile_plan import TilePlan
+    from edge.perception.geometry.camera import Camera
 
 _CACHE_OPTION = typer.Option(None, "--cache", help="model cache folder (default: user cache)")
 _FOOTAGE_CACHE_OPTION = typer.Option(
@@ -127,7 +133,7 @@ def calibrate(
     from edge.config import load_config
     from edge.perception.geometry import calibration
     from edge.tools.replay.output_files import OutputError, check_outputs
-    from edge.tools.replay.rings import draw_check
+    from edge.tools.replay.rings import draw_check, draw_plan
 
     check_outputs(out, rings, overwrite=overwrite)
     cfg = load_config(config)
@@ -139,15 +145,55 @@ def calibrate(
     if out is not None:
         calibration.save_camera(out, result)
         console().print(f"camera written to {out}", highlight=False)
+    plan = _print_tile_plan(cfg, result.camera)
     if rings is not None:
         named = [(f"{r:g} ft", r) for r in ring_ft] or [(z.name, z.radius_ft) for z in cfg.zones]
         picture, unseen = draw_check(snapshot, result, cfg.counter.position_ft, named)
+        picture = draw_plan(picture, plan)
         if not cv2.imwrite(str(rings), picture):
             raise OutputError(f"cannot write {rings}; use a .png path in a writable folder")
         console().print(f"check picture written to {rings}", highlight=False)
         for name in unseen:
             warning = f"[yellow]warning:[/yellow] ring {name} is not in view"
             console().print(warning, highlight=False)
+
+
+def _print_tile_plan(config: Config, camera: Camera) -> TilePlan:
+    """Print where the detector will look, with which tiles, and how large people are there."""
+    from edge.perception.detectors.modelstore import load_manifest
+    from edge.perception.detectors.tile_plan import TilePlan
+    from edge.perception.geometry.person_region import pixels_per_foot
+    from edge.perception.tiling import camera_plan
+
+    _, _, height, width = load_manifest().get(config.detector.model).input.shape
+    tiles = config.detector.tiles
+    if tiles.mode == "off":
+        plan = TilePlan.whole(camera.image_size, (width, height))
+    else:
+        plan = camera_plan(config, camera, (width, height))
+    x, y, w, h = plan.region
+    console().print(
+        f"detector tiles ({config.detector.model} {width}x{height}, mode {tiles.mode}, "
+        f"max_tiles {tiles.max_tiles}): region x {x} y {y} w {w} h {h}",
+        highlight=False,
+    )
+    for index, t in enumerate(plan.tiles, 1):
+        line = f"  tile {index}: x {t.x} y {t.y} w {t.w} h {t.h} scale {t.scale:.3f}"
+        console().print(line, highlight=False)
+    scale = min(t.scale for t in plan.tiles)
+    for zone in sorted(config.zones, key=lambda z: -z.radius_ft):
+        ppf = pixels_per_foot(
+            camera, config.counter.position_ft, zone.radius_ft, tiles.person_height_ft
+        )
+        if ppf is None:
+            console().print(f"  at {zone.radius_ft:g} ft: not in view", highlight=False)
+            continue
+        console().print(
+            f"  at {zone.radius_ft:g} ft: {ppf[0]:.1f}-{ppf[1]:.1f} px per ft in the frame, "
+            f"{ppf[0] * scale:.1f}-{ppf[1] * scale:.1f} in the detector's input",
+            highlight=False,
+        )
+    return plan
 
 
 @config_app.command("check")

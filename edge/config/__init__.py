@@ -21,6 +21,7 @@ from edge.config.perception import (
     DetectorConfig,
     FloorPoint,
     RangingConfig,
+    TilesConfig,
     TrackerConfig,
 )
 from edge.config.service import (
@@ -63,6 +64,7 @@ __all__ = [
     "RangingConfig",
     "ServiceConfig",
     "Strict",
+    "TilesConfig",
     "TlsConfig",
     "TrackerConfig",
     "ZoneConfig",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -107,6 +107,66 @@ class CounterConfig(Strict):
     position_ft: Pair = Field((0.0, 0.0), description="counter position on the floor, feet")
 
 
+class TilesConfig(Strict):
+    """Tiling: the detector runs on overlapping crops of the part of the frame where a person
+    inside the outer zone can appear, so far customers are not shrunk away with the whole frame."""
+
+    mode: Literal["auto", "off"] = Field(
+        "auto",
+        description="auto: plan tiles from the calibration and the outer zone (one whole-frame "
+        "tile without a calibration); off: always the whole frame in one pass",
+    )
+    max_tiles: int = Field(
+        2,
+        ge=1,
+        le=16,
+        description="detector passes per frame at most; the tiles are scaled down just enough "
+        "for this many to cover the region (each pass costs one inference)",
+    )
+    overlap: float = Field(
+        1.0,
+        ge=0,
+        le=3,
+        description="overlap of neighbouring tiles as a multiple of the largest person in the "
+        "region (width across a vertical seam, height across a horizontal one), so one of the "
+        "two tiles holds that person whole",
+    )
+    margin_ft: float = Field(
+        6.0,
+        ge=0,
+        le=30,
+        description="floor margin beyond the outer zone's ring that is covered too: people are "
+        "tracked and their approach judged before they reach the ring (about 1 s of walking)",
+    )
+    scale_tolerance: float = Field(
+        0.85,
+        gt=0,
+        le=1,
+        description="fewer tiles are used when their scale is at least this share of the largest "
+        "scale max_tiles allows (1: always the largest scale)",
+    )
+    person_height_ft: float = Field(
+        6.5, gt=3, lt=9, description="height of the tallest person the region must hold (feet)"
+    )
+    seam_px: float = Field(
+        4.0,
+        ge=0,
+        le=50,
+        description="a box within this many detector-input pixels of a tile's inner edge is "
+        "cut by the seam (its tile saw part of a person)",
+    )
+    merge_iou: float = Field(
+        0.5, gt=0, lt=1, description="boxes of two tiles overlapping this much (IoU) are one person"
+    )
+    merge_ios: float = Field(
+        0.6,
+        gt=0,
+        lt=1,
+        description="a seam-cut box and another tile's box whose intersection covers this share "
+        "of the smaller one are one person",
+    )
+
+
 class DetectorConfig(Strict):
     """Person detector: which model and how it runs."""
 
@@ -123,6 +183,7 @@ class DetectorConfig(Strict):
         description="let ONNX Runtime threads spin while idle: a little faster with threads > 1, "
         "but burns CPU the rest of the box may need",
     )
+    tiles: TilesConfig = Field(default_factory=lambda: TilesConfig())
 
 
 class TrackerConfig(Strict):

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 from edge.config import Config
 from edge.perception.detections import Detections
-from edge.perception.detectors import Detector, create_detector
+from edge.perception.detectors import Detector, PersonDetector, create_detector
+from edge.perception.detectors.tiled import TiledDetector
 from edge.perception.geometry.camera import Camera
 from edge.perception.geometry.ranging import Ranger, RangeResult
 from edge.perception.sources import Frame
+from edge.perception.tiling import tiled_detector
 from edge.perception.tracking.tracker import Tracker, Tracks
 
 Lap = Callable[[str], None]
@@ -27,16 +29,17 @@ def _no_lap(stage: str) -> None:
 
 def tracking_detector(
     config: Config, model: str | None = None, threads: int | None = None
-) -> Detector:
-    """The configured detector, run down to ``tracker.low_score`` so the tracker's second,
-    low-score association stage has boxes to work with."""
-    return create_detector(
+) -> TiledDetector[Detector]:
+    """The configured detector on the configured tiles, run down to ``tracker.low_score`` so
+    the tracker's second, low-score association stage has boxes to work with."""
+    detector = create_detector(
         model or config.detector.model,
         threads=threads or config.detector.threads,
         score=config.tracker.low_score,
         nms_iou=config.detector.nms_iou,
         spin=config.detector.spin,
     )
+    return tiled_detector(config, detector)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +54,7 @@ class Perceived:
 class Perception:
     """Detect, track and range people frame by frame for one calibrated camera."""
 
-    def __init__(self, detector: Detector, camera: Camera, config: Config) -> None:
+    def __init__(self, detector: PersonDetector, camera: Camera, config: Config) -> None:
         self.detector = detector
         self.tracker = Tracker(config.tracker)
         self.ranger = Ranger.from_config(config, camera)

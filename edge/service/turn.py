@@ -18,7 +18,7 @@ from functools import partial
 from edge.config import Config
 from edge.contract import CueCommand, EventBase
 from edge.perception.detections import Detections
-from edge.perception.detectors import Detector
+from edge.perception.detectors import PersonDetector
 from edge.perception.geometry.calibration import camera_for
 from edge.perception.pipeline import Lap, Perceived, Perception
 from edge.perception.sources import Frame
@@ -58,7 +58,7 @@ class Turn:
     ack times), ``time.time`` unless a test controls it.
     """
 
-    def __init__(self, config: Config, detector: Detector, clock: Clock = time.time) -> None:
+    def __init__(self, config: Config, detector: PersonDetector, clock: Clock = time.time) -> None:
         self._config, self._detector, self._clock = config, detector, clock
         self.zones = Zones.from_config(config)
         self.desk = CueDesk(config)

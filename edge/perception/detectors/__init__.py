@@ -1,6 +1,6 @@
 """Person detectors: one small class per model family behind one interface."""
 
-from edge.perception.detectors.detector import Detector, FrameError
+from edge.perception.detectors.detector import Detector, FrameError, PersonDetector
 from edge.perception.detectors.fastestdet import FastestDetDetector
 from edge.perception.detectors.registry import create_detector
 from edge.perception.detectors.session import ModelLoadError, ModelMismatchError
@@ -12,6 +12,7 @@ __all__ = [
     "FrameError",
     "ModelLoadError",
     "ModelMismatchError",
+    "PersonDetector",
     "YoloxDetector",
     "create_detector",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import cv2
 import numpy as np
@@ -24,6 +24,14 @@ FrameSize = tuple[int, int]
 
 class FrameError(ValueError):
     """A frame the detector cannot use."""
+
+
+class PersonDetector(Protocol):
+    """Anything that finds people in a frame: one detector, or one run on tiles."""
+
+    def detect(self, image: Image) -> Detections:
+        """Person boxes in ``image`` (BGR, uint8, H x W x 3), frame pixels, best score first."""
+        ...
 
 
 class Detector(ABC):
@@ -51,6 +59,12 @@ class Detector(ABC):
         check_io(self._session, spec, model_path)
         self._io = ([spec.output.name], spec.input.name)
         self._prepare()
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """The model's input (width, height) in pixels: what a tile is scaled to."""
+        _, _, height, width = self.spec.input.shape
+        return width, height
 
     @abstractmethod
     def _prepare(self) -> None:

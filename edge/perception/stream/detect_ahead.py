@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 
 from edge.perception.detections import Detections
-from edge.perception.detectors import Detector
+from edge.perception.detectors import PersonDetector
 from edge.perception.sources import Frame
 from edge.perception.stream.camera_feed import POLL_S, CameraFeed
 
@@ -46,7 +46,7 @@ _Item = Detected | BaseException | _End | None
 class DetectAhead:
     """Reads ``feed`` and runs ``detector`` on a thread; ``next()`` hands the results on."""
 
-    def __init__(self, feed: CameraFeed, detector: Detector) -> None:
+    def __init__(self, feed: CameraFeed, detector: PersonDetector) -> None:
         self._feed = feed
         self._detector = detector
         self._items: queue.Queue[_Item] = queue.Queue(maxsize=1)

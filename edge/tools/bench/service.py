@@ -263,7 +263,7 @@ class _Bench:
             self.image: Image = next(iter(frames)).image
 
     def measure_bare(self, service: Service) -> None:  # one block on the service's detector
-        self.bare.append(bare_inference(service.detector, self.image, self.bare_runs))
+        self.bare.append(bare_inference(service.detector.detector, self.image, self.bare_runs))
 
     def phase(self, name: str, realtime: bool, progress: Progress) -> tuple[_Watch, Service]:
         """Run a Service over the clips (until the cap); a bare block before the first."""

@@ -57,6 +57,23 @@ def count_matches(truth_xyxy: np.ndarray, det_xyxy: np.ndarray, iou: float = 0.5
     return len(rows)
 
 
+def count_duplicates(truth_xyxy: np.ndarray, det_xyxy: np.ndarray, cover: float = 0.7) -> int:
+    """Detections beyond the first lying on one person: each detection goes to the truth box
+    covering the largest share of it (at least ``cover``); a box with k of them adds k - 1."""
+    if len(truth_xyxy) == 0 or len(det_xyxy) == 0:
+        return 0
+    truth = np.asarray(truth_xyxy, np.float64)
+    dets = np.asarray(det_xyxy, np.float64)
+    lt = np.maximum(dets[:, None, :2], truth[None, :, :2])
+    rb = np.minimum(dets[:, None, 2:], truth[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0.0, None), axis=2)
+    area = np.maximum(np.prod(dets[:, 2:] - dets[:, :2], axis=1), 1e-12)
+    share = inter / area[:, None]
+    owner = np.argmax(share, axis=1)[share.max(axis=1) >= cover]
+    counts = np.bincount(owner, minlength=len(truth))
+    return int(np.clip(counts - 1, 0, None).sum())
+
+
 def score_frames(
     detections: Mapping[int, Detections],
     truth: Mapping[int, FrameTruth],

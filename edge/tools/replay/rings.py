@@ -2,7 +2,8 @@
 
 An integrator sees at a glance whether the 10/5/3-ft rings lie where the floor really is that
 far from the counter; the floor points (circles) and where the solved camera puts them
-(crosses) show which measurement is off. Drawing only, for ``greetcue calibrate --rings``.
+(crosses) show which measurement is off; the detector's tiles and the region they cover show
+where customers will be looked for. Drawing only, for ``greetcue calibrate --rings``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from edge.perception.detectors.tile_plan import TilePlan
 from edge.perception.geometry.calibration import Calibration
 from edge.perception.geometry.camera import Camera
 from edge.tools.replay.drawing import label
@@ -25,6 +27,8 @@ ZONE_COLOURS = [(0, 220, 255), (0, 140, 255), (0, 0, 255), (255, 0, 255), (255, 
 _POINT_COLOUR = (0, 200, 0)
 _REPROJECTED_COLOUR = (0, 0, 255)
 _COUNTER_COLOUR = (255, 128, 0)
+_REGION_COLOUR = (255, 255, 255)
+_TILE_COLOURS = [(255, 255, 0), (255, 0, 255), (0, 255, 128), (128, 128, 255)]
 
 
 def ring_pieces(
@@ -125,3 +129,21 @@ def draw_check(
         (255, 255, 255),
     )
     return out, unseen
+
+
+def draw_plan(image: Image, plan: TilePlan) -> Image:
+    """``image`` with the customer region (white) and each tile (its number and scale)."""
+    out = image.copy()
+    thick = max(1, round(out.shape[1] / 640))
+    text_scale = max(0.4, out.shape[1] / 1400)
+    x, y, w, h = plan.region
+    cv2.rectangle(out, (x, y), (x + w - 1, y + h - 1), _REGION_COLOUR, thick, cv2.LINE_AA)
+    for index, tile in enumerate(plan.tiles):
+        colour = _TILE_COLOURS[index % len(_TILE_COLOURS)]
+        inset = (index + 1) * thick  # tiles sharing an edge stay apart
+        corner = (tile.x + inset, tile.y + inset)
+        far = (tile.x + tile.w - 1 - inset, tile.y + tile.h - 1 - inset)
+        cv2.rectangle(out, corner, far, colour, thick, cv2.LINE_AA)
+        at = (corner[0] + 4, far[1] - int(30 * text_scale))
+        label(out, f"tile {index + 1} x{tile.scale:.2f}", at, colour, (0, 0, 0), text_scale)
+    return out
