@@ -22,8 +22,8 @@ from edge.perception.detectors import Detector
 from edge.perception.geometry.motion import MotionWindow, box_jumped
 from edge.perception.sources import Frame
 from edge.service.turn import Effects, Turn
-from tests.unit.test_ranging import SIZE, STEEP, person_box
-from tests.unit.test_turn import WALL0, Clock, config, events
+from tests.unit.perception.geometry.test_ranging import SIZE, STEEP, person_box
+from tests.unit.service.test_turn import WALL0, Clock, config, events
 
 F64 = npt.NDArray[np.float64]
 BoxEdit = Callable[[F64, int], F64]
