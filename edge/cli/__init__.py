@@ -5,6 +5,7 @@ imported when called (``edge.cli.extras``).
 """
 
 from edge.cli import (  # noqa: F401
+    cue_commands,
     measure_commands,
     replay_commands,
     service_commands,

@@ -54,6 +54,12 @@ def track(
     realtime: bool = typer.Option(False, help="pace a file to its frame rate"),
     credit: str = typer.Option("", help="attribution line drawn on the video and plot"),
     overwrite: bool = typer.Option(False, help="replace output files that already exist"),
+    events: bool = typer.Option(
+        False, help="also write the service events each frame caused (for `eval cues`)"
+    ),
+    at_fps: float | None = typer.Option(
+        None, "--at-fps", min=0.1, help="play a faster file as a camera at this rate would"
+    ),
 ) -> None:
     """Track people and range them to the counter: one JSON line per frame."""
     from edge.config import load_config
@@ -70,6 +76,8 @@ def track(
         realtime=realtime,
         credit=credit,
         overwrite=overwrite,
+        events=events,
+        at_fps=at_fps,
     )
     _print_summary(summary)
     if plot is not None:

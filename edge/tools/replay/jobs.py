@@ -7,8 +7,9 @@ and its defaults.
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.config import Config
 from edge.perception.detectors import create_detector
@@ -20,7 +21,11 @@ from edge.tools.evaluation.detection import ReplayFileError
 from edge.tools.replay.annotate import TrackOverlay, draw_credit, draw_detections
 from edge.tools.replay.output_files import check_outputs
 from edge.tools.replay.plots import plot_distances
+from edge.tools.replay.rate import AtRate
 from edge.tools.replay.recording import ReplaySummary, detection_step, replay, tracking_step
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 def run_detect(
@@ -61,22 +66,34 @@ def run_track(
     realtime: bool = False,
     credit: str = "",
     overwrite: bool = False,
+    events: bool = False,
+    at_fps: float | None = None,
+    bar: Progress | None = None,
 ) -> ReplaySummary:
     """Track and range people in ``source`` (default: ``camera.source``) with the service's own
-    turn; replay, video, plot."""
+    turn; replay, video, plot. ``events``: each row also holds the service events its frame
+    caused; ``at_fps``: the source thinned to at most this rate (:class:`AtRate`); ``bar``: an
+    already running progress bar to show this replay on."""
     check_outputs(out, video, plot, overwrite=overwrite)
     detector = tracking_detector(config, model, threads)
     zones = [(zone.name, zone.radius_ft) for zone in config.zones]
-    with open_source(config.camera.source if source is None else source, realtime) as frames:
+    with ExitStack() as stack:
+        frames = stack.enter_context(
+            open_source(config.camera.source if source is None else source, realtime)
+        )
+        if at_fps is not None:
+            frames = stack.enter_context(AtRate(frames, at_fps))
         camera = camera_for(config, frames.size)
         overlay = TrackOverlay(camera, config.counter.position_ft, zones)
         summary = replay(
             frames,
             out,
-            tracking_step(Turn(config, detector)),
+            tracking_step(Turn(config, detector), events),
             draw=lambda image, row: draw_credit(overlay(image, row), credit),
             video=video,
-            description=f"track {Path(frames.description).name}",
+            description=f"track {Path(frames.description).name}"
+            + (f" at {frames.fps:g} fps" if at_fps is not None else ""),
+            bar=bar,
         )
     if plot is not None:
         plot_distances(read_rows(out), zones, plot, f"Distance to the counter: {out.stem}", credit)

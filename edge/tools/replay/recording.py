@@ -70,11 +70,13 @@ def replay(
     video: Path | None = None,
     description: str = "replay",
     progress: bool = True,
+    bar: Progress | None = None,
 ) -> ReplaySummary:
     """Write ``step(frame)`` for every frame of ``source`` as JSON lines to ``out``.
 
     Lines are flushed every few frames, so an interrupted run keeps the frames it finished.
-    The frame's image is drawn on in place: the step is done with it by then.
+    The frame's image is drawn on in place: the step is done with it by then. ``bar``: show
+    progress on this (already running) bar, for a caller replaying several sources under one.
     """
     if out.suffix.lower() != ".jsonl":
         raise OutputError(f"{out}: the replay file must end in .jsonl (one JSON object per line)")
@@ -85,7 +87,7 @@ def replay(
         if video is not None and draw is not None:
             writer = stack.enter_context(VideoOut(video, source.fps, source.size))
         lines = stack.enter_context(out.open("w", encoding="utf-8"))
-        bar = stack.enter_context(_progress())
+        bar = bar or stack.enter_context(_progress())
         task = bar.add_task(description, total=source.frame_count, rate="", visible=progress)
         try:
             for frame in source:
@@ -120,12 +122,15 @@ def _number(value: float, ndigits: int) -> float | None:
     return round(float(value), ndigits) if math.isfinite(value) else None
 
 
-def tracking_step(turn: Turn) -> Step:
+def tracking_step(turn: Turn, events: bool = False) -> Step:
     """The ``greetcue track`` row: ``{"frame": i, "t": s, "tracks": [...]}``, from the turn the
-    service runs (its tracks and ranges; ``tta_s`` is the time to the next ring)."""
+    service runs (its tracks and ranges; ``tta_s`` is the time to the next ring); ``events``
+    adds ``"events": [...]``, the service events that frame caused as the service would
+    publish them (what cues are scored on)."""
 
     def step(frame: Frame) -> Row:
-        seen = turn(frame).perceived
+        effects = turn(frame)
+        seen = effects.perceived
         assert seen is not None  # a turn with a frame perceives it
         tracks, ranges = seen.tracks, seen.ranges
         rows = [
@@ -140,6 +145,9 @@ def tracking_step(turn: Turn) -> Step:
             }
             for k in range(len(tracks))
         ]
-        return {"frame": frame.index, "t": round(frame.t, 4), "tracks": rows}
+        row: Row = {"frame": frame.index, "t": round(frame.t, 4), "tracks": rows}
+        if events:
+            row["events"] = [event.model_dump(mode="json") for event in effects.events]
+        return row
 
     return step
