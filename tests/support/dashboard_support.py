@@ -6,7 +6,11 @@ Loaded by ``tests/conftest.py`` as a plugin.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import functools
 import logging
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Coroutine, Iterator
@@ -17,7 +21,7 @@ from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 
 from dashboard import auth
 from dashboard.settings import DashboardConfig
@@ -81,10 +85,52 @@ class Dashboard:
 
 
 def migrated_engine(settings: DashboardConfig) -> Engine:
-    """An engine on the settings' database, migrated to the newest schema."""
-    engine = open_engine(settings.database_url())
+    """An engine on the settings' database, migrated to the newest schema. A new SQLite file
+    is a copy of one migrated once per session (the migrations are tested on their own, in
+    tests/integration/dashboard/store/)."""
+    url = settings.database_url()
+    path = _sqlite_file(url)
+    if path is not None and not path.exists():
+        shutil.copyfile(_migrated_sqlite(), path)
+        return open_engine(url)
+    engine = open_engine(url)
     upgrade(engine)
     return engine
+
+
+def _sqlite_file(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+@functools.cache
+def _migrated_sqlite() -> Path:
+    """A SQLite database migrated to the newest schema, kept for the session."""
+    folder = Path(tempfile.mkdtemp(prefix="greetcue-migrated-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "dashboard.sqlite3"
+    engine = open_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()  # the last connection closed: the WAL is checkpointed into the file
+    assert not path.with_name(f"{path.name}-wal").exists()
+    return path
+
+
+@functools.cache
+def _dashboard_sqlite() -> tuple[Path, str]:
+    """A migrated SQLite database with the manager and an API token (hashing the manager's
+    password takes most of a test's set-up): the file, kept for the session, and the token."""
+    path = _migrated_sqlite().with_name("dashboard-with-manager.sqlite3")
+    shutil.copyfile(_migrated_sqlite(), path)
+    engine = open_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        auth.add_user(connection, *MANAGER)
+        token = auth.issue_token(connection, "api", "tests")
+    engine.dispose()
+    assert not path.with_name(f"{path.name}-wal").exists()
+    return path, token
 
 
 @pytest.fixture(params=STORES)
@@ -96,10 +142,16 @@ def dashboard(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Dashbo
         server = request.getfixturevalue("postgres")
         database = server.fresh_database(f"dash_{uuid.uuid4().hex[:12]}")
     settings = DashboardConfig(state_dir=tmp_path / "state", database=database)
-    engine = migrated_engine(settings)
-    with engine.begin() as connection:
-        auth.add_user(connection, *MANAGER)
-        token = auth.issue_token(connection, "api", "tests")
+    path = _sqlite_file(settings.database_url())
+    if path is None:
+        engine = migrated_engine(settings)
+        with engine.begin() as connection:
+            auth.add_user(connection, *MANAGER)
+            token = auth.issue_token(connection, "api", "tests")
+    else:  # a copy of the session's SQLite database that has them already
+        template, token = _dashboard_sqlite()
+        shutil.copyfile(template, path)
+        engine = open_engine(settings.database_url())
     with TestClient(create_app(settings, engine, ingest=False)) as client:
         yield Dashboard(settings, engine, client, token)
     engine.dispose()
