@@ -54,6 +54,11 @@ def imagenet(bgr: tuple[int, int, int]) -> npt.NDArray[np.float32]:
     return (rgb - IMAGENET_MEAN) / IMAGENET_STD
 
 
+def columns(bgr: tuple[int, int, int], width: int) -> npt.NDArray[np.float32]:
+    """``width`` columns of a 32-row tensor all holding ``imagenet(bgr)``."""
+    return np.broadcast_to(imagenet(bgr)[:, None, None], (3, 32, width))
+
+
 def test_shipped_entry_is_the_608_by_1088_person_only_model(bytetrack: ModelSpec) -> None:
     assert bytetrack.decoder == "yolox"
     assert bytetrack.input.shape == (1, 3, 608, 1088)
@@ -70,12 +75,8 @@ def test_input_is_rgb_imagenet_normalised_and_padded_grey_at_the_right(
     tensor = detector.preprocess(np.full((64, 96, 3), colour, np.uint8))  # r = 0.5 -> 32 x 48
     assert tensor.shape == (1, 3, 32, 64)
     picture, pad = tensor[0, :, :, :48], tensor[0, :, :, 48:]
-    np.testing.assert_allclose(
-        picture, np.broadcast_to(imagenet(colour)[:, None, None], (3, 32, 48)), atol=1e-5
-    )
-    np.testing.assert_allclose(
-        pad, np.broadcast_to(imagenet((114, 114, 114))[:, None, None], (3, 32, 16)), atol=1e-5
-    )
+    np.testing.assert_allclose(picture, columns(colour, 48), atol=1e-5)
+    np.testing.assert_allclose(pad, columns((114, 114, 114), 16), atol=1e-5)
 
 
 def test_a_taller_frame_repads_with_normalised_grey(tmp_path: Path, bytetrack: ModelSpec) -> None:
@@ -83,16 +84,8 @@ def test_a_taller_frame_repads_with_normalised_grey(tmp_path: Path, bytetrack: M
     detector = build(tmp_path, spec, np.zeros(spec.output.shape, np.float32))
     detector.preprocess(np.full((32, 64, 3), 255, np.uint8))  # fills the whole canvas
     tensor = detector.preprocess(np.zeros((64, 64, 3), np.uint8))  # r = 0.5 -> 32 x 32
-    np.testing.assert_allclose(
-        tensor[0, :, :, :32],
-        np.broadcast_to(imagenet((0, 0, 0))[:, None, None], (3, 32, 32)),
-        atol=1e-5,
-    )
-    np.testing.assert_allclose(
-        tensor[0, :, :, 32:],
-        np.broadcast_to(imagenet((114, 114, 114))[:, None, None], (3, 32, 32)),
-        atol=1e-5,
-    )
+    np.testing.assert_allclose(tensor[0, :, :, :32], columns((0, 0, 0), 32), atol=1e-5)
+    np.testing.assert_allclose(tensor[0, :, :, 32:], columns((114, 114, 114), 32), atol=1e-5)
 
 
 def test_default_pixels_leave_bgr_0_to_255_untouched(tmp_path: Path, bytetrack: ModelSpec) -> None:
