@@ -14,7 +14,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import IO, Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 
 from edge import download
 
@@ -51,6 +51,19 @@ class TensorSpec(_Strict):
     shape: tuple[Annotated[int, Field(gt=0)], ...] = Field(min_length=1)
 
 
+class PixelSpec(_Strict):
+    """How a frame's 0-255 pixels become input values: channel order, then (pixel - mean) / std.
+
+    Mean and std are in 0-255 units, in the model's channel order, so one step covers both a
+    /255 scaling and a per-channel normalisation (ImageNet's on 0-1 pixels is mean x 255, std x
+    255). The defaults leave BGR 0-255 pixels as they are, as YOLOX's own exports expect.
+    """
+
+    order: Literal["bgr", "rgb"] = "bgr"
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: tuple[PositiveFloat, PositiveFloat, PositiveFloat] = (1.0, 1.0, 1.0)
+
+
 class ModelSpec(_Strict):
     """One manifest entry: where the weights come from and how to run them."""
 
@@ -63,8 +76,20 @@ class ModelSpec(_Strict):
     input: TensorSpec
     output: TensorSpec
     decoder: Literal["yolox", "fastestdet"]
+    pixels: PixelSpec = Field(
+        default_factory=PixelSpec, description="input pixel order and normalisation (yolox only)"
+    )
     score: float = Field(gt=0, lt=1, description="default minimum person score")
     nms_iou: float = Field(gt=0, lt=1, description="default NMS overlap threshold")
+
+    @model_validator(mode="after")
+    def _check_pixels(self) -> Self:
+        if self.decoder != "yolox" and self.pixels != PixelSpec():
+            raise ValueError(
+                f"pixels is read by the yolox decoder only; the {self.decoder} decoder scales "
+                "its input itself, so remove pixels from this entry"
+            )
+        return self
 
 
 class Manifest(_Strict):

@@ -1,8 +1,11 @@
-"""YOLOX-style detectors (YOLOX-Nano, the person-only 192 model): letterbox in, grid decode out.
+"""YOLOX-style detectors (YOLOX-Nano, the person-only 192 model, ByteTrack's pedestrian
+YOLOX-Nano): letterbox in, grid decode out.
 
-Per frame only the resized image is written: its buffer and the NCHW input tensor (the
-114-grey letterbox canvas) are allocated once, as are the decoder's grid offsets and strides.
-Rows are decoded only where objectness x person score passes the threshold.
+The models share the decode (any input height and width, strides 8/16/32) and differ only in
+input size and pixel values, both read from the manifest (``input.shape``, ``pixels``). Per
+frame only the resized image is written: its buffer and the NCHW input tensor (the 114-grey
+letterbox canvas, normalised like the image) are allocated once, as are the decoder's grid
+offsets and strides. Rows are decoded only where objectness x person score passes the threshold.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import numpy as np
 
 from edge.perception.detections import Detections, FloatArray
 from edge.perception.detectors.detector import Detector, FrameSize, Image, check_frame, finish
+from edge.perception.detectors.modelstore import PixelSpec
 from edge.perception.detectors.session import ModelMismatchError
 
 STRIDES = (8, 16, 32)
@@ -19,7 +23,7 @@ PAD_VALUE = 114
 
 
 class YoloxDetector(Detector):
-    """Letterboxed BGR 0-255 input; output rows ``tx ty tw th objectness class...``."""
+    """Letterboxed input, pixels as ``spec.pixels`` says; rows ``tx ty tw th obj class...``."""
 
     family = "yolox"
 
@@ -33,8 +37,14 @@ class YoloxDetector(Detector):
                 f"{list(expected[:2])} + [5 + classes] for strides {STRIDES}; the manifest says "
                 f"{list(self.spec.input.shape)} -> {list(self.spec.output.shape)}"
             )
+        pixels = self.spec.pixels
+        self._channels = slice(None, None, -1 if pixels.order == "rgb" else 1)  # frames are BGR
+        self._normalised = pixels != PixelSpec()
+        self._mean = np.asarray(pixels.mean, np.float32).reshape(3, 1, 1)
+        self._inv_std = (1.0 / np.asarray(pixels.std, np.float32)).reshape(3, 1, 1)
+        self._pad = (PAD_VALUE - self._mean) * self._inv_std  # the grey canvas, normalised
         self._resized = np.empty((self._height, self._width, 3), np.uint8)
-        self._tensor = np.full((1, 3, self._height, self._width), PAD_VALUE, np.float32)
+        self._tensor = np.empty((1, 3, self._height, self._width), np.float32)  # padded below
         self._last_frame: FrameSize = (0, 0)
 
     def _ratio(self, frame_size: FrameSize) -> float:
@@ -47,11 +57,15 @@ class YoloxDetector(Detector):
         height = max(1, int(frame_size[0] * ratio))
         width = max(1, int(frame_size[1] * ratio))
         if frame_size != self._last_frame:  # a new frame size leaves stale pixels in the pad
-            self._tensor.fill(PAD_VALUE)
+            self._tensor[0] = self._pad
             self._last_frame = frame_size
         region = self._resized[:height, :width]
         cv2.resize(image, (width, height), dst=region, interpolation=cv2.INTER_LINEAR)
-        np.copyto(self._tensor[0, :, :height, :width], region.transpose(2, 0, 1))
+        picture = self._tensor[0, :, :height, :width]
+        np.copyto(picture, region.transpose(2, 0, 1)[self._channels])
+        if self._normalised:
+            picture -= self._mean
+            picture *= self._inv_std
         return self._tensor
 
     def decode(self, output: FloatArray, frame_size: FrameSize) -> Detections:

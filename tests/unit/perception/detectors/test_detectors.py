@@ -326,7 +326,7 @@ def test_bad_options_are_refused(tmp_path: Path, options: dict[str, float]) -> N
 
 # ---------------------------------------------------------------- real weights, real footage
 
-MODELS = ["yolox-nano", "fastestdet", "person-192"]
+MODELS = ["yolox-nano", "fastestdet", "person-192", "bytetrack-nano"]
 
 
 @pytest.fixture(scope="module")
@@ -358,6 +358,7 @@ def pets(footage_dir: Path) -> Callable[[int], tuple[npt.NDArray[np.uint8], Dete
         ("yolox-nano", YoloxDetector),
         ("fastestdet", FastestDetDetector),
         ("person-192", YoloxDetector),
+        ("bytetrack-nano", YoloxDetector),
     ],
 )
 def test_create_detector_picks_the_family_from_the_manifest(
@@ -369,7 +370,8 @@ def test_create_detector_picks_the_family_from_the_manifest(
 
 
 def test_create_detector_errors_name_the_fix(tmp_path: Path) -> None:
-    with pytest.raises(UnknownModelError, match="yolox-nano, fastestdet, person-192"):
+    every = "yolox-nano, fastestdet, person-192, bytetrack-nano"
+    with pytest.raises(UnknownModelError, match=every):
         create_detector("yolo-huge", cache=tmp_path)
     with pytest.raises(ModelMissingError, match="greetcue models pull yolox-nano"):
         create_detector(None, cache=tmp_path)

@@ -220,7 +220,7 @@ RAW_URL = re.compile(
 def test_shipped_manifest_pins_every_model_and_has_a_card() -> None:
     shipped = load_manifest()
     assert shipped.default == "yolox-nano"
-    assert shipped.names == ["yolox-nano", "fastestdet", "person-192"]
+    assert shipped.names == ["yolox-nano", "fastestdet", "person-192", "bytetrack-nano"]
     cards = files("models").joinpath("cards")
     for spec in shipped.models:
         assert RAW_URL.match(spec.url), spec.url
@@ -263,4 +263,4 @@ def test_cli_unknown_model_exits_2_with_the_valid_names(
     with pytest.raises(SystemExit) as exited:
         run()
     assert exited.value.code == 2
-    assert "yolox-nano, fastestdet, person-192" in capsys.readouterr().out
+    assert "yolox-nano, fastestdet, person-192, bytetrack-nano" in capsys.readouterr().out
