@@ -32,8 +32,9 @@ from edge.tools.evaluation.detection import DetectionScore, count_duplicates, sc
 from edge.tools.evaluation.groundtruth import FrameTruth, load_pets_xml
 from edge.tools.evaluation.mosaic import pets_mosaics
 from edge.tools.footage.location import PETS_DIR, PETS_PART_FRAMES, PETS_PARTS, PETS_TRUTH
+from tests.support.paths import REPO
 
-EXAMPLES = Path(__file__).resolve().parents[4] / "deploy" / "examples"
+EXAMPLES = REPO / "deploy" / "examples"
 SCORE = 0.4  # the README's detection figures' threshold
 BUDGETS = (2, 4)
 EVERY = 2  # every other mosaic (and kiosk frame): half the time, the same spread of scenes

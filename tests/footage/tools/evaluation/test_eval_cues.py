@@ -17,8 +17,9 @@ from edge.tools.evaluation.groundtruth import load_pets_xml
 from edge.tools.evaluation.ranging import truth_of
 from edge.tools.footage.location import PETS_DIR, PETS_PARTS, PETS_TRUTH
 from edge.tools.replay.jobs import read_rows
+from tests.support.paths import REPO
 
-KIOSK = Path(__file__).parents[4] / "deploy" / "examples" / "pets-kiosk.yaml"
+KIOSK = REPO / "deploy" / "examples" / "pets-kiosk.yaml"
 TRUTH = TRUTH_DIR / "pets2009_s2l1-vtest_part0.yaml"
 
 

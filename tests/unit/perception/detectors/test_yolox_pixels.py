@@ -25,7 +25,7 @@ from edge.perception.detectors.modelstore import (
     TensorSpec,
     load_manifest,
 )
-from tests.unit.test_detectors import Output, build, frame
+from tests.unit.perception.detectors.test_detectors import Output, build, frame
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)  # RGB, of 0-1 pixels
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
