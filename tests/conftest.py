@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.support.postgres_fixture",
     "tests.support.browser_fixture",
     "tests.support.dashboard_support",
+    "tests.support.live_dashboard",
 ]
 
 
@@ -29,6 +30,7 @@ MARKED_BY_FIXTURE = {
     "password_file": "integration",
     "postgres": "integration",
     "browser": "integration",
+    "serve": "integration",
 }
 INTEGRATION = "integration: starts real processes or servers (Mosquitto, PostgreSQL, Chromium, "
 INTEGRATION += (

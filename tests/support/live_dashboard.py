@@ -1,13 +1,17 @@
-"""A dashboard app served by a real uvicorn on an ephemeral port, on a thread of the test."""
+"""A dashboard app served by a real uvicorn on an ephemeral port, on a thread of the test.
+
+Loaded by ``tests/conftest.py`` as a plugin: a test serves through the ``serve`` fixture, which
+marks it ``integration`` (uvicorn on a port)."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol
 
+import pytest
 import uvicorn
 from fastapi import FastAPI
 
@@ -35,3 +39,15 @@ def served(app: FastAPI, **options: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+class Serve(Protocol):
+    """What the ``serve`` fixture gives: ``served``."""
+
+    def __call__(self, app: FastAPI, **options: Any) -> AbstractContextManager[str]: ...
+
+
+@pytest.fixture
+def serve() -> Serve:
+    """``served``: ``with serve(app) as base_url``."""
+    return served

@@ -16,7 +16,7 @@ from dashboard import auth
 from dashboard.logins import LoginGuard
 from edge.cli.bench_logins import login_form, try_login
 from tests.support.dashboard_support import MANAGER, Dashboard, run_async
-from tests.support.live_dashboard import served
+from tests.support.live_dashboard import Serve
 
 
 def post_login(client: TestClient, password: str) -> int:
@@ -26,7 +26,7 @@ def post_login(client: TestClient, password: str) -> int:
 
 
 def test_concurrent_tries_from_one_address_get_at_most_the_limit_of_checks(
-    dashboard: Dashboard,
+    dashboard: Dashboard, serve: Serve
 ) -> None:
     app: FastAPI = dashboard.client.app  # type: ignore[assignment]
     guard: LoginGuard = app.state.logins
@@ -38,7 +38,7 @@ def test_concurrent_tries_from_one_address_get_at_most_the_limit_of_checks(
             await client.aclose()
         return answers
 
-    with served(app) as base:
+    with serve(app) as base:
         answers = Counter(run_async(burst(base)))
     limit = dashboard.settings.security.login_attempts
     assert guard.checks <= limit, guard.checks  # was 44 of 60 before tries were reserved

@@ -24,7 +24,7 @@ from edge.contract import CueCommand, Topic, encode, new_id
 from edge.service.delivery.broker import Mosquitto
 from tests.integration.dashboard.test_dashboard_ingest import Publisher
 from tests.support.dashboard_support import migrated_engine, run_async
-from tests.support.live_dashboard import served
+from tests.support.live_dashboard import Serve
 from tests.support.mosquitto_fixture import SubscriberFactory
 
 WAIT_S = 20.0  # guards a hung test only
@@ -32,7 +32,9 @@ SITES = ("store-1", "store-2")
 
 
 @pytest.fixture
-def central(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+def central(
+    mosquitto: Mosquitto, serve: Serve, tmp_path: Path
+) -> Iterator[tuple[str, dict[str, str]]]:
     """The dashboard with ingest on the broker, served; its URL and each site's counter key."""
     broker = Broker(host=mosquitto.host, port=mosquitto.port, client_id="central")
     settings = DashboardConfig(state_dir=tmp_path / "state", broker=broker)
@@ -40,7 +42,7 @@ def central(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[tuple[str, dict[st
     with engine.begin() as connection:
         keys = {site: auth.issue_token(connection, "staff", "counter", site) for site in SITES}
     app: FastAPI = create_app(settings, engine)
-    with served(app) as base:
+    with serve(app) as base:
         deadline = time.monotonic() + WAIT_S
         while not app.state.ingest.stats.connected:
             assert time.monotonic() < deadline, "the ingest did not connect"

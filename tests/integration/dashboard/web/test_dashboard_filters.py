@@ -12,7 +12,7 @@ import httpx
 import httpx2
 
 from tests.support.dashboard_support import Customer, Dashboard
-from tests.support.live_dashboard import served
+from tests.support.live_dashboard import Serve
 
 ROUTES = ("/api/acks", "/api/events", "/api/events.csv", "/acks", "/events")
 
@@ -49,7 +49,7 @@ def test_a_control_character_or_space_in_a_name_is_a_422_naming_it(dashboard: Da
                 assert refused_key(answer) == key, (route, key, bad)
 
 
-def test_the_csv_streams_whole_through_a_real_server(dashboard: Dashboard) -> None:
+def test_the_csv_streams_whole_through_a_real_server(dashboard: Dashboard, serve: Serve) -> None:
     """Over uvicorn (whose HTTP layer refused the newline in the download's file name
     mid-response): a bad site is a whole 422; a good one streams every row."""
     start = time.time() - 3600
@@ -58,7 +58,7 @@ def test_the_csv_streams_whole_through_a_real_server(dashboard: Dashboard) -> No
         customer = Customer(start + i, track_id=i)
         events += [customer.cue(), customer.ack(2.0)]
     dashboard.store(events)
-    with served(dashboard.client.app) as base:  # type: ignore[arg-type]
+    with serve(dashboard.client.app) as base:  # type: ignore[arg-type]
         headers = dashboard.bearer()
         bad = httpx.get(f"{base}/api/events.csv", params={"site": "store-1\n"}, headers=headers)
         assert refused_key(bad) == "site"

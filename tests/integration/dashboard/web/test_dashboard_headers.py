@@ -20,7 +20,7 @@ from dashboard.store import writes
 from dashboard.web.app import create_app
 from dashboard.web.headers import HEADERS
 from tests.support.dashboard_support import MANAGER, Customer, Dashboard, migrated_engine
-from tests.support.live_dashboard import served
+from tests.support.live_dashboard import Serve
 
 WAIT_MS = 15_000  # guards a hung page only
 VIOLATIONS = """
@@ -70,7 +70,7 @@ class Site:
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
+def site(serve: Serve, tmp_path: Path) -> Iterator[Site]:
     settings = DashboardConfig(state_dir=tmp_path)
     engine = migrated_engine(settings)
     now = time.time()
@@ -85,7 +85,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
             customer = Customer(now - 3600 + i * 60, site=store, track_id=i)
             events += [customer.cue(), customer.enter(2.0), customer.ack(1.0 + i % 7)]
         writes.store_events(connection, [writes.Received(e, now) for e in events])
-    with served(create_app(settings, engine, ingest=False)) as base:
+    with serve(create_app(settings, engine, ingest=False)) as base:
         yield Site(base, auth.staff_link(base, "wearable-1", key))
     engine.dispose()
 

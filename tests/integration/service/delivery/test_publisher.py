@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, cast
 import pytest
 
 from edge.config.service import MqttConfig, OutboxConfig
+from edge.service.delivery import publisher as publisher_module
 from edge.service.delivery.broker import Mosquitto
 from edge.service.delivery.mqtt import MqttLink
 from edge.service.delivery.outbox import Outbox, Outgoing
@@ -377,20 +378,35 @@ def scripted(link: ScriptedLink, outbox: Outbox, config: OutboxConfig) -> Publis
     return Publisher(cast(MqttLink, link), outbox, config)
 
 
+@pytest.fixture
+def quick_ticks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The publisher's thread ticks (resends a refused event, retries an unwritable outbox)
+    every 20 ms instead of every second: the same steps in the same order, sooner."""
+    monkeypatch.setattr(publisher_module, "TICK_S", 0.02)
+
+
+@pytest.mark.usefixtures("quick_ticks")
 def test_a_transient_refusal_is_kept_and_resent(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    quota_twice = ScriptedLink(lambda topic, attempt: 0x97 if attempt < 2 else 0)
-    with scripted(quota_twice, Outbox(tmp_path / "o.sqlite3"), OutboxConfig()) as publisher:
-        publisher.submit([event(1)])
-        assert not publisher.drain(0.5)  # refused: kept, not an ack
-        assert publisher.depth == 1 and publisher.latencies() == []
-        assert publisher.drain(WAIT_S)
-        assert (publisher.rejected, len(publisher.latencies())) == (0, 1)
-    assert quota_twice.published == [b'{"id": 1}'] * 3
+    at_resend: list[tuple[int, list[float]]] = []
+
+    def quota_twice(topic: str, attempt: int) -> int:
+        if attempt == 1:  # resending the refused event: it was kept and not taken as acked
+            at_resend.append((sender.depth, sender.latencies()))
+        return 0x97 if attempt < 2 else 0
+
+    link = ScriptedLink(quota_twice)
+    with scripted(link, Outbox(tmp_path / "o.sqlite3"), OutboxConfig()) as sender:
+        sender.submit([event(1)])
+        assert sender.drain(WAIT_S)
+        assert (sender.rejected, len(sender.latencies())) == (0, 1)
+    assert at_resend == [(1, [])]
+    assert link.published == [b'{"id": 1}'] * 3
     assert f"refused the message on {EVENTS}: Quota exceeded (0x97); kept" in caplog.text
 
 
+@pytest.mark.usefixtures("quick_ticks")
 def test_memory_waiting_for_an_unwritable_outbox_is_bounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
