@@ -16,13 +16,14 @@ issued (read from its cue topic).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -224,6 +225,24 @@ def vary(base: dict[str, Any], variant: int) -> dict[str, Any]:
 
 
 # --- strategies -----------------------------------------------------------------------------
+# Each strategy is built once (at import, or on first use with these arguments) and drawn from
+# many times: making and validating a strategy costs more than a draw, and a run draws tens of
+# thousands of times.
+
+H = TypeVar("H", bound=Hashable)
+
+
+@functools.cache
+def _one(options: tuple[H, ...]) -> st.SearchStrategy[H]:
+    """``sampled_from(options)``, one strategy per tuple (of strings: ``True`` and ``1`` would
+    share a cache entry)."""
+    return st.sampled_from(options)
+
+
+@functools.cache
+def _between(low: int, high: int) -> st.SearchStrategy[int]:
+    return st.integers(low, high)
+
 
 _TOPIC_CHARS = st.characters(
     exclude_categories=("Cc", "Cs", "Co", "Cn"), exclude_characters="/+#\ufeff"
@@ -263,46 +282,60 @@ edge_float = st.sampled_from([1e308, -1e308, 1.7976931348623157e308, 5e-324, 1e2
 edge_int = st.sampled_from([2**31, 2**31 - 1, -(2**31) - 1, 2**62, 2**63 - 1, -(2**63)])
 
 
-@st.composite
+families = st.sampled_from(
+    [
+        "big_int", "negative", "non_finite", "long_name", "bad_name", "wrong_type",
+        "unknown_field", "missing_field", "naive_time", "not_a_date", "edge_date",
+        "edge_float", "edge_int", "long_list", "deep", "stray_text",
+    ]
+)  # fmt: skip
+
+
+_WRONG_SHAPES: dict[type, st.SearchStrategy[Any]] = {}
+
+
+def _wrong_shapes(value: object) -> st.SearchStrategy[Any]:
+    """Values of another shape than ``value``'s."""
+    kind = type(value)
+    if kind not in _WRONG_SHAPES:
+        _WRONG_SHAPES[kind] = st.sampled_from([s for s in WRONG_SHAPES if type(s) is not kind])
+    return _WRONG_SHAPES[kind]
+
+
+unknown_keys = st.sampled_from(["extra", "admin", "__proto__", "expires", "site "])
+unknown_values = st.sampled_from([True, 1, "x", None, {"a": 1}])
+
+
 def mutated(draw: st.DrawFn, base: dict[str, Any]) -> tuple[str, Verdict, str]:
     """A mutation of a valid payload: (JSON text, verdict, label)."""
     data = dict(base)
-    family = draw(
-        st.sampled_from(
-            [
-                "big_int", "negative", "non_finite", "long_name", "bad_name", "wrong_type",
-                "unknown_field", "missing_field", "naive_time", "not_a_date", "edge_date",
-                "edge_float", "edge_int", "long_list", "deep", "stray_text",
-            ]
-        )
-    )  # fmt: skip
+    family = draw(families)
     present = sorted(data)
-    if draw(st.integers(0, 49)) == 0:  # past every size limit (brokers drop it): rare
+    if draw(_between(0, 49)) == 0:  # past every size limit (brokers drop it): rare
         family = "oversized"
 
     def pick(fields: set[str]) -> str | None:
-        keys = [key for key in present if key in fields]
-        return draw(st.sampled_from(keys)) if keys else None
+        keys = tuple(key for key in present if key in fields)
+        return draw(_one(keys)) if keys else None
 
     verdict, key = Verdict.REFUSE, None
     if family == "big_int" and (key := pick(INT_FIELDS)):
         data[key] = draw(big_int)
     elif family == "negative" and (key := pick(NON_NEGATIVE)):
-        data[key] = -draw(st.integers(1, 2**31))
+        data[key] = -draw(_between(1, 2**31))
     elif family == "non_finite" and (key := pick(FLOAT_FIELDS | {"stage_ms"})):
         value = draw(non_finite)
         data[key] = {"detect": value} if key == "stage_ms" else value
     elif family == "long_name" and (key := pick(NAME_FIELDS)):
-        data[key] = "n" * draw(st.integers(65, 5000))
+        data[key] = "n" * draw(_between(65, 5000))
     elif family == "bad_name" and (key := pick(NAME_FIELDS | NAME_LIST_FIELDS)):
         name = draw(bad_name)
         data[key] = [name] if key in NAME_LIST_FIELDS else name
     elif family == "wrong_type" and (key := pick(ALL_FIELDS)):
-        shapes = [shape for shape in WRONG_SHAPES if type(shape) is not type(data[key])]
-        data[key] = draw(st.sampled_from(shapes))
+        data[key] = draw(_wrong_shapes(data[key]))
     elif family == "unknown_field":
-        key = draw(st.sampled_from(["extra", "admin", "__proto__", "expires", "site "]))
-        data[key] = draw(st.sampled_from([True, 1, "x", None, {"a": 1}]))
+        key = draw(unknown_keys)
+        data[key] = draw(unknown_values)
     elif family == "missing_field" and (key := pick(_required(data))):
         del data[key]
     elif family == "naive_time" and (key := pick(TIME_FIELDS)):
@@ -316,21 +349,21 @@ def mutated(draw: st.DrawFn, base: dict[str, Any]) -> tuple[str, Verdict, str]:
     elif family == "edge_int" and (key := pick(INT_FIELDS - NON_NEGATIVE)):
         data[key], verdict = draw(edge_int), Verdict.CONTRACT
     elif family == "long_list" and (key := pick(NAME_LIST_FIELDS | set(MAP_FIELDS))):
-        size = draw(st.integers(50, 6000))
+        size = draw(_between(50, 6000))
         if key in NAME_LIST_FIELDS:
             data[key] = ["10ft"] * size
         else:
             data[key] = {f"k{i}": MAP_FIELDS[key] for i in range(size)}
         verdict = Verdict.CONTRACT
     elif family == "deep" and (key := pick(ALL_FIELDS)):
-        depth = draw(st.integers(100, 5000))
+        depth = draw(_between(100, 5000))
         return _splice(data, key, "[" * depth + "]" * depth), verdict, f"deep {key}"
     elif family == "oversized":
-        key = draw(st.sampled_from(sorted(NAME_FIELDS & set(present)) or ["padding"]))
-        data[key] = "o" * draw(st.integers(*OVERSIZED))
+        key = draw(_one(tuple(sorted(NAME_FIELDS & set(present))) or ("padding",)))
+        data[key] = "o" * draw(_between(*OVERSIZED))
     elif family == "stray_text":
         text = json.dumps(data)
-        return text[: draw(st.integers(0, len(text) - 1))], verdict, "truncated JSON"
+        return text[: draw(_between(0, len(text) - 1))], verdict, "truncated JSON"
     else:  # the family does not apply to this payload: add a field the contract does not know
         family, key = "unknown_field", "unexpected"
         data[key] = 1
@@ -393,49 +426,49 @@ availability_junk = st.one_of(
     st.sampled_from(["ONLINE", "Offline", "on line", "online!", "1", "true", "null", '"online"']),
     st.text(max_size=80),
 ).filter(lambda s: not _valid_text(s))
+status_junk = st.one_of(small_junk, availability_junk.map(str.encode))
 
 
-@st.composite
 def payload_for(draw: st.DrawFn, base: dict[str, Any]) -> tuple[str | bytes, Verdict, str]:
     """A mutated ``base``, or raw junk (no JSON object at all)."""
-    if draw(st.integers(0, 9)) == 0:
+    if draw(_between(0, 9)) == 0:
         raw = draw(raw_junk)
         return raw, Verdict.REFUSE, f"raw {len(raw)} bytes"
-    return draw(mutated(base))
+    return mutated(draw, base)
 
 
 @st.composite
 def shots(draw: st.DrawFn, names: Names) -> Shot:
     """One hostile message on a topic the dashboard or the edge subscribes to."""
-    kind = draw(st.sampled_from(KIND_MIX))
-    qos, retain = draw(st.integers(0, 1)), draw(st.integers(0, 9)) == 0
-    site = draw(st.sampled_from([*names.fuzz_sites, names.edge_site]))
-    camera = draw(st.sampled_from(names.cameras))
-    zone, device = draw(st.sampled_from(names.zones)), draw(st.sampled_from(names.strangers))
-    junk = draw(st.integers(0, 5)) == 0  # a topic level breaking the name rule
+    kind = draw(_one(KIND_MIX))
+    qos, retain = draw(_between(0, 1)), draw(_between(0, 9)) == 0
+    site = draw(_one((*names.fuzz_sites, names.edge_site)))
+    camera = draw(_one(names.cameras))
+    zone, device = draw(_one(names.zones)), draw(_one(names.strangers))
+    junk = draw(_between(0, 5)) == 0  # a topic level breaking the name rule
     if junk:
         level = draw(junk_level)
         if kind in ("event", "availability", "metrics", "zone"):
-            site, camera = draw(st.sampled_from([(level, camera), (site, level)]))
+            site, camera = draw(_one(((level, camera), (site, level))))
         zone, device = (level, device) if kind == "zone" else (zone, level)
     retain = retain and site != names.edge_site  # retained only where the edge never writes
     if kind == "ha_status":
         retain = False
-        body: str | bytes = draw(st.one_of(small_junk, availability_junk.map(str.encode)))
-        if draw(st.integers(0, 19)) == 0:
+        body: str | bytes = draw(status_junk)
+        if draw(_between(0, 19)) == 0:
             body = b"online"  # Home Assistant's birth message, flooded
         return Shot(kind, HA_STATUS, body, Verdict.REFUSE, "ha status", qos, retain)
     if kind == "nonsense":
-        return draw(nonsense(names, qos, retain))
+        return nonsense(draw, names, qos, retain)
     if kind == "ack":
-        return draw(ack_shot(names, device, junk, qos))
+        return ack_shot(draw, names, device, junk, qos)
     if kind == "availability":
         topic = _fmt(Topic.AVAILABILITY, site=site, camera=camera)
         if junk:
             return Shot(kind, topic, b"online", Verdict.REFUSE, "online, bad level", qos, retain)
-        body = draw(st.one_of(small_junk, availability_junk.map(str.encode)))
+        body = draw(status_junk)
         return Shot(kind, topic, body, Verdict.REFUSE, "availability junk", qos, retain)
-    return draw(state_shot(kind, names, site, camera, zone, device, junk, qos, retain))
+    return state_shot(draw, kind, names, site, camera, zone, device, junk, qos, retain)
 
 
 def _fmt(template: Topic, **names: str) -> str:
@@ -453,7 +486,6 @@ def _topic(kind: Kind, site: str, camera: str, zone: str, device: str) -> str:
     return _fmt(Topic.CUE, site=site, device=device)
 
 
-@st.composite
 def state_shot(
     draw: st.DrawFn,
     kind: Kind,
@@ -474,7 +506,7 @@ def state_shot(
     base_zone = names.zones[0] if junk else zone
     base_device = names.rota[0] if junk else device
     if kind == "event":
-        model = draw(st.sampled_from(EVENT_MODELS))
+        model = draw(_one(EVENT_MODELS))
         base = event_base(model, base_site, base_camera, base_zone, base_device)
     elif kind == "zone":
         base = zone_base(base_site, base_camera, base_zone)
@@ -483,7 +515,7 @@ def state_shot(
     else:
         base = cue_base(base_site, base_camera, base_device, base_zone)
     base = vary(base, draw(variants))
-    special = draw(st.integers(0, 5))
+    special = draw(_between(0, 5))
     body: str | bytes
     if junk:  # a valid payload under a level that breaks the name rule
         body, verdict, label = json.dumps(base), Verdict.REFUSE, "valid payload, bad level"
@@ -496,7 +528,7 @@ def state_shot(
         verdict = Verdict.CONTRACT if agree else Verdict.REFUSE
         body, label = json.dumps(base), "forged cue, expires 2099"
     else:
-        body, verdict, label = draw(payload_for(base))
+        body, verdict, label = payload_for(draw, base)
     if verdict is Verdict.CONTRACT and junk:
         verdict = Verdict.REFUSE
     return Shot(kind, topic, body, verdict, label, qos, retain)
@@ -514,49 +546,54 @@ def disagreeing(
     }
     in_topic = {"event": ["site", "camera"], "zone": ["site", "camera", "zone"]}
     in_topic |= {"metrics": ["site", "camera"], "cue": ["site", "device"]}
-    key = draw(st.sampled_from(in_topic[kind]))
-    base[key] = draw(st.sampled_from([v for v in others[key] if v != base[key]]))
+    key = draw(_one(tuple(in_topic[kind])))
+    base[key] = draw(_one(tuple(v for v in others[key] if v != base[key])))
     return json.dumps(base), Verdict.REFUSE, f"{key} differs from the topic"
 
 
-@st.composite
 def ack_shot(draw: st.DrawFn, names: Names, device: str, junk: bool, qos: int) -> Shot:
     """An ack the edge must refuse: malformed, for no open cue, from a device on no rota (for
     a cue it really issued), or naming another device than its topic."""
-    site = draw(st.sampled_from([names.edge_site, names.edge_site, *names.fuzz_sites]))
+    site = draw(_one((names.edge_site, names.edge_site, *names.fuzz_sites)))
     if not junk and draw(st.booleans()):
-        device = draw(st.sampled_from(names.rota))  # the rota's own device, for no open cue
+        device = draw(_one(names.rota))  # the rota's own device, for no open cue
     topic = _fmt(Topic.ACK, site=site, device=device)
     on_rota = device in names.rota
-    cue = FRESH_ID if on_rota else draw(st.sampled_from([LIVE_CUE, FRESH_ID]))
+    cue = FRESH_ID if on_rota else draw(_one((LIVE_CUE, FRESH_ID)))
     base = vary(ack_base(device if not junk else names.strangers[0], cue), draw(variants))
-    choice = draw(st.integers(0, 3))
+    choice = draw(_between(0, 3))
     body: str | bytes
     if choice == 0:
-        base["device"] = draw(st.sampled_from([d for d in names.rota if d != device] or ["x"]))
+        base["device"] = draw(_one(tuple(d for d in names.rota if d != device) or ("x",)))
         body, verdict, label = json.dumps(base), Verdict.REFUSE, "device differs from the topic"
     elif choice == 1:
         body, verdict, label = json.dumps(base), Verdict.CONTRACT, "ack for no cue sent to it"
     else:
-        body, verdict, label = draw(payload_for(base))
+        body, verdict, label = payload_for(draw, base)
     label += ", live cue" if cue == LIVE_CUE else ""
     return Shot("ack", topic, body, verdict, label, qos, False)
 
 
-@st.composite
-def nonsense(draw: st.DrawFn, names: Names, qos: int, retain: bool) -> Shot:
-    """A topic under the prefix that is no greetcue topic, with any payload."""
+@functools.cache
+def _nonsense(names: Names) -> tuple[st.SearchStrategy[list[str]], st.SearchStrategy[Any]]:
+    """The levels of a topic that is no greetcue topic, and its payloads."""
     level = st.one_of(
         junk_level,
         st.sampled_from(["event", "zone", "cue", "ack", "metrics", "availability", "status"]),
         st.sampled_from([*names.fuzz_sites, *names.cameras]),
     )
-    levels = draw(st.lists(level, min_size=1, max_size=8))
+    base = event_base(TrackStart, names.fuzz_sites[0], names.cameras[0], "10ft", "x")
+    return st.lists(level, min_size=1, max_size=8), st.one_of(small_junk, st.just(json.dumps(base)))
+
+
+def nonsense(draw: st.DrawFn, names: Names, qos: int, retain: bool) -> Shot:
+    """A topic under the prefix that is no greetcue topic, with any payload."""
+    levels_of, bodies = _nonsense(names)
+    levels = draw(levels_of)
     topic = "/".join([PREFIX, *levels])
     while greetcue_shaped(topic):
         topic += "/extra"
-    base = event_base(TrackStart, names.fuzz_sites[0], names.cameras[0], "10ft", "x")
-    body = draw(st.one_of(small_junk, st.just(json.dumps(base))))
+    body = draw(bodies)
     return Shot("nonsense", topic, body, Verdict.REFUSE, f"{len(levels)} levels", qos, retain)
 
 
