@@ -24,8 +24,12 @@ def live_opener(factory: Factory) -> Callable[[], LiveSource]:
     return opener
 
 
-def feed_for(factory: Factory, changes: list[bool], stall_s: float = 0.3) -> CameraFeed:
-    return CameraFeed(live_opener(factory), True, "fake camera", stall_s, 1.0, changes.append)
+def feed_for(
+    factory: Factory, changes: list[bool], stall_s: float = 0.3, retry_max_s: float = 1.0
+) -> CameraFeed:
+    return CameraFeed(
+        live_opener(factory), True, "fake camera", stall_s, retry_max_s, changes.append
+    )
 
 
 def longest_call_until(feed: CameraFeed, done: Callable[[], bool]) -> float:
@@ -53,7 +57,7 @@ def frames_until(feed: CameraFeed, count: int) -> list[float]:
 def test_a_camera_down_at_start_is_retried_until_it_comes() -> None:
     factory = Factory(FakeCamera(1, opened=False), FakeCamera(2, opened=False), FakeCamera(3))
     changes: list[bool] = []
-    feed = feed_for(factory, changes)
+    feed = feed_for(factory, changes, retry_max_s=0.1)  # retried every 0.1 s, not 0.5 then 1
     try:
         assert frames_until(feed, 3), "the third camera opened and gave frames"
         assert len(factory.targets) == 3

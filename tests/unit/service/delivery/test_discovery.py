@@ -311,7 +311,7 @@ def test_the_config_is_retained_by_a_real_broker(
 
 
 def test_a_flood_of_births_sends_once_counts_the_rest_and_logs_a_line(
-    config: Config, caplog: pytest.LogCaptureFixture
+    config: Config, timers: list[FakeTimer], caplog: pytest.LogCaptureFixture
 ) -> None:
     sent = Sent()
     discovery = Discovery(config, sent, uniform=Delays(1.0))
@@ -320,7 +320,8 @@ def test_a_flood_of_births_sends_once_counts_the_rest_and_logs_a_line(
             discovery.on_status(b"online")
         for _ in range(1_000):
             discovery.on_status(b"offline")
-        assert sent.event.wait(5.0)
+        assert [timer.interval for timer in timers] == [1.0]  # the whole flood while it waits
+        timers[0].fire()
     discovery.close()
     assert [m[0] for m in sent.messages] == [CONFIG_TOPIC]
     assert discovery.counts == {"ha_status_ignored": 1_000, "ha_status_coalesced": 9_999}
