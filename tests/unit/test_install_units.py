@@ -167,9 +167,9 @@ class NotifySocket:
         return self.received
 
     def close(self) -> None:
-        self._socket.shutdown(socket.SHUT_RDWR)
-        self._socket.close()
+        self._socket.shutdown(socket.SHUT_RDWR)  # the reader's recvmsg returns no data: it ends
         self._reader.join(WAIT_S)
+        self._socket.close()  # after the reader, which would otherwise read a closed socket
 
     def _read(self) -> None:
         credentials = struct.calcsize("3i")
