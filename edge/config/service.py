@@ -81,6 +81,14 @@ class PresenceConfig(Strict):
         "last seen, allowing for its walking on, is the same person: it keeps that visit, so "
         "a fragmented track never buzzes twice",
     )
+    swap_ft: float = Field(
+        8.0,
+        ge=0,
+        le=100,
+        description="a track whose box jumps to this far (feet) from where its person was, "
+        "walking on, has passed to someone else: the person's visit waits for the track that "
+        "finds them again, the track starts a new one",
+    )
     rejoin_s: float = Field(
         3.0,
         ge=0,

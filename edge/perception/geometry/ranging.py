@@ -171,7 +171,9 @@ class RangeResult:
     ``distance_ft`` [M] to the counter; ``speed_ftps`` [M] radial (negative = approaching);
     ``zone_tta_s`` [M, Z] seconds until each zone ring is crossed inward (zones in the order
     given to the Ranger); ``truncated`` [M]; ``closing`` [M] moved toward the counter beyond
-    the noise over the motion window. NaN = none.
+    the noise over the motion window; ``restarted`` [M] the track's box jumped in this frame
+    and its position restarted from it (a merge, an occlusion, or the tracker's id passing to
+    someone else). NaN = none.
     """
 
     track_ids: npt.NDArray[np.int64]
@@ -182,6 +184,7 @@ class RangeResult:
     zone_tta_s: F64
     truncated: npt.NDArray[np.bool_]
     closing: npt.NDArray[np.bool_]
+    restarted: npt.NDArray[np.bool_]
 
     @property
     def next_zone(self) -> npt.NDArray[np.int64]:
@@ -271,14 +274,22 @@ class Ranger:
         self._camera = self._camera.resized(image_size)
         fix = locate(self._camera, boxes, self._cfg, self._body_sizes(ids.tolist()))
         jumped = self._jumped(ids.tolist(), boxes, t)
-        states, closing = self._filtered(ids.tolist(), fix, t, jumped)
+        states, closing, restarted = self._filtered(ids.tolist(), fix, t, jumped)
         offset = states[:, :2] - self._counter
         distance = np.linalg.norm(offset, axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             speed = np.einsum("ij,ij->i", offset, states[:, 2:]) / distance
         tta = _ring_entry_times(offset, states[:, 2:], self._radii, self._cfg.min_approach_ftps)
         return RangeResult(
-            ids, states[:, :2], states[:, 2:], distance, speed, tta, fix.truncated, closing
+            ids,
+            states[:, :2],
+            states[:, 2:],
+            distance,
+            speed,
+            tta,
+            fix.truncated,
+            closing,
+            restarted,
         )
 
     def _jumped(self, ids: list[int], boxes: F64, t: float) -> list[bool]:
@@ -298,11 +309,12 @@ class Ranger:
 
     def _filtered(
         self, ids: list[int], fix: FloorFix, t: float, jumped: list[bool]
-    ) -> tuple[F64, npt.NDArray[np.bool_]]:
-        """Each track's filter state [M, 4] after this frame's fixes (NaN: no position yet) and
-        whether it is closing in; learns each track's sizes on the way."""
+    ) -> tuple[F64, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """Each track's filter state [M, 4] after this frame's fixes (NaN: no position yet),
+        whether it is closing in and whether it restarted; learns each track's sizes."""
         states = np.full((len(ids), 4), np.nan)
         closing = np.zeros(len(ids), np.bool_)
+        restarted = np.zeros(len(ids), np.bool_)
         measured: list[bool] = np.asarray(np.isfinite(fix.floor_ft).all(axis=1)).tolist()
         sizes = zip(fix.height_ft.tolist(), fix.width_ft.tolist(), strict=True)
         for row, (track_id, (height, width)) in enumerate(zip(ids, sizes, strict=True)):
@@ -312,9 +324,9 @@ class Ranger:
             learnt.add(height, width)
             window = self._windows.setdefault(track_id, MotionWindow(self._cfg.motion_window_s))
             track = self._tracks.get(track_id)
-            if jumped[row] and measured[row]:
+            if jumped[row] and measured[row] and track is not None:
                 window.clear()
-                track = None
+                track, restarted[row] = None, True
             if track is None:
                 if not measured[row]:
                     continue
@@ -329,7 +341,7 @@ class Ranger:
                 window.add(t, fix.floor_ft[row], self._radial_sd(fix, row))
             closing[row] = self._judge(track, window)
             states[row] = track.state
-        return states, closing
+        return states, closing, restarted
 
     def _radial_sd(self, fix: FloorFix, row: int) -> float:
         """The fix's spread along the line to the counter (ft)."""

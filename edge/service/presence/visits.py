@@ -164,7 +164,8 @@ class RingSet:
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One usable ranged row: a person seen in this frame."""
+    """One usable ranged row: a person seen in this frame (``restarted``: their track's box
+    jumped, and their position restarted from it)."""
 
     track_id: int
     floor: F64
@@ -174,6 +175,7 @@ class Row:
     next_ring_s: float | None
     zone_tta_s: F64
     approach: Approach
+    restarted: bool
 
 
 @dataclass(slots=True)
@@ -321,14 +323,8 @@ class Person:
         return waited
 
     def gap_ft(self, floor: F64, t: float) -> float:
-        """How far ``floor`` is from where this person would be by ``t``: from the segment
-        along their last velocity since they were last seen, so stopped or walking on."""
-        start = self.row.floor
-        step = self.row.velocity * max(t - self.last_seen_t, 0.0)
-        if not np.isfinite(step).all() or not step.any():
-            return float(np.linalg.norm(floor - start))
-        share = float(np.clip(np.dot(floor - start, step) / np.dot(step, step), 0.0, 1.0))
-        return float(np.linalg.norm(floor - (start + share * step)))
+        """How far ``floor`` is from where this person would be by ``t`` (:func:`walked_gap`)."""
+        return walked_gap(self.row, self.last_seen_t, floor, t)
 
     def view(self) -> PersonView:
         """This person for a live console."""
@@ -346,3 +342,14 @@ class Person:
             cued=tuple(visit.cued),
             waiting_cued=visit.waiting_cued,
         )
+
+
+def walked_gap(row: Row, seen_t: float, floor: F64, t: float) -> float:
+    """How far ``floor`` is from where the person of ``row``, seen at ``seen_t``, would be by
+    ``t``: from the segment along their velocity since then, so stopped or walking on."""
+    start = row.floor
+    step = row.velocity * max(t - seen_t, 0.0)
+    if not np.isfinite(step).all() or not step.any():
+        return float(np.linalg.norm(floor - start))
+    share = float(np.clip(np.dot(floor - start, step) / np.dot(step, step), 0.0, 1.0))
+    return float(np.linalg.norm(floor - (start + share * step)))

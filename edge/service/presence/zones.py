@@ -19,7 +19,13 @@ the track ends. Trackers fragment: a person hidden behind someone often comes ba
 id. A new track within ``rejoin_ft`` of where a track unseen in this frame (live or ended) was
 last seen, walked on along its last velocity, at most ``rejoin_s`` after that sighting, takes
 over its visit (and its id): cues stay fired, the waiting clock runs on. Only tracks unseen in
-this frame qualify, so two people walking side by side never share a visit. A visit's entries
+this frame qualify, so two people walking side by side never share a visit. Trackers also swap:
+a track whose box jumps (``RangeResult.restarted``) to more than ``swap_ft`` from where its
+person was may have passed to someone else, or the box may be an occlusion's. It is a swap once
+a new track takes up where the person was (as a rejoin would, within ``rejoin_s``): the new
+track gets the visit, and the jumped track ends and starts afresh as a visit of its own. So the
+customer still in the queue is neither cued twice nor left unacknowledged, and a person whose
+box an occlusion made jump keeps their visit when nobody turns up there. A visit's entries
 go from the outside in: an entry is announced only after every ring around it that the person
 is in (a track first seen inside while walking away announces those when it walks in).
 
@@ -36,6 +42,7 @@ Example: a person walks straight at the counter at 4 ft/s, seen at 10 fps::
     ...         track_ids=np.array([1]), floor_ft=np.array([[0.0, y]]),
     ...         velocity_ftps=np.array([[0.0, -4.0]]), distance_ft=np.array([y]),
     ...         speed_ftps=np.array([-4.0]), truncated=np.array([False]), closing=np.array([True]),
+    ...         restarted=np.array([False]),
     ...         zone_tta_s=np.where(y > radii, (y - radii) / 4.0, np.nan)[None, :])
     ...     decisions += zones.update(t, ranges, ended=[])
     >>> [(type(d).__name__, getattr(d, "zone", "")) for d in decisions]  # doctest: +ELLIPSIS
@@ -76,6 +83,7 @@ from edge.service.presence.visits import (
     Trigger,
     Visit,
     classify,
+    walked_gap,
 )
 
 __all__ = ["PersonView", "Zones"]
@@ -146,6 +154,8 @@ class Zones:
         self._exclusion = None if polygon is None else np.asarray(polygon, np.float64)
         self._people: dict[int, Person] = {}
         self._ended: dict[int, Person] = {}  # rejoinable for rejoin_s after last seen
+        # Tracks whose box jumped away from their person: the person's row and time then.
+        self._jumped: dict[int, tuple[Row, float]] = {}
         self._history: OrderedDict[int, Visit] = OrderedDict()
 
     @classmethod
@@ -172,6 +182,7 @@ class Zones:
         for row in rows:
             decisions += self._step(t, row, seen)
         self._ended = {i: p for i, p in self._ended.items() if self._rejoinable(p, t)}
+        decisions += self._settle_jumps(t)
         return decisions
 
     def end_all(self) -> list[Decision]:
@@ -239,6 +250,7 @@ class Zones:
                 next_ring_s=_opt(tta[i]),
                 zone_tta_s=ranges.zone_tta_s[i],
                 approach=approach,
+                restarted=bool(ranges.restarted[i]),
             )
             for i, approach in zip(index, classes, strict=True)
         ]
@@ -249,6 +261,15 @@ class Zones:
     def _step(self, t: float, row: Row, seen: set[int]) -> list[Decision]:
         person = self._people.get(row.track_id)
         decisions: list[Decision] = []
+        if (
+            person is not None
+            and row.restarted
+            and person.gap_ft(row.floor, t) > (self._presence.swap_ft)
+        ):
+            self._jumped[row.track_id] = (person.row, person.last_seen_t)
+        if person is None:
+            decisions += self._take_from_swap(t, row, seen)
+            person = self._people.get(row.track_id)
         if person is None:
             person, started = self._start(t, row, seen)
             decisions.append(started)
@@ -261,19 +282,58 @@ class Zones:
             source.superseded = True
             self._ended.pop(source.track_id, None)
         visit = source.visit if source is not None else Visit()
+        started = self._begin(t, row, visit, source.track_id if source is not None else None)
+        return self._people[row.track_id], started
+
+    def _begin(self, t: float, row: Row, visit: Visit, rejoined: int | None) -> TrackStarted:
+        """A person for the row's track, on ``visit``."""
         person = self._people[row.track_id] = Person(t, row, visit, self._set, self._presence)
-        rejoined = source.track_id if source is not None else None
-        return person, TrackStarted(
-            **_kin(person, t), approach=row.approach, rejoined_from=rejoined
-        )
+        return TrackStarted(**_kin(person, t), approach=row.approach, rejoined_from=rejoined)
+
+    def _settle_jumps(self, t: float) -> list[Decision]:
+        """Jumps nobody took up within ``rejoin_s`` were the person's own box (an occlusion)
+        or they left as the box jumped: the visit of a person now beyond the outer ring ends
+        (its end waited for a track that might have taken it up)."""
+        decisions: list[Decision] = []
+        for track_id, (_, seen_t) in list(self._jumped.items()):
+            person = self._people.get(track_id)
+            if person is not None and t - seen_t <= self._presence.rejoin_s:
+                continue
+            del self._jumped[track_id]
+            if person is not None and not person.rings[self._set.outer].inside:
+                decisions.append(VisitEnded(**_kin(person, t)))
+                person.visit = Visit()
+        return decisions
+
+    def _take_from_swap(self, t: float, row: Row, seen: set[int]) -> list[Decision]:
+        """If this new track is where a jumped track's person was, it is that person: it takes
+        their visit, and the jumped track (someone else now) ends and starts a visit of its
+        own. Nothing when it is nobody's."""
+        near = [
+            (walked_gap(was, seen_t, row.floor, t), i)
+            for i, (was, seen_t) in self._jumped.items()
+            if i != row.track_id
+        ]
+        near = [(gap, i) for gap, i in near if gap <= self._presence.rejoin_ft]
+        if not near:
+            return []
+        swapped_id = min(near)[1]
+        del self._jumped[swapped_id]
+        swapped = self._people[swapped_id]
+        decisions = self._end(t, swapped_id)  # the person's rings and visit stay behind
+        self._ended.pop(swapped_id, None)
+        decisions.append(self._begin(t, row, swapped.visit, swapped_id))
+        decisions.append(self._begin(t, swapped.row, Visit(), None))
+        return decisions
 
     def _rejoin_source(self, t: float, row: Row, seen: set[int]) -> Person | None:
         """The nearest track unseen in this frame (live or recently ended) whose walk this
         new track continues, if any."""
+        unseen = [p for p in self._people.values() if p.track_id not in seen]
         gaps = [
             (p.gap_ft(row.floor, t), p)
-            for p in [*self._people.values(), *self._ended.values()]
-            if p.track_id not in seen and not p.superseded and self._rejoinable(p, t)
+            for p in [*unseen, *self._ended.values()]
+            if not p.superseded and self._rejoinable(p, t)
         ]
         near = [(gap, p) for gap, p in gaps if gap <= self._presence.rejoin_ft]
         return min(near, key=lambda item: item[0])[1] if near else None
@@ -313,7 +373,7 @@ class Zones:
             if person.rings[i].announced
         ]
         entered = self._arrivals(person, entered)
-        if self._set.outer in exited:
+        if self._set.outer in exited and person.track_id not in self._jumped:
             decisions.append(VisitEnded(**_kin(person, t)))
             person.visit = Visit()
         decisions += [self._cue(t, person, i, trigger) for i, trigger in person.due_cues(t)]

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from edge.config import PresenceConfig, RangingConfig, ZoneConfig
+from edge.config import Config, PresenceConfig, RangingConfig, ZoneConfig
 from edge.perception.geometry.ranging import RangeResult, _ring_entry_times
 from edge.service.presence.decisions import (
     CueDue,
@@ -88,8 +88,11 @@ def stand(x: float, y: float, seconds: float, t0: float = 0.0) -> list[Point]:
     return [(t0, x, y), (t0 + seconds, x, y)]
 
 
-def ranges(rows: Sequence[tuple[int, Vec, Vec]], radii: Sequence[float]) -> RangeResult:
-    """A RangeResult for (track id, floor, velocity) rows, as ranging computes it."""
+def ranges(
+    rows: Sequence[tuple[int, Vec, Vec]], radii: Sequence[float], restarted: Sequence[int] = ()
+) -> RangeResult:
+    """A RangeResult for (track id, floor, velocity) rows, as ranging computes it; the tracks
+    in ``restarted`` had their box jump in this frame."""
     ids = np.array([row[0] for row in rows], np.int64)
     floor = np.array([row[1] for row in rows], np.float64).reshape(-1, 2)
     velocity = np.array([row[2] for row in rows], np.float64).reshape(-1, 2)
@@ -100,9 +103,8 @@ def ranges(rows: Sequence[tuple[int, Vec, Vec]], radii: Sequence[float]) -> Rang
         floor, velocity, np.asarray(radii, np.float64), RangingConfig().min_approach_ftps
     )
     closing = speed < -RangingConfig().min_approach_ftps  # synthetic walks carry no noise
-    return RangeResult(
-        ids, floor, velocity, distance, speed, tta, np.zeros(len(ids), bool), closing
-    )
+    cut, jumped = np.zeros(len(ids), bool), np.isin(ids, list(restarted))
+    return RangeResult(ids, floor, velocity, distance, speed, tta, cut, closing, jumped)
 
 
 def run(zones: Zones, walks: Sequence[Walk], radii: Sequence[float] = RADII) -> list[Decision]:
@@ -544,3 +546,49 @@ def test_a_track_re_linked_into_a_visit_enters_its_zones_from_the_outside_in() -
     assert [d.zone for d in entries] == list(ALL)
     assert [d.crossed_t for d in entries] == sorted(d.crossed_t for d in entries)
     assert {d.visit for d in of(ZoneEntered, decisions)} == {started.visit}
+
+
+def test_a_box_jump_nobody_takes_up_keeps_the_visit() -> None:
+    """A person's box jumps 12 ft (an occlusion) and stays there; no new track turns up where
+    they were: it was their own box, and their visit goes on (ending only once they leave)."""
+    zones, decisions = Zones.from_config(Config()), list[Decision]()
+    for frame in range(60):
+        t = frame / FPS
+        y = 8.0 if t < 2.0 else 20.0 + 3.0 * (t - 2.0)
+        velocity = np.zeros(2) if t < 2.0 else np.array([0.0, 3.0])
+        jumped = [1] if frame == 20 else []
+        decisions += zones.update(t, ranges([(1, np.array([0.0, y]), velocity)], RADII, jumped), [])
+    [started] = [d for d in decisions if isinstance(d, TrackStarted)]
+    [ended] = [d for d in decisions if isinstance(d, VisitEnded)]
+    assert ended.visit == started.visit and ended.t == pytest.approx(2.0 + 3.0, abs=0.15)
+    assert not [d for d in decisions if isinstance(d, TrackEnded)]
+
+
+def test_a_track_passing_to_someone_else_leaves_the_customer_their_visit() -> None:
+    """The tracker's id 1 jumps from a customer standing at the counter, already cued, to a man
+    18 ft away (his box: a jump), and the customer is found again as track 2 a few frames
+    later: she keeps her visit and her cue (no second cue, no end of her visit while she
+    stands there), and the man under id 1 is a new visit of his own."""
+    zones, decisions = Zones.from_config(Config()), list[Decision]()
+    still, away = np.zeros(2), np.array([2.5, 2.0])
+    for frame in range(90):
+        t = frame / FPS
+        rows: list[tuple[int, Vec, Vec]] = []
+        if t < 3.0:  # she walks in from 14 ft, then stands at 2.5 ft
+            y = max(14.0 - 4.0 * t, 2.5)
+            rows.append((1, np.array([0.0, y]), np.array([0.0, -4.0]) if y > 2.5 else still))
+        else:  # id 1 is the man walking away; she is track 2 from 3.3 s
+            rows.append((1, np.array([6.0, 18.0 + 2.0 * (t - 3.0)]), away))
+            if t >= 3.3:
+                rows.append((2, np.array([0.0, 2.5]), still))
+        restarted = [1] if frame == 30 else []
+        decisions += zones.update(t, ranges(rows, RADII, restarted), ended=[])
+    cues = [d for d in decisions if isinstance(d, CueDue)]
+    assert len(cues) == 1
+    hers = cues[0].visit
+    assert not [d for d in decisions if isinstance(d, VisitEnded) and d.visit == hers]
+    [second] = [d for d in decisions if isinstance(d, TrackStarted) and d.track_id == 2]
+    assert second.visit == hers and second.rejoined_from == 1
+    first, again = [d for d in decisions if isinstance(d, TrackStarted) and d.track_id == 1]
+    assert first.visit == hers != again.visit  # id 1 hands her visit over, starts his own
+    assert [d.visit for d in decisions if isinstance(d, TrackEnded)] == [hers]
