@@ -310,7 +310,7 @@ class RangingConfig(Strict):
         description="movement is judged over this window of a person's floor positions (s)",
     )
     motion_sigmas: float = Field(
-        2.0,
+        1.0,
         ge=0,
         le=10,
         description="a displacement over the window counts as movement (an approach, or walking "
