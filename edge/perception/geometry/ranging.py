@@ -322,7 +322,9 @@ class Ranger:
             if learnt is None:
                 learnt = self._sizes[track_id] = _Sizes(self._cfg)
             learnt.add(height, width)
-            window = self._windows.setdefault(track_id, MotionWindow(self._cfg.motion_window_s))
+            window = self._windows.get(track_id)
+            if window is None:  # made once per track, not on every frame's row
+                window = self._windows[track_id] = MotionWindow(self._cfg.motion_window_s)
             track = self._tracks.get(track_id)
             if jumped[row] and measured[row] and track is not None:
                 window.clear()
