@@ -413,17 +413,3 @@ def test_hostile_flood_stops_nothing_and_every_refusal_is_counted(
     assert edge_events, f"the edge published no event during the flood{summary}"
     assert alive_restarted is None, summary
     assert sum(refused_restarted.values()) == poisoned, summary
-
-
-def test_the_contract_refuses_every_message_the_rules_refuse() -> None:
-    """Without processes: the contract's own decoder refuses every generated message meant
-    to be refused (the names are those of the PETS kiosk)."""
-    names = Names("pets2009", "view001", ("counter",))
-    taken = Counter(
-        f"{shot.kind}: {shot.label}"
-        for shot in generate(names, 3000)
-        if shot.verdict is Verdict.REFUSE
-        and shot.topic.startswith(f"{PREFIX}/")
-        and contract_accepts(shot.topic, shot.payload(lambda: str(uuid.uuid4())))
-    )
-    assert not taken, taken
