@@ -17,7 +17,7 @@ class ZoneConfig(Strict):
     name: Name = Field(description="zone name used in topics and events (letters, digits, - _ .)")
     radius_ft: float = Field(gt=0, le=100, description="ring radius in feet")
     lead_s: float = Field(
-        0.5,
+        1.0,
         ge=0,
         le=10,
         description="the zone's cue fires this long before the person is predicted to reach "
@@ -53,6 +53,13 @@ class PresenceConfig(Strict):
         lt=90,
         description="walking within this angle of straight at the counter is approaching; "
         "straight away from it within the same angle is leaving; otherwise passing",
+    )
+    approach_miss_ft: float = Field(
+        4.0,
+        gt=0,
+        le=100,
+        description="approaching also means walking on a line that passes within this of the "
+        "counter: someone aimed wider only brushes the outer zone on the way past",
     )
     classify_s: float = Field(
         0.3,

@@ -8,6 +8,9 @@ not a customer arriving. The class comes from the heading, the angle between the
 velocity and the direction to the counter: within ``approach_cone_deg`` of straight at it is
 approaching (their radial speed is then at least cos(cone) of their walking speed), within it
 of straight away is leaving, anything else passing; slower than ``standing_ftps`` is standing.
+A heading at the counter must also aim close to it: the straight line walked on must pass
+within ``approach_miss_ft`` of the counter, or the person is passing (a cone alone lets
+someone 12 ft out aim 7 ft wide of the counter and brush past the 10-ft ring).
 Approaching also needs the evidence of the person's positions: closer to the counter over the
 motion window by more than their noise (``RangeResult.closing``); without it, a heading at
 the counter is box jitter and the person counts as standing. Kalman velocities wobble, so a
@@ -61,9 +64,11 @@ def classify(
     counter_ft: Sequence[float],
     standing_ftps: float,
     cone_deg: float,
+    miss_ft: float = math.inf,
 ) -> list[Approach]:
     """The instantaneous class of each row of floor positions [M, 2] and velocities [M, 2];
-    ``closing`` [M]: the positions show the approach beyond their noise.
+    ``closing`` [M]: the positions show the approach beyond their noise; ``miss_ft``: how
+    close to the counter the line walked on must pass for an approach.
 
     Someone exactly at the counter has no direction to it: moving, they count as passing.
     A NaN velocity counts as standing.
@@ -73,9 +78,12 @@ def classify(
     with np.errstate(invalid="ignore", divide="ignore"):
         norm = speed * np.linalg.norm(to_counter, axis=1)
         cos = np.einsum("ij,ij->i", velocity_ftps, to_counter) / norm
+        cross = velocity_ftps[:, 0] * to_counter[:, 1] - velocity_ftps[:, 1] * to_counter[:, 0]
+        aimed = np.abs(cross) / speed <= miss_ft  # the line's closest pass to the counter
     limit = math.cos(math.radians(cone_deg))
     moving = speed >= standing_ftps
-    codes = np.select([~moving, cos >= limit, cos <= -limit], [3, np.where(closing, 0, 3), 2], 1)
+    at_counter = (cos >= limit) & aimed
+    codes = np.select([~moving, at_counter, cos <= -limit], [3, np.where(closing, 0, 3), 2], 1)
     return [_CLASSES[int(code)] for code in codes]
 
 

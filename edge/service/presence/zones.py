@@ -238,6 +238,7 @@ class Zones:
             self._counter,
             p.standing_ftps,
             p.approach_cone_deg,
+            p.approach_miss_ft,
         )
         tta = ranges.tta_s
         rows = [

@@ -243,6 +243,34 @@ def test_passing_gets_no_cue(stops: tuple[tuple[float, float], ...]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("aim", "cued"),
+    [
+        ((6.0, 0.0), False),  # 14 degrees off, inside the cone: the line passes 5.8 ft away
+        ((2.0, 0.0), True),  # 5 degrees off: the line passes 2 ft away
+    ],
+)
+def test_a_walk_aimed_wide_of_the_counter_brushes_the_outer_zone_uncued(
+    aim: tuple[float, float], cued: bool
+) -> None:
+    """On PETS two people walked straight in from 20 ft, passed within 6.3 ft and walked on:
+    inside the approach cone all the way, so both were cued. The line they walk on must pass
+    within ``approach_miss_ft`` of the counter."""
+    line = np.subtract(aim, (0.0, 24.0))
+    far_end = tuple(np.add((0.0, 24.0), 1.6 * line))
+    decisions = run(make(approach_miss_ft=4.0), [Walk(route((0.0, 24.0), far_end, speed=5.0))])
+    assert "10ft" in zones_of(ZoneEntered, decisions)
+    assert bool(of(CueDue, decisions)) is cued
+
+
+def test_classify_needs_the_line_walked_to_pass_within_the_miss_distance() -> None:
+    floor = np.array([[0.0, 12.0], [0.0, 12.0]])
+    velocity = np.array([[6.0, -12.0], [2.0, -12.0]]) / 4  # aimed at (6, 0) and at (2, 0)
+    closing = np.array([True, True])
+    got = classify(floor, velocity, closing, (0, 0), 0.6, 40, miss_ft=4.0)
+    assert got == ["passing", "approaching"]
+
+
+@pytest.mark.parametrize(
     "stops",
     [((0, 2), (0, 20)), ((3, 3), (15, 15)), ((0, 8), (0, 25)), ((-2, 4), (-12, 14))],
 )
