@@ -13,7 +13,6 @@ from edge.cli.apps import bench_app, console, eval_app, new_table
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from edge.tools.bench.cues import ClipRun
     from edge.tools.evaluation.cues import CueScore
 
 
@@ -68,18 +67,17 @@ def bench_cues_command(
     10 fps; recall, false and repeat cues and lead against their targets, and a plot of leads."""
     from rich.progress import Progress
 
-    from edge.tools.bench.cues import bench_cues
+    from edge.tools.bench.cues import bench_cues, plot_runs
+    from edge.tools.bench.cues import totals as cue_totals
     from edge.tools.demo.replays import EXAMPLES
     from edge.tools.evaluation.cue_labels import truth_files
-    from edge.tools.evaluation.cues import LEAD, LEAD_RING_FT
-    from edge.tools.replay.plots import plot_leads
 
     with Progress(console=console()) as progress:
         runs = bench_cues(truth_files(), EXAMPLES, out, progress, model)
     table = _figures_table("cues against truth, every labelled clip")
     for r in runs:
         _add_row(table, r.clip, f"{r.fps:g}" + " (own)" * r.own_rate, r.score)
-    totals = _totals(runs)
+    totals = cue_totals(runs)
     for name, score in totals.items():
         _add_row(table, f"[bold]{name}", "", score)
     console().print(table)
@@ -91,30 +89,13 @@ def bench_cues_command(
     for name, score in totals.items():
         console().print(f"[bold]{name}:")
         _verdicts(score)
-    leads = {f"{Path(r.clip).stem} @{r.fps:g}": r.score.leads for r in runs}
-    plot = plot_leads(
-        leads, out / "leads.png", "Cue lead before each ring", (LEAD_RING_FT, LEAD.limit)
-    )
+    plot = plot_runs(runs, out)
     console().print(f"runs and the lead plot in {out}/ ({plot.name})")
 
 
-def _totals(runs: list[ClipRun]) -> dict[str, CueScore]:
-    """Every clip at its own rate, and every clip as a 10-fps box would see it."""
-    own = [r.score for r in runs if r.own_rate]
-    box = {r.clip: r.score for r in runs if r.own_rate}
-    box |= {r.clip: r.score for r in runs if not r.own_rate}
-    if not own:
-        return {}
-    return {
-        "all clips, own rate": sum(own[1:], own[0]),
-        "all clips, at 10 fps": sum(list(box.values())[1:], next(iter(box.values()))),
-    }
-
-
-FIGURES = ("approaching", "recall", "false / 20 not appr.", "repeat cues", "median lead 5 ft (s)")
-
-
 def _figures_table(title: str) -> Table:
+    from edge.tools.bench.cues import FIGURES
+
     table = new_table(title=title)
     for column in ("clip", "fps", *FIGURES):
         table.add_column(column, justify="left" if column in ("clip", "fps") else "right")
@@ -123,30 +104,14 @@ def _figures_table(title: str) -> Table:
 
 def _add_row(table: Table, clip: str, fps: str, score: CueScore) -> None:
     """Each figure with its target and verdict."""
-    from edge.tools.evaluation.cues import judged
+    from edge.tools.bench.cues import figure_cells
 
-    cells = [str(score.approaching)]
-    for target, value in judged(score):
-        met = target.met(value)
-        shown = "n/a" if value is None else f"{value:.2f}".rstrip("0").rstrip(".")
-        mark = "" if met is None else (" [green]MET[/]" if met else " [red]MISSED[/]")
-        sign = "<=" if target.at_most else ">="
-        cells.append(f"{shown} ({sign} {target.limit:g}){mark}")
-    table.add_row(clip, fps, *cells)
+    table.add_row(clip, fps, *figure_cells(score, ("[green]MET[/]", "[red]MISSED[/]")))
 
 
 def _verdicts(score: CueScore) -> None:
     """One line per target: the figure, the target, met or missed, and what it rests on."""
-    from edge.tools.evaluation.cues import judged
+    from edge.tools.bench.cues import verdicts
 
-    for target, value in judged(score):
-        met = target.met(value)
-        verdict = "n/a" if met is None else ("MET" if met else "MISSED")
-        shown = "n/a" if value is None else f"{value:.2f}"
-        sign = "<=" if target.at_most else ">="
-        console().print(f"{verdict}: {target.name} {shown} (target {sign} {target.limit:g})")
-    console().print(
-        f"over {score.approaching} approaching ({score.cued} cued), {score.not_approaching} not "
-        f"approaching ({score.false_cues} false cues), {score.repeat_cues} repeat cues",
-        highlight=False,
-    )
+    for line in verdicts(score):
+        console().print(line, highlight=False)

@@ -1,8 +1,9 @@
 """The demo: the real detector, tracker and ranging on real footage, then the edge service on
 a real clip, left for a person to look at.
 
-Writes replays, annotated videos, distance plots, the service's event log and ``summary.md``
-(figures measured in this run, files, credits) into one folder.
+Writes replays, annotated videos, distance plots, the cue table against the labelled truth of
+every clip (as ``greetcue bench cues``), the service's event log and ``summary.md`` (figures
+measured in this run, files, credits) into one folder.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import numpy as np
 
 from edge.config import load_config
 from edge.perception.geometry.tsai import TsaiCamera
+from edge.tools.bench.cues import FIGURES, bench_cues, figure_cells, plot_runs, totals, verdicts
 from edge.tools.demo.service import KIOSK, service_part
+from edge.tools.evaluation.cue_labels import truth_files
 from edge.tools.evaluation.detection import read_detections_jsonl, score_frames
 from edge.tools.evaluation.groundtruth import FrameTruth, load_pets_xml
 from edge.tools.evaluation.ranging import distance_errors
@@ -82,6 +85,7 @@ def run_demo(out: Path, examples: Path = EXAMPLES, realtime: bool = True) -> Pat
     lines += _detect_part(out)
     for clip in TRACK_CLIPS:
         lines += _track_part(out, examples, clip)
+    lines += _cue_part(out / "cues", examples)
     lines += service_part(out, examples, realtime)
     lines += ["## Credits", "", f"- {PETS_CREDIT}", f"- {INTEL_CREDIT}", ""]
     summary = out / "summary.md"
@@ -139,6 +143,29 @@ def _track_part(out: Path, examples: Path, clip: Clip) -> list[str]:
         "",
     ]
     return lines
+
+
+def _cue_part(out: Path, examples: Path) -> list[str]:
+    """Every labelled clip through the service's turn, scored against its cue truth."""
+    from rich.progress import Progress
+
+    with Progress(transient=True) as progress:
+        runs = bench_cues(truth_files(), examples, out, progress)
+    plot = plot_runs(runs, out)
+    lines = [
+        "## Cues against the labelled truth of every clip (`greetcue bench cues`)",
+        "",
+        "Each clip at its own rate and at the 10 fps of a store box; each figure with its target.",
+        "",
+        "| clip | fps | " + " | ".join(FIGURES) + " |",
+        "|---" * (2 + len(FIGURES)) + "|",
+    ]
+    for r in runs:
+        fps = f"{r.fps:g}" + " (own)" * r.own_rate
+        lines.append(f"| {Path(r.clip).stem} | {fps} | " + " | ".join(figure_cells(r.score)) + " |")
+    for name, score in totals(runs).items():
+        lines += ["", f"**{name}**", ""] + [f"- {line}" for line in verdicts(score)]
+    return [*lines, "", f"![cue leads](cues/{plot.name})", ""]
 
 
 def _pets_distance_error(rows: list[dict[str, object]], counter: tuple[float, float]) -> str:

@@ -11,7 +11,10 @@ the truth file names them (PETS), else through the labelled sightings, interpola
 - false cues: cues owned by someone not approaching or by nobody (a phantom track), per
   ``PER`` people not approaching;
 - repeat cues: every cue a person got after their first (per walk-in for an approacher);
-- lead before a ring: the ring's labelled crossing time minus the walk-in's first cue.
+- lead before a ring: the ring's labelled crossing time minus the walk-in's first cue. Beside
+  the headline lead over every walk-in, the lead of the walk-ins seen crossing the outer ring
+  (``OUTER_RING_FT``): someone first seen already inside it (a clip that starts with them
+  near, someone stepping out from an aisle) leaves no time to cue, whatever the system does.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ WINDOW_S = 1.0  # a cue's owner: the track's overlap with each person within thi
 MIN_IOU = 0.2  # boxes this alike are the same person (hints are rough; occluded boxes partial)
 PER = 20  # false cues are counted per this many people not approaching
 LEAD_RING_FT = 5.0  # the ring whose median lead is the headline figure
+OUTER_RING_FT = 10.0  # walk-ins seen crossing it could be cued in good time
 
 Row = Mapping[str, Any]
 F32 = npt.NDArray[np.float32]
@@ -137,6 +141,7 @@ class CueScore:
     false_cues: int
     repeat_cues: int
     leads: dict[float, list[float]] = field(default_factory=dict)  # ring radius -> leads (s)
+    from_outside: list[float] = field(default_factory=list)  # LEAD_RING_FT leads, see module
 
     @property
     def recall(self) -> float | None:
@@ -156,6 +161,12 @@ class CueScore:
         leads = self.leads.get(ring_ft, [])
         return float(np.median(leads)) if leads else None
 
+    @property
+    def median_lead_from_outside(self) -> float | None:
+        """Median lead (s) before ``LEAD_RING_FT`` of the walk-ins seen crossing the outer
+        ring (None: none was cued)."""
+        return float(np.median(self.from_outside)) if self.from_outside else None
+
     def __add__(self, other: CueScore) -> CueScore:
         leads = {
             r: self.leads.get(r, []) + other.leads.get(r, []) for r in {*self.leads, *other.leads}
@@ -167,6 +178,7 @@ class CueScore:
             self.false_cues + other.false_cues,
             self.repeat_cues + other.repeat_cues,
             leads,
+            self.from_outside + other.from_outside,
         )
 
 
@@ -186,6 +198,7 @@ def score_cues(rows: Sequence[Row], truth: CueTruth, where: Whereabouts) -> Scor
     for cue, pid in owners:
         cues[pid].append(cue)
     leads: dict[float, list[float]] = defaultdict(list)
+    from_outside: list[float] = []
     approaches = cued = repeats = 0
     for walker in truth.approaching:
         walks: dict[int, list[Cue]] = defaultdict(list)
@@ -195,8 +208,11 @@ def score_cues(rows: Sequence[Row], truth: CueTruth, where: Whereabouts) -> Scor
         cued += len(walks)
         repeats += sum(len(c) - 1 for c in walks.values())
         for k, walk in walks.items():
-            for ring, crossed in walker.rings[k].items():
+            rings = walker.rings[k]
+            for ring, crossed in rings.items():
                 leads[ring].append(round(crossed - walk[0].t, 3))
+            if OUTER_RING_FT in rings and LEAD_RING_FT in rings:
+                from_outside.append(round(rings[LEAD_RING_FT] - walk[0].t, 3))
     score = CueScore(
         approaching=approaches,
         cued=cued,
@@ -204,6 +220,7 @@ def score_cues(rows: Sequence[Row], truth: CueTruth, where: Whereabouts) -> Scor
         false_cues=sum(len(c) for c in cues.values()),
         repeat_cues=repeats + sum(len(c) - 1 for p, c in cues.items() if p is not None),
         leads=dict(leads),
+        from_outside=from_outside,
     )
     return Scored(score, owners)
 

@@ -10,6 +10,7 @@ import cv2
 from typer.testing import CliRunner
 
 from edge.cli import app
+from edge.tools.evaluation.cue_labels import truth_files
 from edge.tools.replay.live_view import read_event_log
 
 
@@ -36,3 +37,8 @@ def test_demo_writes_videos_plots_and_a_summary(
     assert {"zone_enter", "cue", "ack"} <= kinds, kinds
     assert f"{len(events)} events" in summary
     assert "acknowledgement latency" in summary and "lead time" in summary
+    clips = sorted(truth_files())
+    cue_rows = [line for line in summary.splitlines() if line.startswith("| ") and "(own)" in line]
+    assert len(cue_rows) == len(clips), cue_rows  # the cue table: each labelled clip's own rate
+    assert "recall" in summary and "false cues per 20" in summary and "(cues/leads.png)" in summary
+    assert (out / "cues" / "leads.png").read_bytes()[:4] == b"\x89PNG"

@@ -72,6 +72,20 @@ def test_a_cued_walker_in_counts_with_its_lead_before_every_ring() -> None:
     assert (score.false_cues, score.repeat_cues, score.not_approaching) == (0, 0, 1)
     assert score.leads == {10.0: [1.5], 5.0: [2.5], 3.0: [3.0]}
     assert score.median_lead(5.0) == 2.5
+    assert score.from_outside == [2.5]
+
+
+def test_only_walk_ins_seen_crossing_the_outer_ring_count_as_from_outside() -> None:
+    """Someone first seen inside the outer ring had no time to be cued: their lead counts in
+    the headline median, and is left out of the from-outside one."""
+    inside = {**WALKER, "rings": [{5.0: 2.0, 3.0: 2.5}]}
+    outside = {**WALKER, "id": 2, "seen": [{"t": 0.0, "box": RIGHT}]}
+    truth = _truth(inside, outside)
+    rows = _run({15: [_cue(7), _cue(8)]}, {7: LEFT, 8: RIGHT})
+    score = score_cues(rows, truth, from_sightings(truth.people)).score
+    assert sorted(score.leads[5.0]) == [0.5, 2.5]
+    assert (score.median_lead(5.0), score.median_lead_from_outside) == (1.5, 2.5)
+    assert (score + score).from_outside == [2.5, 2.5]
 
 
 def test_cues_to_a_passer_by_and_to_a_phantom_are_false_and_escalations_are_not_cues() -> None:
