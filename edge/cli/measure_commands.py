@@ -188,7 +188,11 @@ def _render_service(report: ServiceBench) -> None:
     run = f"{report.footprint_s:.0f} s"
     rows = [
         ("bare inference p50", f"{report.bare_p50_ms:.1f} ms", f"{report.bare_runs} runs"),
-        ("bare inference rate", f"{report.bare_fps:.1f} fps", "1000 / p50"),
+        (
+            "bare inference rate",
+            f"{report.bare_fps:.1f} fps",
+            f"1000 / (p50 x {report.tiles} tile(s))",
+        ),
         ("capture -> event p50", f"{report.latency_p50_ms:.1f} ms", f"{report.events} events"),
         ("capture -> event p99", f"{report.latency_p99_ms:.1f} ms", "paced at 10 fps"),
         ("loop rate, unpaced", f"{report.loop_fps:.1f} fps", f"{report.loop_frames} frames"),

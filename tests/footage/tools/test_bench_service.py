@@ -15,6 +15,7 @@ from edge.cli import app
 FIGURES = (
     "bare_p50_ms",
     "bare_fps",
+    "tiles",
     "latency_p50_ms",
     "latency_p99_ms",
     "loop_fps",
