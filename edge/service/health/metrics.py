@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from edge.config import Config
-from edge.contract import Metrics, utc
+from edge.contract import MAX_FPS, Metrics, utc
 
 log = logging.getLogger(__name__)
 
@@ -313,7 +313,8 @@ class ServiceMetrics:
         with self._lock:
             latencies = list(self._latencies_ms)
             self._latencies_ms.clear()
-            metrics = self._message(frames / elapsed_s if elapsed_s > 0 else 0.0, rows, latencies)
+            fps = min(frames / elapsed_s, MAX_FPS) if elapsed_s > 0 else 0.0  # the contract's bound
+            metrics = self._message(fps, rows, latencies)
         self._export(metrics, frames, rows, latencies)
         log.info(summary_line(metrics))
         return metrics

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from edge.contract import Metrics, encode
+from edge.contract import MAX_FPS, Metrics, encode
 from edge.service.health.metrics import (
     RunningTotal,
     ServiceMetrics,
@@ -77,6 +77,17 @@ def _busy_window(metrics: ServiceMetrics, fake_time: FakeTime) -> Metrics:
 
 def test_fps_is_frames_over_the_interval(metrics: ServiceMetrics, fake_time: FakeTime) -> None:
     assert _busy_window(metrics, fake_time).fps == pytest.approx(15.0)
+
+
+def test_a_report_moments_after_a_frame_stays_within_the_contract(
+    metrics: ServiceMetrics, fake_time: FakeTime
+) -> None:
+    """One frame in a few microseconds is no rate of millions: the report is capped at the
+    contract's bound instead of failing to validate (its own docstring example did)."""
+    metrics.clock.begin()
+    metrics.clock.end()
+    fake_time.t += 1e-5
+    assert metrics.report().fps == MAX_FPS
 
 
 def test_stage_medians_in_ms_leave_out_stages_never_timed(
