@@ -219,6 +219,21 @@ class TrackerConfig(Strict):
         le=60,
         description="also report tracks unseen for up to this long (seconds), at the predicted box",
     )
+    relink_similarity: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="a lost track takes back a new strong box whose clothes' colours are this "
+        "alike (Bhattacharyya coefficient of the torso's hue-saturation histograms) where the "
+        "box overlap no longer reaches: a person keeps their id after an occlusion (0: off)",
+    )
+    relink_gate: float = Field(
+        1.0,
+        gt=0,
+        le=10,
+        description="... and whose centre is within this many box heights of where the lost "
+        "track was predicted",
+    )
 
     @model_validator(mode="after")
     def _check_scores(self) -> Self:

@@ -1,7 +1,8 @@
 """Perception: one frame through detector -> tracker -> ranging, wired and nothing more.
 
-Each stage keeps its own state; this class only passes one stage's output to the next and
-tells the ranging stage which tracks ended. Ranging takes the detector's own box of the frame
+Each stage keeps its own state; this class only passes one stage's output to the next (with
+the strong boxes' appearance for the tracker, which needs the frame's pixels) and tells the
+ranging stage which tracks ended. Ranging takes the detector's own box of the frame
 (NaN for a coasting track, which it then predicts), so no box is smoothed twice.
 """
 
@@ -18,6 +19,7 @@ from edge.perception.geometry.camera import Camera
 from edge.perception.geometry.ranging import Ranger, RangeResult
 from edge.perception.sources import Frame
 from edge.perception.tiling import tiled_detector
+from edge.perception.tracking.appearance import F32, describe_strong
 from edge.perception.tracking.tracker import Tracker, Tracks
 
 Lap = Callable[[str], None]
@@ -67,10 +69,17 @@ class Perception:
 
     def track(self, frame: Frame, detections: Detections, lap: Lap = _no_lap) -> Perceived:
         """Track and range the frame's detections (when detection ran elsewhere)."""
-        tracks = self.tracker.update(detections, frame.t)
+        tracks = self.tracker.update(detections, frame.t, self._appearance(frame, detections))
         lap("track")
         self.ranger.end(tracks.ended.tolist())
         height, width = frame.image.shape[:2]
         ranges = self.ranger.update(tracks.ids, tracks.observed, frame.t, (width, height))
         lap("range")
         return Perceived(frame, tracks, ranges)
+
+    def _appearance(self, frame: Frame, detections: Detections) -> F32 | None:
+        """The strong boxes' appearance, for the tracker's re-link (None: re-link is off)."""
+        cfg = self.tracker.config
+        if cfg.relink_similarity <= 0:
+            return None
+        return describe_strong(frame.image, detections.xyxy, detections.scores, cfg.high_score)

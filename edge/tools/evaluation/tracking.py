@@ -20,6 +20,7 @@ import numpy as np
 
 from edge.config import TrackerConfig
 from edge.perception.detections import Detections, iou_matrix
+from edge.perception.tracking.appearance import F32, describe_strong
 from edge.perception.tracking.tracker import Tracker, Tracks
 from edge.tools.evaluation.groundtruth import FrameTruth, load_pets_xml
 from edge.tools.footage.location import (
@@ -46,6 +47,7 @@ class EvalFrame:
     t: float
     detections: Detections
     truth: FrameTruth
+    appearance: F32 | None = None  # of the strong detections, for our tracker's re-link
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +67,14 @@ class MotScore:
 class Contender:
     """A tracker under test, split so that only ``step`` is timed.
 
-    ``prepare`` turns our detections into the tracker's input, ``step(input, t)`` is the
-    tracker's own update, ``to_tracks`` turns its output into :class:`Tracks`.
+    ``prepare`` turns a frame's detections (and appearance) into the tracker's input,
+    ``step(input, t)`` is the tracker's own update, ``to_tracks`` turns its output into
+    :class:`Tracks`.
     """
 
     name: str
     reset: Callable[[], None]
-    prepare: Callable[[Detections], Any]
+    prepare: Callable[[EvalFrame], Any]
     step: Callable[[Any, float], Any]
     to_tracks: Callable[[Any], Tracks]
 
@@ -144,7 +147,7 @@ def run_contender(
     seconds: list[float] = []
     for sequence in sequences:
         contender.reset()
-        inputs = [contender.prepare(frame.detections) for frame in sequence]
+        inputs = [contender.prepare(frame) for frame in sequence]
         outputs = []
         for frame, prepared in zip(sequence, inputs, strict=True):
             start = time.perf_counter()
@@ -194,7 +197,11 @@ def compare_trackers(
 def ours(config: TrackerConfig | None = None, name: str = "greetcue") -> Contender:
     """Our :class:`Tracker` as a contender."""
     tracker = Tracker(config)
-    return Contender(name, tracker.reset, lambda d: d, tracker.update, lambda t: t)
+
+    def step(frame: EvalFrame, t: float) -> Tracks:
+        return tracker.update(frame.detections, t, frame.appearance)
+
+    return Contender(name, tracker.reset, lambda frame: frame, step, lambda t: t)
 
 
 def bytetrack_peer(name: str, **options: Any) -> Contender:
@@ -208,7 +215,8 @@ def bytetrack_peer(name: str, **options: Any) -> Contender:
         ) from None
     tracker = ByteTrackTracker(**options)
 
-    def prepare(d: Detections) -> Any:
+    def prepare(frame: EvalFrame) -> Any:
+        d = frame.detections
         return sv.Detections(xyxy=d.xyxy, confidence=d.scores, class_id=np.zeros(len(d), int))
 
     def step(d: Any, t: float) -> Any:
@@ -255,6 +263,16 @@ def peers_like(config: TrackerConfig, fps: float) -> list[Contender]:
     ]
 
 
+def strong_looks(strong: float) -> Describe:
+    """A ``describe`` for :func:`pets_frames`: the appearance of the boxes scoring ``strong``
+    or more, as the service's perception gives it to the tracker."""
+
+    def describe(image: np.ndarray, found: Detections) -> F32:
+        return describe_strong(image, found.xyxy, found.scores, strong)
+
+    return describe
+
+
 def frame_rate(sequences: Sequence[Sequence[EvalFrame]]) -> float:
     """Frames per second of recorded sequences: the median step between frame times."""
     steps = np.concatenate([np.diff([f.t for f in s]) for s in sequences])
@@ -264,10 +282,14 @@ def frame_rate(sequences: Sequence[Sequence[EvalFrame]]) -> float:
     return float(1.0 / np.median(steps))
 
 
+Describe = Callable[[np.ndarray, Detections], F32]
+
+
 def pets_frames(
-    footage_dir: Path, detect: Callable[[np.ndarray], Detections]
+    footage_dir: Path, detect: Callable[[np.ndarray], Detections], describe: Describe | None = None
 ) -> list[list[EvalFrame]]:
-    """Run ``detect`` over PETS 2009 S2L1 parts 0-1 once: one sequence of frames per part."""
+    """Run ``detect`` over PETS 2009 S2L1 parts 0-1 once: one sequence of frames per part,
+    with the detections' appearance by ``describe(image, detections)`` (None: none)."""
     from edge.perception.sources import open_source
 
     root = Path(footage_dir) / PETS_DIR
@@ -281,7 +303,9 @@ def pets_frames(
         with open_source(str(root / name)) as source:
             for frame in source:
                 number = frame.index + PETS_PART_FRAMES * part
-                frames.append(EvalFrame(frame.t, detect(frame.image), truth.get(number, nobody)))
+                found = detect(frame.image)
+                looks = describe(frame.image, found) if describe is not None else None
+                frames.append(EvalFrame(frame.t, found, truth.get(number, nobody), looks))
         log.info("detected %d frames of %s", len(frames), name)
         sequences.append(frames)
     return sequences

@@ -10,6 +10,7 @@ import pytest
 
 from edge.config import ConfigError, TrackerConfig, parse_config
 from edge.perception.detections import Detections, match
+from edge.perception.tracking.appearance import FEATURES
 from edge.perception.tracking.tracker import Tracker, TrackerTimeError, Tracks
 
 W, H = 20.0, 60.0  # a person's box, pixels
@@ -256,3 +257,54 @@ def test_observed_boxes_are_the_detections_and_nan_while_coasting() -> None:
     np.testing.assert_array_equal(tracks.observed, moved)
     coasting = tracker.update(Detections.empty(), 0.3)
     assert coasting.coasting.all() and np.isnan(coasting.observed).all()
+
+
+def _looks(bin_: int, n: int) -> np.ndarray:
+    """``n`` descriptors of clothes all of one colour (histogram bin ``bin_``)."""
+    looks = np.zeros((n, FEATURES), np.float32)
+    looks[:, bin_] = 1.0
+    return looks
+
+
+@pytest.mark.parametrize(
+    ("back_in", "kept"),
+    [("the same clothes", True), ("other clothes", False), ("no appearance", False)],
+)
+def test_a_person_who_stops_behind_someone_is_taken_back_by_their_clothes(
+    back_in: str, kept: bool
+) -> None:
+    """Walking at 40 px/s, hidden for 1 s, during which they stop: the prediction runs on 40 px
+    (two box widths, no overlap left) but the person is back where they stopped, within a box
+    height of it. Their clothes take them back; other clothes there are someone else."""
+    fps, speed = 10, 40.0
+    walking = [[(walk(100, speed, k / fps), 200.0, HIGH)] for k in range(20)]
+    stop_x = walk(100, speed, 2.0)
+    hidden: list[People] = [[] for _ in range(10)]
+    back: list[People] = [[(stop_x, 200.0, HIGH)] for _ in range(10)]
+    frames = walking + hidden + back
+    own, other = _looks(3, 1), _looks(20, 1)
+    tracker = Tracker(TrackerConfig(max_lost_s=1.5))
+    out = []
+    for k, people in enumerate(frames):
+        looks = None if back_in == "no appearance" else own
+        if k >= 30 and back_in == "other clothes":
+            looks = other
+        out.append(tracker.update(detections(people), k / fps, looks if people else None))
+    before = {int(i) for tr in out[:20] for i in tr.ids}
+    after = {int(i) for tr in out[-3:] for i in tr.ids}
+    assert len(before) == 1 and len(after) == 1
+    assert (before == after) is kept
+
+
+def test_relink_is_off_at_zero_similarity() -> None:
+    tracker = Tracker(TrackerConfig(relink_similarity=0.0))
+    looks = _looks(3, 1)
+    first = [
+        tracker.update(detections([(100.0 + 4 * k, 200.0, HIGH)]), k / 10, looks) for k in range(20)
+    ]
+    for k in range(20, 30):
+        tracker.update(detections([]), k / 10, None)
+    back = [
+        tracker.update(detections([(180.0, 200.0, HIGH)]), k / 10, looks) for k in range(30, 35)
+    ]
+    assert set(first[-1].ids.tolist()).isdisjoint(back[-1].ids.tolist())

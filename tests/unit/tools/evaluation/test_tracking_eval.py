@@ -22,6 +22,7 @@ from edge.tools.evaluation.tracking import (
     ours,
     peers_like,
     pets_frames,
+    strong_looks,
 )
 
 A = [10.0, 10.0, 30.0, 70.0]
@@ -114,15 +115,31 @@ def test_frame_rate_of_recorded_sequences(fps: float) -> None:
 
 @pytest.fixture(scope="module")
 def pets(footage_dir: Path, model_cache: Path) -> list[list[EvalFrame]]:
-    """PETS S2L1 parts 0-1 with YOLOX-Nano detections down to score 0.1, detected once."""
+    """PETS S2L1 parts 0-1 with YOLOX-Nano detections down to score 0.1 and the appearance of
+    the strong ones, detected once."""
     detector = create_detector("yolox-nano", cache=model_cache, score=0.1)
-    return pets_frames(footage_dir, detector.detect)
+    return pets_frames(footage_dir, detector.detect, strong_looks(TrackerConfig().high_score))
 
 
 @pytest.fixture(scope="module")
 def pets_scores(pets: list[list[EvalFrame]]) -> dict[str, MotScore]:
     contenders = [ours(), *peers_like(TrackerConfig(), frame_rate(pets))]
     return {r.name: r.score for r in compare_trackers(pets, contenders, rounds=1)}
+
+
+@pytest.mark.footage
+@pytest.mark.model
+def test_appearance_relink_on_pets_keeps_identities_with_fewer_false_tracks(
+    pets: list[list[EvalFrame]],
+) -> None:
+    """With the re-link by appearance the tracker's identities are no worse, and people coming
+    out from behind someone are taken back instead of starting a second, tentative track."""
+    blind = ours(TrackerConfig(relink_similarity=0.0), name="blind")
+    with_looks, without = compare_trackers(pets, [ours(), blind], rounds=1)
+    assert with_looks.score.idf1 >= without.score.idf1
+    assert with_looks.score.id_switches <= without.score.id_switches
+    assert with_looks.score.false_positives < without.score.false_positives
+    assert with_looks.score.mota > without.score.mota
 
 
 @pytest.mark.footage
