@@ -64,6 +64,17 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 export PATH="$venv/bin:$PATH"
 
+# ESPHome (checks the wearable's configuration) in an environment of its own.
+esphome_venv="$repo/.venv-esphome"
+esphome_want=$(sha256sum deploy/wearables/requirements.txt | cut -d' ' -f1)
+if [ "$(cat "$esphome_venv/.greetcue-installed" 2>/dev/null)" != "$esphome_want" ]; then
+    say "installing ESPHome into $esphome_venv (for the wearable)"
+    "$python" -m venv "$esphome_venv"
+    "$esphome_venv/bin/python" -m pip install -q -r deploy/wearables/requirements.txt
+    echo "$esphome_want" > "$esphome_venv/.greetcue-installed"
+fi
+export GREETCUE_ESPHOME="$esphome_venv/bin/esphome"
+
 say "checking detector weights (mirror: ${GREETCUE_MODEL_MIRROR:-none, downloading})"
 greetcue models pull
 if [ -n "${GREETCUE_FOOTAGE:-}" ]; then
