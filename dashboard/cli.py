@@ -84,6 +84,50 @@ def serve(
     )
 
 
+@dashboard_app.command("tls")
+def make_tls_files(
+    config: Path | None = ConfigOption,
+    name: list[str] = typer.Option(
+        None, "--name", help="a DNS name phones use (repeatable; default: this box's host names)"
+    ),
+    address: list[str] = typer.Option(
+        None, "--ip", help="an IP address phones use (repeatable; default: this box's addresses)"
+    ),
+    out: Path | None = typer.Option(None, "--out", help="folder (default: <state folder>/tls)"),
+    days: int = typer.Option(825, help="server certificate lifetime (iOS accepts at most 825)"),
+) -> None:
+    """HTTPS on the store LAN: a local certificate authority (made once, kept) and a server
+    certificate it signs for the box's names and addresses; prints the listen settings."""
+    from dashboard.tls import TlsError, fingerprint, host_addresses, host_names, make_tls
+
+    settings = load_settings(config)
+    folder = out or settings.folder() / "tls"
+    names, addresses = name or host_names(), address or host_addresses()
+    try:
+        files = make_tls(folder, names, addresses, days)
+    except TlsError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    said = "new" if files.new_ca else "kept (phones that trust it need nothing new)"
+    console.print(f"certificate authority {files.ca}: {said}", highlight=False)
+    console.print(f"  SHA-256 {fingerprint(files.ca)}", highlight=False)
+    console.print(
+        f"server certificate {files.cert} for {', '.join(names + addresses)}, {days} days",
+        highlight=False,
+    )
+    host = names[0] if names else addresses[0]
+    console.print(
+        "Put this in the dashboard's YAML file, restart it, then open /trust on each phone "
+        "to trust the authority:",
+        highlight=False,
+    )
+    _say(
+        f"listen:\n  host: 0.0.0.0\n  port: {settings.listen.port}\n"
+        f"  public_url: https://{host}:{settings.listen.port}\n"
+        f"  tls_cert: {files.cert}\n  tls_key: {files.key}\n  tls_ca: {files.ca}"
+    )
+
+
 @dashboard_app.command("migrate")
 def migrate(
     config: Path | None = ConfigOption,

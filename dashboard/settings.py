@@ -227,6 +227,11 @@ class Listen(Strict):
         "then Secure by themselves. None: plain HTTP (or TLS at a proxy: security.secure_cookies)",
     )
     tls_key: FilePath | None = Field(None, description="unencrypted PEM private key of tls_cert")
+    tls_ca: FilePath | None = Field(
+        None,
+        description="PEM certificate of the local authority that signed tls_cert (made by "
+        "`greetcue dashboard tls`): offered to phones at /trust, with the steps to trust it",
+    )
     hsts_s: int = Field(
         31_536_000,
         ge=0,
@@ -241,6 +246,15 @@ class Listen(Strict):
             raise ValueError(
                 "listen.tls_cert and listen.tls_key go together: set both (HTTPS) or neither"
             )
+        if self.tls_ca is not None and self.tls_cert is None:
+            raise ValueError("listen.tls_ca is offered only with tls_cert and tls_key set")
+        if self.tls_ca is not None:
+            try:
+                ssl.create_default_context(cafile=self.tls_ca)
+            except (ssl.SSLError, OSError) as exc:
+                raise ValueError(
+                    f"listen.tls_ca {self.tls_ca} does not load as a PEM certificate ({exc})"
+                ) from None
         if self.tls_cert and self.tls_key:
             try:  # an empty password: an encrypted key fails here instead of prompting
                 ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(

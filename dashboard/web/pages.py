@@ -59,6 +59,34 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
+@router.get("/trust")
+def trust(request: Request) -> Response:
+    """How to trust this dashboard's certificate authority on a phone (no login: a phone comes
+    here before anything else)."""
+    ca = request.app.state.settings.listen.tls_ca
+    details = None
+    if ca is not None:
+        from dashboard.tls import fingerprint
+
+        details = {"fingerprint": fingerprint(ca)}
+    return _page(request, "trust.html", {"ca": details})
+
+
+@router.get("/trust/greetcue-ca.crt")
+def trust_download(request: Request) -> Response:
+    """The authority's certificate in DER, as phones install it."""
+    ca = request.app.state.settings.listen.tls_ca
+    if ca is None:
+        return Response("this dashboard offers no certificate authority\n", status_code=404)
+    from dashboard.tls import ca_der
+
+    return Response(
+        ca_der(ca),
+        media_type="application/x-x509-ca-cert",
+        headers={"Content-Disposition": 'attachment; filename="greetcue-ca.crt"'},
+    )
+
+
 @router.get("/login")
 def login_form(request: Request, next: str | None = None) -> Response:
     return _page(request, "login.html", {"next": _safe_next(next), "error": None})

@@ -11,15 +11,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
+from playwright.sync_api import Browser
+from typer.testing import CliRunner
 
 from dashboard import auth
 from dashboard.settings import SettingsError, load_settings
+from dashboard.tls import ca_der, fingerprint
+from edge.cli import app
 from edge.service.delivery.broker import free_port
 from tests.support.dashboard_support import MANAGER, migrated_engine
 
@@ -78,12 +83,14 @@ def test_a_tls_pair_that_does_not_load_is_refused_naming_the_keys(tmp_path: Path
         assert "listen" in str(refused.value)
 
 
-@pytest.fixture
-def https_dashboard(tmp_path: Path, pem: Pem) -> Iterator[tuple[str, str]]:
-    """`greetcue dashboard` serving HTTPS on a free port; its base URL and a staff link."""
+@contextmanager
+def running_dashboard(
+    tmp_path: Path, listen: Mapping[str, object], verify: ssl.SSLContext
+) -> Iterator[tuple[str, str]]:
+    """`greetcue dashboard` serving HTTPS with ``listen`` on a free port; its base URL and a
+    staff link."""
     port = free_port()
-    listen = {"port": port, "tls_cert": str(pem.cert), "tls_key": str(pem.key)}
-    config = write_config(tmp_path / "dashboard.yaml", listen, tmp_path / "state")
+    config = write_config(tmp_path / "dashboard.yaml", {**listen, "port": port}, tmp_path / "state")
     engine = migrated_engine(load_settings(config))
     base = f"https://127.0.0.1:{port}"
     with engine.begin() as connection:
@@ -100,7 +107,7 @@ def https_dashboard(tmp_path: Path, pem: Pem) -> Iterator[tuple[str, str]]:
         while True:
             assert server.poll() is None, log.read_text()
             try:
-                httpx.get(f"{base}/healthz", verify=trusting(pem), timeout=5)
+                httpx.get(f"{base}/healthz", verify=verify, timeout=5)
                 break
             except httpx.TransportError:
                 assert time.monotonic() < deadline, log.read_text()
@@ -110,6 +117,14 @@ def https_dashboard(tmp_path: Path, pem: Pem) -> Iterator[tuple[str, str]]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture
+def https_dashboard(tmp_path: Path, pem: Pem) -> Iterator[tuple[str, str]]:
+    """`greetcue dashboard` serving HTTPS with a self-signed pair."""
+    listen = {"tls_cert": str(pem.cert), "tls_key": str(pem.key)}
+    with running_dashboard(tmp_path, listen, trusting(pem)) as served:
+        yield served
 
 
 def test_served_over_tls_every_cookie_is_secure(https_dashboard: tuple[str, str], pem: Pem) -> None:
@@ -128,3 +143,48 @@ def test_served_over_tls_every_cookie_is_secure(https_dashboard: tuple[str, str]
         staff = client.get(staff_link)
         assert staff.status_code == 303, staff.text
         assert "; secure" in staff.headers["set-cookie"].lower()
+
+
+def test_a_local_authority_from_greetcue_dashboard_tls_is_offered_and_trusted(
+    tmp_path: Path, browser: Browser, screenshots: Path
+) -> None:
+    """What an integrator does: `greetcue dashboard tls` for the box's name and address, its
+    printed settings into the YAML file; a phone that trusts only the authority (downloaded
+    from /trust) reaches the dashboard by name and by address."""
+    folder = tmp_path / "tls"
+    made = CliRunner().invoke(
+        app,
+        ["dashboard", "tls", "--name", "localhost", "--ip", "127.0.0.1", "--out", str(folder)],
+        env={"GREETCUE_STATE_DIR": str(tmp_path / "state")},
+    )
+    assert made.exit_code == 0, made.output
+    assert "certificate authority" in made.output and "new" in made.output
+    printed = yaml.safe_load(made.output[made.output.index("listen:") :])["listen"]
+    listen = {k: printed[k] for k in ("tls_cert", "tls_key", "tls_ca")}
+    phone = ssl.create_default_context(cafile=folder / "ca.pem")
+    with running_dashboard(tmp_path, listen, phone) as (base, _):
+        page = httpx.get(f"{base}/trust", verify=phone)
+        assert page.status_code == 200
+        assert fingerprint(folder / "ca.pem") in page.text and "iPhone" in page.text
+        download = httpx.get(f"{base}/trust/greetcue-ca.crt", verify=phone)
+        assert download.headers["content-type"] == "application/x-x509-ca-cert"
+        assert download.content == ca_der(folder / "ca.pem")
+        by_name = base.replace("127.0.0.1", "localhost")
+        assert httpx.get(f"{by_name}/healthz", verify=phone).status_code == 200
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            httpx.get(f"{base}/healthz", verify=ssl.create_default_context())
+        # What a phone shows before it trusts anything (so the browser is told to go on).
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844}, is_mobile=True, ignore_https_errors=True
+        )
+        try:
+            screen = context.new_page()
+            screen.goto(f"{base}/trust")
+            assert screen.locator("#android li").count() == 4
+            assert screen.locator("#ios li").count() == 4
+            assert screen.locator("#download").is_visible()
+            width = screen.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"the page scrolls sideways on a phone ({width} px)"
+            screen.screenshot(path=screenshots / "trust-screen.png", full_page=True)
+        finally:
+            context.close()

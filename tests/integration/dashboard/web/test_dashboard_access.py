@@ -15,7 +15,8 @@ from starlette.routing import Mount, Route
 from dashboard import auth
 from tests.support.dashboard_support import MANAGER, Dashboard
 
-PUBLIC = {"/login", "/healthz", "/metrics", "/staff/sw.js"}
+# /trust: how phones trust the store's certificate authority, and its certificate (public by nature)
+PUBLIC = {"/login", "/healthz", "/metrics", "/staff/sw.js", "/trust", "/trust/greetcue-ca.crt"}
 
 
 def concrete(path: str) -> str:
