@@ -1,21 +1,25 @@
 // greetcue staff page: cues arrive over Server-Sent Events; a new cue flashes the screen in its
-// zone colour and vibrates; "Acknowledge" posts the shown cue. <body data-state> is one of
-// idle | cue | acked | offline (acked shows briefly; a shown cue wins over a lost connection).
+// zone colour (once, however many come at once), vibrates and beeps; "Acknowledge" posts the
+// shown cue, which is the customer waiting longest, with the time since their cue.
+// <body data-state> is one of idle | cue | acked | offline (acked shows briefly; a shown cue
+// wins over a lost connection). While on duty the screen is kept on where the browser allows.
 (() => {
   "use strict";
   const config = JSON.parse(document.getElementById("staff-config").textContent);
   const $ = (id) => document.getElementById(id);
   const body = document.body, conn = $("connection"), text = $("cue-text"), detail = $("cue-detail");
-  const more = $("cue-more"), escalation = $("cue-escalation"), where = $("cue-where"), button = $("ack-button"), notice = $("notice"), flash = $("flash");
+  const more = $("cue-more"), escalation = $("cue-escalation"), age = $("cue-age"), button = $("ack-button"), notice = $("notice"), flash = $("flash");
   const theme = document.querySelector('meta[name="theme-color"]');
   const THEME = theme ? theme.content : "#0b1220";
   const ACKED_MS = 1500, NOTICE_MS = 5000, REMEMBER = 200, STALL_MS = 45000, ACK_TIMEOUT_MS = 10000;
+  const FLASH_MS = 900, FLASH_GAP_MS = 5000;  // one flash per burst of cues, never a strobe
 
   const cues = new Map();  // open cues by cue_id
   let offsetMs = 0;        // server clock minus ours, from hello.server_time
   let source = null, connected = false, everConnected = false, revoked = false;
   let retryMs = 2000, retryTimer = 0, lastEvent = Date.now(), pings = false;
-  let sending = null, ackedUntil = 0, noticeTimer = 0, flashTimer = 0;
+  let sending = null, ackedUntil = 0, noticeTimer = 0, flashTimer = 0, lastFlash = 0;
+  let audio = null, wakeLock = null;
 
   // Cue ids remembered across reconnects and reloads, oldest dropped past REMEMBER.
   // seen: id -> highest escalation already alerted; done: id -> why it is closed (never shown again).
@@ -39,7 +43,8 @@
   const now = () => Date.now() + offsetMs;
   const expired = (cue) => Date.parse(cue.expires_at) <= now();
   const issued = (cue) => Date.parse(cue.issued_at) || 0;
-  const ordered = () => [...cues.values()].sort((a, b) => issued(b) - issued(a) || (b.escalation || 0) - (a.escalation || 0));
+  // The customer waiting longest first: their cue is the oldest (an escalated one has waited longer still).
+  const ordered = () => [...cues.values()].sort((a, b) => issued(a) - issued(b) || (b.escalation || 0) - (a.escalation || 0));
   const shown = () => ordered()[0];
   const put = (el, value) => { if (el.textContent !== value) el.textContent = value; };
 
@@ -54,10 +59,17 @@
     return [colour, (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) ? "#000" : "#fff"];
   }
 
+  // Words for staff, not system names: what to do for the ring the customer is coming to.
+  const WORDS = { "5ft": "Customer close — smile", "3ft": "Customer at the counter — greet them" };
   function headline(cue) {
-    return cue.reason === "waiting" ? "Customer waiting at the counter" : `Customer approaching — ${cue.zone}`;
+    if (cue.reason === "waiting") return "Customer waiting at the counter";
+    return WORDS[cue.zone] || "Customer coming — look up";
   }
   const distance = (cue) => (typeof cue.distance_ft === "number" ? `${Math.round(cue.distance_ft)} ft away` : "");
+  function since(cue) {  // time since the cue, on the server's clock
+    const s = Math.max(0, Math.floor((now() - issued(cue)) / 1000));
+    return s < 60 ? `${s} s ago` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s ago`;
+  }
 
   function connection() {
     if (revoked) return ["revoked", "Link revoked"];
@@ -84,7 +96,7 @@
       put(text, headline(cue));
       put(escalation, cue.escalation > 0 ? `Escalation ${cue.escalation}` : "");
       put(detail, distance(cue));
-      put(where, cue.camera ? `Camera: ${cue.camera}` : "");
+      put(age, since(cue));
       const others = list.length - 1;
       put(more, others > 0 ? `+${others} more customer${others > 1 ? "s" : ""} waiting` : "");
       button.disabled = sending === cue.cue_id;
@@ -96,7 +108,7 @@
     document.title = `greetcue · ${config.device}`;
     put(more, "");
     put(escalation, "");
-    put(where, "");
+    put(age, "");
     if (state === "acked") {
       put(text, "Acknowledged ✓");
       put(detail, "");
@@ -118,17 +130,44 @@
     if (message && ms) noticeTimer = setTimeout(() => put(notice, ""), ms);
   }
 
-  function announce() {  // full-screen flash in the shown cue's zone colour, and a buzz
+  function beep() {  // a short tone; browsers allow sound only after the page was tapped once
+    const ua = navigator.userActivation;
+    if (!window.AudioContext || (ua && !ua.hasBeenActive)) return;
+    try {
+      audio = audio || new AudioContext();
+      const tone = audio.createOscillator(), gain = audio.createGain(), t = audio.currentTime;
+      tone.frequency.value = 880;
+      gain.gain.setValueAtTime(0.25, t);
+      gain.gain.exponentialRampToValueAtTime(0.001, t + 0.25);
+      tone.connect(gain).connect(audio.destination);
+      tone.start(t);
+      tone.stop(t + 0.25);
+    } catch { /* no audio here */ }
+  }
+
+  function announce() {  // a flash in the shown cue's zone colour (once per burst), a buzz, a beep
     ackedUntil = 0;
     render();
-    body.classList.remove("flash");
-    void body.offsetWidth;  // restart the animation
-    body.classList.add("flash");
-    clearTimeout(flashTimer);
-    flashTimer = setTimeout(() => body.classList.remove("flash"), 1300);
+    if (Date.now() - lastFlash >= FLASH_GAP_MS) {
+      lastFlash = Date.now();
+      body.classList.remove("flash");
+      void body.offsetWidth;  // restart the animation
+      body.classList.add("flash");
+      clearTimeout(flashTimer);
+      flashTimer = setTimeout(() => body.classList.remove("flash"), FLASH_MS);
+    }
     if (typeof navigator.vibrate === "function") {
       try { navigator.vibrate([200, 100, 200]); } catch { /* not allowed yet */ }
     }
+    beep();
+  }
+
+  async function keepScreenOn() {  // Wake Lock while the page is in front (released when hidden)
+    if (!("wakeLock" in navigator) || document.visibilityState !== "visible" || wakeLock) return;
+    try {
+      wakeLock = await navigator.wakeLock.request("screen");
+      wakeLock.addEventListener("release", () => { wakeLock = null; });
+    } catch { /* refused: battery saver, or no tap yet */ }
   }
 
   // Keep an open cue; true when it deserves an alert (never seen, or escalated since).
@@ -161,7 +200,9 @@
   }
   function onResolved(data) {
     const wasShown = shown()?.cue_id === data.cue_id;
-    if (data.cue_id && close(data.cue_id, data.outcome || "resolved") && wasShown && sending !== data.cue_id) {
+    const closed = data.cue_id && close(data.cue_id, data.outcome || "resolved");
+    // Said only when nothing else waits: the notice never covers a live cue.
+    if (closed && wasShown && sending !== data.cue_id && cues.size === 0) {
       say(data.outcome === "left" ? "Customer left" : "Handled by a colleague");
     }
     render();
@@ -265,21 +306,23 @@
     let changed = false;
     for (const cue of [...cues.values()]) if (expired(cue)) changed = close(cue.cue_id, "expired") || changed;
     if (pings && connected && Date.now() - lastEvent > STALL_MS) connect();
-    if (changed) render();
+    if (changed || cues.size) render();  // the time since the shown cue moves on
   }
 
   button.addEventListener("click", acknowledge);
-  document.addEventListener("pointerdown", () => setTimeout(render, 0), { once: true });
+  document.addEventListener("pointerdown", () => { setTimeout(render, 0); keepScreenOn(); }, { once: true });
   window.addEventListener("online", connect);  // a new network: the old stream is likely dead
   window.addEventListener("offline", render);
   window.addEventListener("pageshow", (event) => { if (event.persisted) connect(); });
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState !== "visible") return;
+    keepScreenOn();
     tick();
     if (!source || source.readyState === EventSource.CLOSED) connect();
   });
   setInterval(tick, 1000);
   connect();
+  keepScreenOn();
 
   if ("serviceWorker" in navigator && window.isSecureContext) {
     const query = new URLSearchParams({ v: config.version || "", s: config.static || "/static" });
