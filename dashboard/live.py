@@ -11,11 +11,19 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from edge.contract import CueCommand
 
 QUEUE = 256
+
+
+class Pusher(Protocol):
+    """Where cues go beside open pages (dashboard/push.py's WebPush)."""
+
+    def cue(self, command: CueCommand) -> None: ...
+
+    def withdraw(self, device: DeviceId, cue_id: str) -> None: ...
 
 
 class DeviceId(NamedTuple):
@@ -48,6 +56,7 @@ class LiveHub:
     _by_id: dict[int, _Listener] = field(default_factory=dict)
     _pending: dict[tuple[str, DeviceId], CueCommand] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    pusher: Pusher | None = None  # also pushes cues to devices' browsers (Web Push)
 
     def post(self, update: Update) -> None:
         """Deliver to every matching stream (any thread)."""
@@ -66,6 +75,8 @@ class LiveHub:
         with self._lock:
             self._pending[(str(command.cue_id), device)] = command
         self.post(Update("cue", _cue_body(command), device=device))
+        if self.pusher is not None:
+            self.pusher.cue(command)
 
     def resolved(self, site: str, cue_id: str, outcome: str) -> None:
         """A site's cue was acknowledged or its customer left: every device of that site drops
@@ -77,6 +88,8 @@ class LiveHub:
                 del self._pending[key]
         for device in devices:
             self.post(Update("resolved", {"cue_id": cue_id, "outcome": outcome}, device=device))
+            if self.pusher is not None:
+                self.pusher.withdraw(device, cue_id)
 
     def pending(self, device: DeviceId) -> list[dict[str, Any]]:
         """The cues still open and unexpired for a device (what a reconnecting page shows)."""

@@ -308,6 +308,36 @@ class Security(Strict):
     secure_cookies: bool = Field(False, description="cookies only over HTTPS (set behind TLS)")
 
 
+PUSH_SERVICES = [
+    "fcm.googleapis.com",  # Chrome, Edge, Samsung Internet and most Android browsers
+    "updates.push.services.mozilla.com",  # Firefox
+    "push.apple.com",  # Safari, and home-screen apps on iOS 16.4 and later
+    "notify.windows.com",
+]
+
+
+class Push(Strict):
+    """Web Push to staff phones (needs HTTPS and the store's internet to reach the push
+    services of the phones' browsers)."""
+
+    enabled: bool = Field(True, description="offer 'Alert me when my screen is off' on staff pages")
+    contact: str = Field(
+        "mailto:greetcue@example.invalid",
+        pattern=r"^(mailto:|https://)\S+$",
+        description="how push services reach whoever runs this dashboard (VAPID 'sub': "
+        "mailto: or https: URL); set your own",
+    )
+    endpoint_hosts: list[str] = Field(
+        default_factory=lambda: list(PUSH_SERVICES),
+        max_length=32,
+        description="push services a subscription may point at (a host and its subdomains); "
+        "any other endpoint is refused, so a staff link cannot aim the dashboard elsewhere",
+    )
+    per_device: int = Field(
+        10, ge=1, le=100, description="subscriptions kept per device (the oldest go first)"
+    )
+
+
 class DashboardConfig(Strict):
     """Everything the dashboard needs; every key has a default."""
 
@@ -323,6 +353,7 @@ class DashboardConfig(Strict):
         "$GREETCUE_STATE_DIR or the user's state folder",
     )
     listen: Listen = Field(default_factory=Listen)
+    push: Push = Field(default_factory=Push)
     timezone: TimeZoneName = Field("UTC", description="time zone of sites not listed")
     sites: dict[Name, Site] = Field(default_factory=dict, description="per-site settings")
     goals: Goals = Field(default_factory=Goals)

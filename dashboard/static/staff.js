@@ -59,11 +59,11 @@
     return [colour, (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) ? "#000" : "#fff"];
   }
 
-  // Words for staff, not system names: what to do for the ring the customer is coming to.
-  const WORDS = { "5ft": "Customer close — smile", "3ft": "Customer at the counter — greet them" };
+  // Words for staff, not system names (the server's, as pushed notifications say them too).
+  const WORDS = config.words;
   function headline(cue) {
-    if (cue.reason === "waiting") return "Customer waiting at the counter";
-    return WORDS[cue.zone] || "Customer coming — look up";
+    if (cue.reason === "waiting") return WORDS.waiting;
+    return WORDS.by_zone[cue.zone] || WORDS.coming;
   }
   const distance = (cue) => (typeof cue.distance_ft === "number" ? `${Math.round(cue.distance_ft)} ft away` : "");
   function since(cue) {  // time since the cue, on the server's clock
@@ -324,10 +324,48 @@
   connect();
   keepScreenOn();
 
+  // Web Push: "Alert me when my screen is off" subscribes this browser for the device's cues.
+  const pushButton = $("push-button");
+  const b64 = (text) => Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+  async function sendSubscription(subscription) {
+    const response = await fetch(config.push_url, {
+      method: "POST", credentials: "same-origin", cache: "no-store",
+      headers: { "Content-Type": "application/json", "X-Requested-With": "greetcue" },
+      body: JSON.stringify(subscription.toJSON()),
+    });
+    if (!response.ok) throw new Error(`the dashboard refused it (${response.status})`);
+  }
+  async function pushState(registration) {
+    const subscription = await registration.pushManager.getSubscription();
+    pushButton.hidden = false;
+    pushButton.disabled = Boolean(subscription) && Notification.permission === "granted";
+    pushButton.textContent = pushButton.disabled ? "Alerts on when the screen is off ✓" : "Alert me when my screen is off";
+    if (subscription) sendSubscription(subscription).catch(() => {});  // keep the dashboard's copy fresh
+  }
+  async function turnOnPush(registration) {
+    try {
+      if (await Notification.requestPermission() !== "granted") {
+        say("Notifications are blocked: allow them for this page in the browser's settings.", 0);
+        return;
+      }
+      const subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64(config.push_key) });
+      await sendSubscription(subscription);
+      say("Alerts are on: a cue now reaches this phone with the screen off.");
+    } catch (error) {
+      say(`Alerts could not be turned on: ${error.message || error}`, 0);
+    }
+    pushState(registration);
+  }
+
   if ("serviceWorker" in navigator && window.isSecureContext) {
     const query = new URLSearchParams({ v: config.version || "", s: config.static || "/static" });
     window.addEventListener("load", () => {
-      navigator.serviceWorker.register(`/staff/sw.js?${query}`, { scope: "/staff/" }).catch(() => {});
+      navigator.serviceWorker.register(`/staff/sw.js?${query}`, { scope: "/staff/" }).then((registration) => {
+        if (!config.push_key || !("PushManager" in window) || !("Notification" in window)) return;
+        pushButton.addEventListener("click", () => navigator.serviceWorker.ready.then(turnOnPush));
+        navigator.serviceWorker.ready.then(pushState).catch(() => {});
+        return registration;
+      }).catch(() => {});
     });
   }
 })();

@@ -125,3 +125,17 @@ class TokenRow(Base):
     created_s: Mapped[float] = mapped_column(Float)
     revoked_s: Mapped[float | None] = mapped_column(Float)
     __table_args__ = (Index("ix_tokens_kind_site_name", "kind", "site", "name"),)
+
+
+class PushSubscriptionRow(Base):
+    """A browser's Web Push subscription for one device of one site (dashboard/push.py)."""
+
+    __tablename__ = "push_subscriptions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(64))
+    device: Mapped[str] = mapped_column(String(64))
+    endpoint: Mapped[str] = mapped_column(String(2048), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(128))
+    auth: Mapped[str] = mapped_column(String(64))
+    created_s: Mapped[float] = mapped_column(Float)
+    __table_args__ = (Index("ix_push_subscriptions_site_device", "site", "device"),)

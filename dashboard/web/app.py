@@ -23,6 +23,7 @@ from dashboard.analytics import Analytics
 from dashboard.ingest import Ingest
 from dashboard.live import LiveHub
 from dashboard.logins import LoginGuard
+from dashboard.push import WebPush, public_key, vapid_key
 from dashboard.settings import DashboardConfig
 from dashboard.store.database import open_engine, require_migrated
 from dashboard.web import access, api, pages, staff
@@ -71,6 +72,9 @@ def create_app(
     engine = engine or open_engine(settings.database_url())
     require_migrated(engine, config_hint)
     hub = LiveHub()
+    if settings.push.enabled:
+        vapid = vapid_key(settings.folder())
+        hub.pusher = WebPush(engine, vapid, settings.push.contact)
     feeder = Ingest.from_settings(settings, engine, hub) if ingest else None
 
     @asynccontextmanager
@@ -81,6 +85,8 @@ def create_app(
         yield
         if feeder:
             feeder.stop()
+        if isinstance(hub.pusher, WebPush):
+            hub.pusher.close()
 
     app = FastAPI(
         title="greetcue dashboard",
@@ -94,6 +100,7 @@ def create_app(
         openapi_url=None,
     )
     app.state.settings, app.state.engine, app.state.hub = settings, engine, hub
+    app.state.push_key = public_key(vapid) if settings.push.enabled else None
     app.state.ingest = feeder
     app.state.analytics = Analytics(settings)
     templates = Jinja2Templates(directory=HERE / "templates")

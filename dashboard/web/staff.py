@@ -8,6 +8,7 @@ names the device's site: a page sees, and acknowledges, only its own site's cues
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,15 +17,25 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sse_starlette.event import ServerSentEvent
 from sse_starlette.sse import EventSourceResponse
 
 from dashboard.live import DeviceId
+from dashboard.push import (
+    MAX_ENDPOINT,
+    PushRefusedError,
+    Subscription,
+    check_endpoint,
+    remove,
+    save,
+)
+from dashboard.staff_words import BY_ZONE, COMING, WAITING
 from dashboard.web import access
 from dashboard.web.api import PING_S
 from edge.contract import Ack, encode
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/staff", tags=["staff"])
 Device = Annotated[DeviceId, Depends(access.staff_device)]
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -72,6 +83,9 @@ def page(request: Request, staff: Device) -> Response:
         "static": "/static",
         "zone_colours": request.app.state.settings.zone_colours,
         "version": request.app.version,
+        "push_key": request.app.state.push_key,
+        "push_url": f"/staff/{device}/push",
+        "words": {"coming": COMING, "waiting": WAITING, "by_zone": BY_ZONE},
     }
     page: Response = request.app.state.templates.TemplateResponse(request, "staff.html", context)
     page.headers["Cache-Control"] = "no-store"
@@ -133,6 +147,49 @@ def _ping() -> ServerSentEvent:
     return ServerSentEvent(event="ping", data="{}")
 
 
+class Unsubscribe(BaseModel):
+    """A browser subscription to forget."""
+
+    endpoint: str = Field(min_length=1, max_length=MAX_ENDPOINT)
+
+
+def _same_page(x_requested_with: str | None) -> None:
+    if x_requested_with != "greetcue":  # a cross-site form cannot set this header
+        raise HTTPException(403, "send X-Requested-With: greetcue")
+
+
+@router.post("/{device}/push", summary="Alert this device with its screen off (Web Push)")
+def subscribe(
+    request: Request,
+    staff: Device,
+    body: Subscription,
+    x_requested_with: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """Keep this browser's push subscription for the device: its cues are pushed to it."""
+    _same_page(x_requested_with)
+    settings = request.app.state.settings.push
+    if not settings.enabled:
+        raise HTTPException(404, "Web Push is turned off on this dashboard (push.enabled)")
+    try:
+        check_endpoint(body.endpoint, settings.endpoint_hosts)
+    except PushRefusedError as exc:
+        log.warning("push subscription of %s refused: %s", staff, exc)
+        raise HTTPException(422, str(exc)) from None
+    save(request.app.state.engine, staff, body, settings.per_device)
+    return {"ok": True}
+
+
+@router.delete("/{device}/push", summary="Stop alerting this device with its screen off")
+def unsubscribe(
+    request: Request,
+    staff: Device,
+    body: Unsubscribe,
+    x_requested_with: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    _same_page(x_requested_with)
+    return {"ok": remove(request.app.state.engine, staff, body.endpoint)}
+
+
 @router.post("/{device}/ack", summary="Acknowledge a cue from the staff page")
 def acknowledge(
     request: Request,
@@ -142,8 +199,7 @@ def acknowledge(
 ) -> dict[str, Any]:
     """Publish the ack on this device's ack topic at its own site; the edge answers with the
     ack event."""
-    if x_requested_with != "greetcue":  # a cross-site form cannot set this header
-        raise HTTPException(403, "send X-Requested-With: greetcue")
+    _same_page(x_requested_with)
     hub, ingest = request.app.state.hub, request.app.state.ingest
     cue = next((c for c in hub.pending(staff) if c["cue_id"] == str(body.cue_id)), None)
     if cue is None:
