@@ -15,7 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from dashboard.store.tables import SessionRow, TokenRow, UserRow
+from dashboard.store.tables import PushSubscriptionRow, SessionRow, TokenRow, UserRow
 from edge.contract import Name
 
 _HASHER = PasswordHasher()
@@ -195,6 +195,12 @@ def revoke(connection: Connection, kind: str, name: str, site: str | None = None
         if site is None:
             raise AuthError("a staff link is revoked by its site and device; name the site")
         query = query.where(TokenRow.site == site)
+        # The phones of a revoked link must not go on getting the device's cues by push.
+        connection.execute(
+            delete(PushSubscriptionRow).where(
+                PushSubscriptionRow.site == site, PushSubscriptionRow.device == name
+            )
+        )
     return connection.execute(query.values(revoked_s=time.time())).rowcount
 
 

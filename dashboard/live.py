@@ -57,6 +57,7 @@ class LiveHub:
     _pending: dict[tuple[str, DeviceId], CueCommand] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     pusher: Pusher | None = None  # also pushes cues to devices' browsers (Web Push)
+    _page_seen: dict[DeviceId, float] = field(default_factory=dict)  # last page connection
 
     def post(self, update: Update) -> None:
         """Deliver to every matching stream (any thread)."""
@@ -105,6 +106,8 @@ class LiveHub:
         key = id(listener)
         with self._lock:
             self._by_id[key] = listener
+            if device is not None:
+                self._page_seen[device] = time.time()
         try:
             while True:
                 yield await listener.queue.get()
@@ -116,6 +119,13 @@ class LiveHub:
         """Open streams now."""
         with self._lock:
             return len(self._by_id)
+
+    def pages(self, device: DeviceId) -> tuple[int, float | None]:
+        """A device's staff pages open now, and when one last connected (None: never since
+        the dashboard started)."""
+        with self._lock:
+            open_now = sum(1 for listener in self._by_id.values() if listener.device == device)
+            return open_now, self._page_seen.get(device)
 
 
 def _offer(queue: asyncio.Queue[Update], update: Update) -> None:

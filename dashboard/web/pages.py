@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from dashboard import auth, queries
 from dashboard.analytics import Filters
+from dashboard.devices import qr_svg, statuses
 from dashboard.logins import LoginGuard, LoginRefusedError
 from dashboard.web import access
 from dashboard.web.access import Manager
@@ -200,17 +201,28 @@ def events(
     )
 
 
-@router.get("/devices")
-def devices(request: Request, who: Manager) -> Response:
+def _devices(request: Request, who: Manager, made: dict[str, str] | None) -> Response:
+    """The Devices page: every live link's status, and the link just made (with its QR)."""
+    links = [(link.device, link.site or "", link.created_s) for link in staff_links(request, who)]
+    with request.app.state.engine.connect() as connection:
+        rows = statuses(connection, links, request.app.state.hub)
+    listen = request.app.state.settings.listen
     return _page(
         request,
         "devices.html",
         {
-            "links": staff_links(request, who),
-            "made": None,
+            "devices": rows,
+            "made": made,
             "choices": _choices(request),
+            "public_url": listen.public_url,
+            "opened_at": str(request.base_url).rstrip("/"),
         },
     )
+
+
+@router.get("/devices")
+def devices(request: Request, who: Manager) -> Response:
+    return _devices(request, who, None)
 
 
 @router.post("/devices")
@@ -224,16 +236,8 @@ def make_link(
     access.check_csrf(request, csrf)
     with request.app.state.engine.begin() as connection:
         key = auth.issue_token(connection, "staff", device, site)
-    made = {"device": device, "site": site, "url": staff_url(request, device, key)}
-    return _page(
-        request,
-        "devices.html",
-        {
-            "links": staff_links(request, who),
-            "made": made,
-            "choices": _choices(request),
-        },
-    )
+    url = staff_url(request, device, key)
+    return _devices(request, who, {"device": device, "site": site, "url": url, "qr": qr_svg(url)})
 
 
 @router.post("/devices/{site}/{device}/revoke")
