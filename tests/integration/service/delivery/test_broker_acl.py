@@ -33,7 +33,14 @@ from tests.support.paths import REPO
 
 SHIPPED = REPO / "deploy" / "mosquitto"
 EDGE, DASHBOARD = "greetcue-edge", "greetcue-dashboard"
-USERS = {EDGE: "edge-pw", DASHBOARD: "dash-pw", "counter": "counter-pw", "manager": "mgr-pw"}
+HA = "homeassistant"
+USERS = {
+    EDGE: "edge-pw",
+    DASHBOARD: "dash-pw",
+    HA: "ha-pw",
+    "counter": "counter-pw",
+    "manager": "mgr-pw",
+}
 NAMES = {"prefix": "greetcue", "site": "store-1", "camera": "counter-1"}
 EVENT = Topic.EVENT.build(**NAMES)
 ZONE = Topic.ZONE.build(**NAMES, zone="10ft")
@@ -191,7 +198,10 @@ def test_each_role_publishes_what_it_must(store_broker: int, watch: Watch) -> No
         device.say(ack("counter"))
     with Speaker(store_broker, DASHBOARD) as dashboard:
         dashboard.say(ack("manager"))  # a staff page's ack, for its device
-    assert topics_until(watcher, ack("manager")) == [*own, ack("counter"), ack("manager")]
+    with Speaker(store_broker, HA) as home_assistant:
+        home_assistant.say(ack("phone-1"))  # a Companion-app notification's Acknowledge
+    acks = [ack("counter"), ack("manager"), ack("phone-1")]
+    assert topics_until(watcher, ack("phone-1")) == [*own, *acks]
 
 
 @pytest.mark.parametrize(
@@ -206,6 +216,8 @@ def test_each_role_publishes_what_it_must(store_broker: int, watch: Watch) -> No
         (DASHBOARD, cue("counter"), ack("counter")),
         (DASHBOARD, METRICS, ack("counter")),
         (EDGE, ack("counter"), EVENT),
+        (HA, EVENT, ack("counter")),
+        (HA, cue("counter"), ack("counter")),
     ],
 )
 def test_a_forbidden_publish_is_not_delivered(
