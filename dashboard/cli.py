@@ -259,6 +259,61 @@ def staff_revoke(device: str, site: str = SiteOption, config: Path | None = Conf
     console.print(f"revoked {count} link(s) of {device} at {site}", highlight=False)
 
 
+roster_app = typer.Typer(
+    help="Who works a site's counter: names staff sign in with, so acks say who gave them.",
+    no_args_is_help=True,
+)
+staff_app.add_typer(roster_app, name="roster")
+
+
+@roster_app.command("add")
+def roster_add(
+    name: str,
+    site: str = SiteOption,
+    code: bool = typer.Option(
+        False, "--code", help="they sign in with a code: asked for here, never shown again"
+    ),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Put a person on a site's staff list."""
+    from dashboard import roster
+
+    secret = getpass.getpass(f"staff code for {name} (4-32 letters or digits): ") if code else None
+    try:
+        with _engine(config).begin() as connection:
+            roster.add(connection, site, name, secret)
+    except (roster.RosterError, auth.AuthError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"{name} is on {site}'s staff list", highlight=False)
+
+
+@roster_app.command("list")
+def roster_list(config: Path | None = ConfigOption) -> None:
+    """Every site's staff list."""
+    from dashboard import roster
+
+    with _engine(config).connect() as connection:
+        found = roster.members(connection)
+    for member in found:
+        console.print(
+            f"{member.site}\t{member.name}" + ("\twith a code" if member.has_code else ""),
+            highlight=False,
+        )
+    if not found:
+        console.print("no staff lists: nobody is asked to sign in", highlight=False)
+
+
+@roster_app.command("remove")
+def roster_remove(name: str, site: str = SiteOption, config: Path | None = ConfigOption) -> None:
+    """Take a person off a site's staff list (their sign-ins end)."""
+    from dashboard import roster
+
+    with _engine(config).begin() as connection:
+        gone = roster.remove(connection, site, name)
+    console.print(f"{name} {'removed from' if gone else 'was not on'} {site}'s staff list")
+
+
 @dashboard_app.command("ingest")
 def ingest_worker(
     config: Path | None = ConfigOption,

@@ -338,6 +338,16 @@ class Push(Strict):
     )
 
 
+class Privacy(Strict):
+    """What the manager pages show of each person."""
+
+    per_person: bool = Field(
+        False,
+        description="figures and event rows per staff member (the staff filter, who acked); "
+        "off: team figures only, as staff expect unless told otherwise",
+    )
+
+
 class DashboardConfig(Strict):
     """Everything the dashboard needs; every key has a default."""
 
@@ -354,6 +364,7 @@ class DashboardConfig(Strict):
     )
     listen: Listen = Field(default_factory=Listen)
     push: Push = Field(default_factory=Push)
+    privacy: Privacy = Field(default_factory=Privacy)
     timezone: TimeZoneName = Field("UTC", description="time zone of sites not listed")
     sites: dict[Name, Site] = Field(default_factory=dict, description="per-site settings")
     goals: Goals = Field(default_factory=Goals)

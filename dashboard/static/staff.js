@@ -294,6 +294,10 @@
     } else if (status === 409) {
       close(id, "closed");
       say("Already handled — nothing to do");
+    } else if (status === 403 && (config.roster || []).length) {
+      whoIsOn = null;  // signed out (the list changed, or a new shift): sign in, then retry
+      showSignIn(true);
+      say("Sign in with your name, then tap Acknowledge again.", 0);
     } else if (status === 401 || status === 403) {
       return revoke();
     } else {
@@ -323,6 +327,43 @@
   setInterval(tick, 1000);
   connect();
   keepScreenOn();
+
+  // Sign-in: where the store keeps a staff list, acknowledgements carry who gave them.
+  const signin = $("signin"), signinName = $("signin-name"), signinCode = $("signin-code");
+  const signinCodeLabel = $("signin-code-label"), onDuty = $("on-duty");
+  let whoIsOn = config.on_duty;
+  function showSignIn(open) {
+    const roster = config.roster || [];
+    if (!roster.length) return;
+    put(onDuty, whoIsOn ? `On duty: ${whoIsOn} ·` : "");
+    signin.hidden = !open;
+    if (!open) return;
+    signinName.replaceChildren(...roster.map((m) => new Option(m.name, m.name, false, m.name === whoIsOn)));
+    const needsCode = () => Boolean(roster.find((m) => m.name === signinName.value)?.code);
+    signinCodeLabel.hidden = !needsCode();
+    signinName.onchange = () => { signinCodeLabel.hidden = !needsCode(); };
+  }
+  signin.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    let status = 0;
+    try {
+      status = (await fetch(config.signin_url, {
+        method: "POST", credentials: "same-origin", cache: "no-store",
+        headers: { "Content-Type": "application/json", "X-Requested-With": "greetcue" },
+        body: JSON.stringify({ staff: signinName.value, code: signinCode.value || null }),
+      })).status;
+    } catch { /* offline */ }
+    signinCode.value = "";
+    if (status === 200) {
+      whoIsOn = signinName.value;
+      say(`Signed in as ${whoIsOn}`);
+      showSignIn(false);
+    } else {
+      say(status === 403 ? "Not signed in: check your name and code." : "Not signed in: no connection, try again.", 0);
+    }
+  });
+  onDuty.addEventListener("click", () => showSignIn(true));
+  showSignIn(!whoIsOn);
 
   // Web Push: "Alert me when my screen is off" subscribes this browser for the device's cues.
   const pushButton = $("push-button");

@@ -139,3 +139,16 @@ class PushSubscriptionRow(Base):
     auth: Mapped[str] = mapped_column(String(64))
     created_s: Mapped[float] = mapped_column(Float)
     __table_args__ = (Index("ix_push_subscriptions_site_device", "site", "device"),)
+
+
+class StaffMemberRow(Base):
+    """Someone who works a site's counter: the name their acknowledgements carry, and an
+    optional code they sign in with (only its digest)."""
+
+    __tablename__ = "staff_members"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    code_digest: Mapped[str | None] = mapped_column(String(64))
+    created_s: Mapped[float] = mapped_column(Float)
+    __table_args__ = (Index("ix_staff_members_site_name", "site", "name", unique=True),)

@@ -79,7 +79,15 @@ def events(
     before_s: Annotated[float | None, Query(description="page: older than this")] = None,
 ) -> list[dict[str, Any]]:
     with request.app.state.engine.connect() as connection:
-        return queries.events(connection, filters, event_types(type), limit, before_s)
+        found = queries.events(connection, filters, event_types(type), limit, before_s)
+    return [_team_only(request, event) for event in found]
+
+
+def _team_only(request: Request, event: dict[str, Any]) -> dict[str, Any]:
+    """The event without who acknowledged it, unless figures per person are on."""
+    if request.app.state.settings.privacy.per_person or event.get("staff") is None:
+        return event
+    return {**event, "staff": None}
 
 
 CSV_FIELDS = (
@@ -118,7 +126,7 @@ def events_csv(
         writer.writeheader()
         with request.app.state.engine.connect() as connection:
             for n, event in enumerate(queries.all_events(connection, filters, kinds)):
-                writer.writerow(event)
+                writer.writerow(_team_only(request, event))
                 if n % 1000 == 999:
                     yield buffer.getvalue()
                     buffer.seek(0)
@@ -137,7 +145,8 @@ def events_csv(
 async def live(request: Request, _who: Manager) -> EventSourceResponse:
     async def updates() -> AsyncIterator[dict[str, str]]:
         async for update in request.app.state.hub.stream():
-            yield {"event": update.kind, "data": json.dumps(update.data)}
+            data = _team_only(request, update.data) if update.kind == "event" else update.data
+            yield {"event": update.kind, "data": json.dumps(data)}
 
     return EventSourceResponse(updates(), ping=PING_S)
 

@@ -108,9 +108,10 @@ def create_app(
     app.state.templates = templates
     security = settings.security
     app.state.logins = LoginGuard.from_settings(security)
+    app.state.secret = session_secret(settings)
     app.add_middleware(
         SessionMiddleware,
-        secret_key=session_secret(settings),
+        secret_key=app.state.secret,
         session_cookie="greetcue_session",
         max_age=int(settings.security.session_hours * 3600),
         same_site="lax",

@@ -61,6 +61,8 @@ def read_filters(
 ) -> Filters:
     """The filters of this request, validated (a 422 names the bad one)."""
     settings = request.app.state.settings
+    if staff and not settings.privacy.per_person:
+        refuse("staff", staff, "figures per person are off on this dashboard (privacy.per_person)")
     site = _name(site, "site")
     zone = settings.zone_of(site or "")
     last = _date(end, "end") or datetime.now(zone).date()

@@ -31,6 +31,7 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
         "user": request.session.get("user"),
         "nav": request.url.path,
         "goals": settings.goals,
+        "per_person": settings.privacy.per_person,
         "now_s": time.time(),
     }
     page: Response = request.app.state.templates.TemplateResponse(

@@ -17,10 +17,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import BaseModel, Field
 from sse_starlette.event import ServerSentEvent
 from sse_starlette.sse import EventSourceResponse
 
+from dashboard import roster
 from dashboard.live import DeviceId
 from dashboard.push import (
     MAX_ENDPOINT,
@@ -46,6 +48,42 @@ class AckBody(BaseModel):
     """A tap on Acknowledge."""
 
     cue_id: UUID
+
+
+class SignIn(BaseModel):
+    """Who is on this device: a name on the site's staff list, and their code if they have
+    one."""
+
+    staff: str = Field(min_length=1, max_length=64)
+    code: str | None = Field(None, max_length=32)
+
+
+ON_DUTY = "greetcue_on_duty"
+
+
+def _on_duty_cookie(request: Request, staff: DeviceId) -> str:
+    return f"{ON_DUTY}_{staff.device}"
+
+
+def _signer(request: Request) -> URLSafeSerializer:
+    return URLSafeSerializer(request.app.state.secret, salt="greetcue-on-duty")
+
+
+def on_duty(request: Request, staff: DeviceId) -> str | None:
+    """Who signed in on this device's page (None: nobody, or a sign-in for another device or
+    for someone since taken off the list)."""
+    token = request.cookies.get(_on_duty_cookie(request, staff))
+    if not token:
+        return None
+    try:
+        site, device, name = _signer(request).loads(token)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if DeviceId(str(site), str(device)) != staff:
+        return None
+    with request.app.state.engine.connect() as connection:
+        names = {m.name for m in roster.members(connection, staff.site)}
+    return str(name) if name in names else None
 
 
 @router.get("/sw.js", include_in_schema=False)
@@ -74,6 +112,8 @@ def page(request: Request, staff: Device) -> Response:
             secure=request.app.state.settings.security.secure_cookies,
         )
         return response
+    with request.app.state.engine.connect() as connection:
+        team = roster.members(connection, staff.site)
     context = {
         "device": device,
         "site": staff.site,
@@ -84,6 +124,9 @@ def page(request: Request, staff: Device) -> Response:
         "zone_colours": request.app.state.settings.zone_colours,
         "version": request.app.version,
         "push_key": request.app.state.push_key,
+        "signin_url": f"/staff/{device}/signin",
+        "roster": [{"name": m.name, "code": m.has_code} for m in team],
+        "on_duty": on_duty(request, staff),
         "push_url": f"/staff/{device}/push",
         "words": {"coming": COMING, "waiting": WAITING, "by_zone": BY_ZONE},
     }
@@ -190,6 +233,34 @@ def unsubscribe(
     return {"ok": remove(request.app.state.engine, staff, body.endpoint)}
 
 
+@router.post("/{device}/signin", summary="Sign in on this device with a name on the staff list")
+def sign_in(
+    request: Request,
+    staff: Device,
+    body: SignIn,
+    x_requested_with: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Check the name (and code) against the site's staff list; the page's acks then carry it."""
+    _same_page(x_requested_with)
+    with request.app.state.engine.connect() as connection:
+        try:
+            roster.sign_in(connection, staff.site, body.staff, body.code)
+        except roster.RosterError as exc:
+            log.warning("staff sign-in on %s refused: %s", staff, exc)
+            raise HTTPException(403, str(exc)) from None
+    response = JSONResponse({"ok": True, "staff": body.staff})
+    response.set_cookie(
+        _on_duty_cookie(request, staff),
+        _signer(request).dumps([staff.site, staff.device, body.staff]),
+        path=f"/staff/{staff.device}",
+        httponly=True,
+        samesite="strict",
+        max_age=16 * 3600,  # a shift: sign in again the next day
+        secure=request.app.state.settings.security.secure_cookies,
+    )
+    return response
+
+
 @router.post("/{device}/ack", summary="Acknowledge a cue from the staff page")
 def acknowledge(
     request: Request,
@@ -204,7 +275,12 @@ def acknowledge(
     cue = next((c for c in hub.pending(staff) if c["cue_id"] == str(body.cue_id)), None)
     if cue is None:
         raise HTTPException(409, "this cue is no longer open (acknowledged, expired or gone)")
-    ack = Ack(cue_id=body.cue_id, device=staff.device, acked_at=datetime.now(UTC))
+    who = on_duty(request, staff)
+    with request.app.state.engine.connect() as connection:
+        listed = bool(roster.members(connection, staff.site))
+    if listed and who is None:
+        raise HTTPException(403, "sign in with your name first (this store keeps a staff list)")
+    ack = Ack(cue_id=body.cue_id, device=staff.device, staff=who, acked_at=datetime.now(UTC))
     topic = request.app.state.settings.broker.ack_topic(staff.site, staff.device)
     if ingest is None or not ingest.publish_ack(topic, encode(ack)):
         raise HTTPException(503, "the broker is not reachable; not sent, try again")
