@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, make_url
 
 from dashboard import auth
-from dashboard.settings import DashboardConfig
+from dashboard.settings import Broker, DashboardConfig
 from dashboard.store import writes
 from dashboard.store.database import open_engine, upgrade
 from dashboard.web.app import create_app
@@ -38,6 +38,7 @@ from edge.contract import (
     new_id,
     utc,
 )
+from edge.service.delivery.broker import Mosquitto
 
 MANAGER = ("manager", "correct horse battery")
 # The stores a dashboard test runs on: SQLite, and a real PostgreSQL server (integration).
@@ -239,3 +240,9 @@ class Customer:
             zone="10ft",
             **self._common(),
         )
+
+
+def on_broker(folder: Path, broker: Mosquitto, client_id: str, **settings: Any) -> DashboardConfig:
+    """Dashboard settings with its state in ``folder`` and its ingest on ``broker``."""
+    where = Broker(host=broker.host, port=broker.port, client_id=client_id)
+    return DashboardConfig(state_dir=folder / "state", broker=where, **settings)

@@ -7,9 +7,7 @@ the known push services, bad keys and other devices' subscriptions are refused."
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from dashboard.push import cue_message
 from dashboard.settings import DashboardConfig
 from dashboard.web.app import create_app
 from edge.contract import CueCommand
+from tests.support.cue_commands import cue_command
 from tests.support.dashboard_support import migrated_engine
 from tests.support.push_service import PushService, Subscriber, serve_push_service
 
@@ -55,21 +54,8 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     engine.dispose()
 
 
-def command(site: str = SITE, life_s: float = 120.0, reason: str = "zone") -> CueCommand:
-    now = datetime.now(UTC)
-    return CueCommand(
-        cue_id=uuid.uuid4(),
-        site=site,
-        camera="counter-1",
-        device=DEVICE,
-        zone="10ft",
-        reason=reason,
-        escalation=0,
-        track_id=4,
-        distance_ft=11.6,
-        issued_at=now,
-        expires_at=now + timedelta(seconds=life_s),
-    )
+def command(site: str = SITE, life_s: float = 120.0) -> CueCommand:
+    return cue_command(site, DEVICE, life_s=life_s, distance_ft=11.6)
 
 
 def subscribe(client: TestClient, subscriber: Subscriber) -> None:

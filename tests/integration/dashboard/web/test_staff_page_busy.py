@@ -6,10 +6,8 @@ never has its notice drawn over another live cue."""
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,8 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 from dashboard import auth
 from dashboard.settings import DashboardConfig
 from dashboard.web.app import create_app
-from edge.contract import CueCommand
+from edge.contract import CueReason
+from tests.support.cue_commands import cue_command
 from tests.support.dashboard_support import migrated_engine
 from tests.support.live_dashboard import Serve
 
@@ -48,22 +47,9 @@ class Counter:
     app: FastAPI
     staff_url: str
 
-    def cue(self, age_s: float, zone: str = "10ft", reason: str = "zone") -> str:
+    def cue(self, age_s: float, zone: str = "10ft", reason: CueReason = "zone") -> str:
         """Send the device a cue issued ``age_s`` ago; its id."""
-        issued = datetime.now(UTC) - timedelta(seconds=age_s)
-        command = CueCommand(
-            cue_id=uuid.uuid4(),
-            site=SITE,
-            camera="view001",
-            device=DEVICE,
-            zone=zone,
-            reason=reason,
-            escalation=0,
-            track_id=7,
-            distance_ft=9.0,
-            issued_at=issued,
-            expires_at=issued + timedelta(seconds=120),
-        )
+        command = cue_command(SITE, DEVICE, zone, reason, age_s=age_s)
         self.app.state.hub.cue(command)
         return str(command.cue_id)
 

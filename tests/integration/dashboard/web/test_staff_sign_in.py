@@ -5,8 +5,7 @@ names in the event log or its CSV."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,11 +13,12 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, ViewportSize, expect
 
 from dashboard import auth, roster
-from dashboard.settings import Broker, DashboardConfig, Privacy
+from dashboard.settings import Privacy
 from dashboard.web.app import create_app
-from edge.contract import Ack, CueCommand, Topic, decode
+from edge.contract import Ack, Topic, decode
 from edge.service.delivery.broker import Mosquitto
-from tests.support.dashboard_support import Customer, Dashboard, migrated_engine
+from tests.support.cue_commands import cue_command
+from tests.support.dashboard_support import Customer, Dashboard, migrated_engine, on_broker
 from tests.support.live_dashboard import Serve
 from tests.support.mosquitto_fixture import SubscriberFactory
 
@@ -26,23 +26,6 @@ pytestmark = pytest.mark.integration
 SITE, DEVICE = "store-1", "wearable-1"
 PHONE: ViewportSize = {"width": 390, "height": 844}
 WAIT_MS = 10_000
-
-
-def cue_for_device() -> CueCommand:
-    now = datetime.now(UTC)
-    return CueCommand(
-        cue_id=uuid.uuid4(),
-        site=SITE,
-        camera="counter-1",
-        device=DEVICE,
-        zone="10ft",
-        reason="zone",
-        escalation=0,
-        track_id=2,
-        distance_ft=9.0,
-        issued_at=now,
-        expires_at=now + timedelta(seconds=120),
-    )
 
 
 def test_a_signed_in_staff_members_ack_carries_their_name(
@@ -53,11 +36,7 @@ def test_a_signed_in_staff_members_ack_carries_their_name(
     screenshots: Path,
     tmp_path: Path,
 ) -> None:
-    settings = DashboardConfig(
-        state_dir=tmp_path / "state",
-        broker=Broker(host=mosquitto.host, port=mosquitto.port, client_id="dash-roster"),
-        push={"enabled": False},
-    )
+    settings = on_broker(tmp_path, mosquitto, "dash-roster", push={"enabled": False})
     engine = migrated_engine(settings)
     with engine.begin() as connection:
         key = auth.issue_token(connection, "staff", DEVICE, SITE)
@@ -82,7 +61,7 @@ def test_a_signed_in_staff_members_ack_carries_their_name(
         expect(page.locator("#on-duty")).to_have_text("On duty: sam ·", timeout=WAIT_MS)
         expect(page.locator("#signin")).to_be_hidden()
 
-        cue = cue_for_device()
+        cue = cue_command()
         app.state.hub.cue(cue)
         expect(page.locator("body")).to_have_attribute("data-state", "cue", timeout=WAIT_MS)
         page.click("#ack-button")
@@ -101,7 +80,7 @@ def test_without_signing_in_an_ack_is_refused_where_a_list_is_kept(
         roster.add(connection, SITE, "sam")
     client = dashboard.client
     assert client.get(f"/staff/{DEVICE}?key={key}", follow_redirects=False).status_code == 303
-    dashboard.client.app.state.hub.cue(cue_for_device())  # type: ignore[attr-defined]
+    dashboard.client.app.state.hub.cue(cue_command())  # type: ignore[attr-defined]
     cue_id = dashboard.client.app.state.hub.pending((SITE, DEVICE))[0]["cue_id"]  # type: ignore[attr-defined]
     headers = {"X-Requested-With": "greetcue"}
     refused = client.post(f"/staff/{DEVICE}/ack", json={"cue_id": cue_id}, headers=headers)

@@ -13,7 +13,6 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +20,11 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from dashboard import auth
-from dashboard.settings import Broker, DashboardConfig
 from dashboard.web.app import create_app
-from edge.contract import Ack, CueCommand, Topic, decode
+from edge.contract import Ack, Topic, decode
 from edge.service.delivery.broker import Mosquitto
-from tests.support.dashboard_support import migrated_engine
+from tests.support.cue_commands import cue_command
+from tests.support.dashboard_support import migrated_engine, on_broker
 from tests.support.live_dashboard import Serve
 from tests.support.mosquitto_fixture import SubscriberFactory
 from tests.support.push_service import PushService, Subscriber, serve_push_service
@@ -87,11 +86,7 @@ def test_a_pushed_cue_shows_a_notification_whose_action_acknowledges(
     screenshots: Path,
     tmp_path: Path,
 ) -> None:
-    settings = DashboardConfig(
-        state_dir=tmp_path / "state",
-        broker=Broker(host=mosquitto.host, port=mosquitto.port, client_id="dash-push"),
-        push={"endpoint_hosts": ["127.0.0.1"]},
-    )
+    settings = on_broker(tmp_path, mosquitto, "dash-push", push={"endpoint_hosts": ["127.0.0.1"]})
     engine = migrated_engine(settings)
     with engine.begin() as connection:
         key = auth.issue_token(connection, "staff", DEVICE, SITE)
@@ -116,20 +111,7 @@ def test_a_pushed_cue_shows_a_notification_whose_action_acknowledges(
         )
         assert stored == 200
 
-        now = datetime.now(UTC)
-        cue = CueCommand(
-            cue_id=uuid.uuid4(),
-            site=SITE,
-            camera="counter-1",
-            device=DEVICE,
-            zone="10ft",
-            reason="zone",
-            escalation=0,
-            track_id=4,
-            distance_ft=11.6,
-            issued_at=now,
-            expires_at=now + timedelta(seconds=120),
-        )
+        cue = cue_command(SITE, DEVICE, distance_ft=11.6)
         app.state.hub.cue(cue)
         [push] = push_service.wait_for(1)
         delivered = json.dumps(phone.open(push))  # what the browser decrypts
