@@ -335,6 +335,24 @@ def bench_logins_command(
     )
 
 
+@bench_app.command("delivery")
+def bench_delivery_command(
+    cues: int = typer.Option(20, min=2, max=1000, help="cues sent one after the other"),
+) -> None:
+    """How long a cue takes to reach staff: published as the edge does -> shown on a staff page
+    in Chromium, and -> accepted by a (local stand-in) push service; p50 and p99."""
+    from edge.cli.bench_delivery import ChromiumMissingError, bench_delivery
+
+    try:
+        with console().status(f"{cues} cues through broker, dashboard, staff page and push"):
+            report = bench_delivery(cues)
+    except ChromiumMissingError as exc:
+        console().print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    for line in report.lines():
+        console().print(line, highlight=False)
+
+
 @bench_app.command("dashboard")
 def bench_dashboard_command(
     events: int = typer.Option(50_000, min=1000, help="events to ingest per database"),

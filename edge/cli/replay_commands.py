@@ -107,6 +107,7 @@ def demo(
         from edge.tools.demo.replays import run_demo
 
         summary = run_demo(out, realtime=realtime)
+        _append_delivery(summary)
         console().print(
             summary.read_text(encoding="utf-8"), markup=False, highlight=False, soft_wrap=True
         )
@@ -136,6 +137,27 @@ def demo(
             console().print("stopping the replays (run `greetcue demo --no-live` for them alone)")
             replays.terminate()
         replays.wait()
+
+
+def _append_delivery(summary: Path) -> None:
+    """The demo summary's delivery figures, measured now (``greetcue bench delivery``)."""
+    from edge.cli.bench_delivery import ChromiumMissingError, bench_delivery
+
+    lines = ["## Delivery to staff (`greetcue bench delivery`)", ""]
+    try:
+        lines += [f"- {line}" for line in bench_delivery(cues=10).lines()]
+    except ChromiumMissingError as exc:
+        lines.append(f"- not measured: {exc}")
+    lines += [
+        "",
+        "Published as the edge publishes a cue; shown: a staff page in headless Chromium; "
+        "push: accepted by a local stand-in for the browser's push service.",
+        "",
+    ]
+    text = summary.read_text(encoding="utf-8")
+    credits = text.find("## Credits")
+    at = credits if credits >= 0 else len(text)
+    summary.write_text(text[:at] + "\n".join(lines) + "\n" + text[at:], encoding="utf-8")
 
 
 def _print_summary(summary: ReplaySummary) -> None:

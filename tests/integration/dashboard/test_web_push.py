@@ -21,7 +21,8 @@ from dashboard.web.app import create_app
 from edge.contract import CueCommand
 from tests.support.cue_commands import cue_command
 from tests.support.dashboard_support import migrated_engine
-from tests.support.push_service import PushService, Subscriber, serve_push_service
+from tests.support.push_service import PushService, Subscriber
+from tests.support.push_service import push_service as stand_in_push_service
 
 pytestmark = pytest.mark.integration  # a push service on a port
 
@@ -31,7 +32,8 @@ HEADERS = {"X-Requested-With": "greetcue"}
 
 @pytest.fixture
 def push_service() -> Iterator[PushService]:
-    yield from serve_push_service()
+    with stand_in_push_service() as service:
+        yield service
 
 
 @pytest.fixture

@@ -42,3 +42,5 @@ def test_demo_writes_videos_plots_and_a_summary(
     assert len(cue_rows) == len(clips), cue_rows  # the cue table: each labelled clip's own rate
     assert "recall" in summary and "false cues per 20" in summary and "(cues/leads.png)" in summary
     assert (out / "cues" / "leads.png").read_bytes()[:4] == b"\x89PNG"
+    assert "cue published -> shown on the staff page: p50" in summary
+    assert "cue published -> push accepted by the push service: p50" in summary

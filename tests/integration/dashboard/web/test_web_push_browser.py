@@ -27,7 +27,8 @@ from tests.support.cue_commands import cue_command
 from tests.support.dashboard_support import migrated_engine, on_broker
 from tests.support.live_dashboard import Serve
 from tests.support.mosquitto_fixture import SubscriberFactory
-from tests.support.push_service import PushService, Subscriber, serve_push_service
+from tests.support.push_service import PushService, Subscriber
+from tests.support.push_service import push_service as stand_in_push_service
 
 WAIT_S = 15.0
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -46,7 +47,8 @@ TAP_ACKNOWLEDGE = """async () => {
 
 @pytest.fixture
 def push_service() -> Iterator[PushService]:
-    yield from serve_push_service()
+    with stand_in_push_service() as service:
+        yield service
 
 
 def wait(page: Page, check: Any, what: str) -> Any:
