@@ -45,6 +45,7 @@ class Latency:
     customers: int
     acknowledged: int
     left: int
+    closed: int  # closed unanswered: their camera went offline
     open: int
     p50_s: float | None
     p90_s: float | None
@@ -93,6 +94,7 @@ class _Cues:
     latency: Floats
     acked: NDArray[np.bool_]
     left: NDArray[np.bool_]
+    closed: NDArray[np.bool_]  # closed unanswered (its camera went offline)
     lead: Floats
     before: NDArray[np.object_]  # ",5ft,3ft,": zones the ack came before
     goal: Floats = field(default_factory=lambda: np.zeros(0))
@@ -173,7 +175,7 @@ class Analytics:
         joined = _joiner(connection.dialect.name)
         waiting = case((c.reason == "waiting", "1"), else_="0")
         columns = [c.site, c.camera, waiting]
-        numbers = [c.cued_s, c.latency_s, c.acked_s, c.left_s, c.lead_s]
+        numbers = [c.cued_s, c.latency_s, c.acked_s, c.left_s, c.lead_s, c.closed_s]
         query = select(
             *(joined(column, ",") for column in columns),
             *(joined(func.coalesce(cast(n, String), "nan"), ",") for n in numbers),
@@ -191,13 +193,16 @@ class Analytics:
                 empty,
                 np.zeros(0, bool),
                 np.zeros(0, bool),
+                np.zeros(0, bool),
                 empty,
                 np.zeros(0, object),
             )
         site, camera = row[0].split(","), row[1].split(",")
         reason = np.fromstring(row[2], dtype=np.int8, sep=",")
-        cued, latency, acked_s, left_s, lead = (np.fromstring(t, sep=",") for t in row[3:8])
-        before = row[8].split("|")
+        cued, latency, acked_s, left_s, lead, closed_s = (
+            np.fromstring(t, sep=",") for t in row[3:9]
+        )
+        before = row[9].split("|")
         cued_a, acked_at, left_at = cued, acked_s, left_s  # nan where none
         acked = np.isfinite(acked_at) & (acked_at >= cued_a - EPS_S)
         acked &= ~(np.isfinite(left_at) & (acked_at > left_at + EPS_S))
@@ -209,6 +214,7 @@ class Analytics:
             latency=np.where(acked, latency, np.nan),
             acked=acked,
             left=~acked & np.isfinite(left_at),
+            closed=~acked & ~np.isfinite(left_at) & np.isfinite(closed_s),
             lead=lead,
             before=np.asarray(before, object),
         )
@@ -234,7 +240,7 @@ class Analytics:
         )
 
     def _empty(self) -> Latency:
-        return Latency(0, 0, 0, 0, None, None, None, None, None, "none")
+        return Latency(0, 0, 0, 0, 0, None, None, None, None, None, "none")
 
     def _figures(self, cues: _Cues, keys: NDArray[Any]) -> tuple[NDArray[Any], list[Latency]]:
         """Figures per distinct key, vectorised: one sort for every group's percentiles."""
@@ -243,6 +249,7 @@ class Analytics:
         count = np.bincount(index, minlength=groups)
         acked = np.bincount(index, weights=cues.acked, minlength=groups).astype(int)
         left = np.bincount(index, weights=cues.left, minlength=groups).astype(int)
+        closed_by = np.bincount(index, weights=cues.closed, minlength=groups).astype(int)
         fast = cues.acked & (cues.latency <= cues.goal)
         within = np.bincount(index, weights=fast, minlength=groups)
         group, latency = index[cues.acked], cues.latency[cues.acked]
@@ -270,7 +277,8 @@ class Analytics:
                     customers=int(count[g]),
                     acknowledged=int(acked[g]),
                     left=int(left[g]),
-                    open=int(count[g]) - closed,
+                    closed=int(closed_by[g]),
+                    open=int(count[g]) - closed - int(closed_by[g]),
                     p50_s=_number(p50[g]),
                     p90_s=_number(p90[g]),
                     p99_s=_number(p99[g]),

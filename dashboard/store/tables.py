@@ -60,6 +60,10 @@ class CueRow(Base):
     )
     acks: Mapped[int] = mapped_column(Integer, default=0, doc="acks received (repeats: > 1)")
     left_s: Mapped[float | None] = mapped_column(Float)
+    closed_s: Mapped[float | None] = mapped_column(
+        Float, doc="closed unanswered without the customer seen leaving (closed_why says why)"
+    )
+    closed_why: Mapped[str | None] = mapped_column(String(32), doc="camera_offline")
     __table_args__ = (
         Index("ix_cues_cued", "cued_s"),
         Index("ix_cues_site_cued", "site", "cued_s"),

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dashboard.store.tables import CameraRow, CueRow, EventRow, OccupancyRow
@@ -254,6 +254,27 @@ def store_availability(connection: Connection, item: Availability) -> None:
         where=table.changed_s <= item.at_s,
     )
     connection.execute(statement)
+    if not item.online:
+        close_cues(connection, item.site, item.camera, item.at_s, "camera_offline")
+
+
+def close_cues(connection: Connection, site: str, camera: str, at_s: float, why: str) -> int:
+    """Close the cues of a camera still open at ``at_s`` (neither acknowledged nor left nor
+    closed): it stopped, so nobody will answer them; how many."""
+    cues = CueRow.__table__.c
+    statement = (
+        update(CueRow)
+        .where(
+            cues.site == site,
+            cues.camera == camera,
+            cues.cued_s <= at_s,
+            cues.acked_s.is_(None),
+            cues.left_s.is_(None),
+            cues.closed_s.is_(None),
+        )
+        .values(closed_s=at_s, closed_why=why)
+    )
+    return connection.execute(statement).rowcount
 
 
 def store_metrics(connection: Connection, item: MetricsSeen) -> None:

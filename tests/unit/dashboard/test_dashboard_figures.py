@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dashboard.settings import Privacy
+from dashboard.store import writes
 from dashboard.web.app import create_app
 from tests.support.dashboard_support import Customer, Dashboard
 
@@ -157,3 +158,24 @@ def test_bad_filters_are_refused_with_the_reason(dashboard: Dashboard) -> None:
     ]:
         answer = dashboard.client.get("/api/acks", params=params, headers=dashboard.bearer())
         assert answer.status_code == 422 and words in answer.text
+
+
+def test_a_camera_going_offline_closes_its_open_cues_so_still_open_means_open_now(
+    dashboard: Dashboard,
+) -> None:
+    """The demo's clip loop restarts the edge: its cues were never closed and "still open"
+    grew. An offline message (a clean stop or the Last Will) closes the camera's open cues;
+    an ack given before it still counts; a cue after it is open."""
+    answered, lost, later = Customer(NOON), Customer(NOON + 10), Customer(NOON + 60)
+    dashboard.store([answered.cue(), lost.cue()])
+    with dashboard.engine.begin() as connection:
+        writes.store_availability(
+            connection, writes.Availability("store-1", "counter-1", False, NOON + 30)
+        )
+    dashboard.store([answered.ack(5.0), later.cue()])
+    overall = figures(dashboard)["overall"]
+    assert (overall["customers"], overall["acknowledged"]) == (3, 1)
+    assert (overall["closed"], overall["open"]) == (1, 1)
+    client = dashboard.login()
+    page = client.get("/acks", params={"start": DAY, "end": DAY}).text
+    assert "1 still open, 1 closed unanswered when their camera stopped" in page
