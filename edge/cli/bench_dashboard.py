@@ -153,6 +153,9 @@ def _stored(engine: Engine) -> int:
         return writes.count_events(connection)
 
 
+PUBLISH_WINDOW = 20_000
+
+
 def _publish(broker: Mosquitto, payloads: list[tuple[str, bytes]], progress: Progress) -> None:
     task = progress.add_task("queueing events at the broker", total=len(payloads))
     client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
@@ -160,11 +163,13 @@ def _publish(broker: Mosquitto, payloads: list[tuple[str, bytes]], progress: Pro
     client.max_queued_messages_set(0)
     client.connect(broker.host, broker.port)
     client.loop_start()
-    sent = [client.publish(topic, payload, qos=1) for topic, payload in payloads]
-    for n, info in enumerate(sent):
-        info.wait_for_publish(WAIT_S)
-        if n % 1000 == 0:
-            progress.update(task, completed=n)
+    # paho numbers QoS 1 messages with 16-bit packet ids: never more than PUBLISH_WINDOW
+    # unconfirmed at once, or past 65,535 it refuses with ERR_QUEUE_SIZE.
+    for start in range(0, len(payloads), PUBLISH_WINDOW):
+        window = payloads[start : start + PUBLISH_WINDOW]
+        for info in [client.publish(topic, payload, qos=1) for topic, payload in window]:
+            info.wait_for_publish(WAIT_S)
+        progress.update(task, completed=start + len(window))
     client.disconnect()
     client.loop_stop()
     progress.remove_task(task)
