@@ -107,3 +107,20 @@ def choices(connection: Connection) -> dict[str, list[str]]:
         "staff": [s for (s,) in connection.execute(select(c.staff).distinct()) if s],
     }
     return {key: sorted(set(values)) for key, values in out.items()}
+
+
+def open_cues(connection: Connection, since_s: float, site: str | None) -> list[dict[str, Any]]:
+    """Cues still open (no ack, the customer not seen leaving, not closed) issued since
+    ``since_s``: the customers waiting now, oldest first."""
+    c = CueRow.__table__.c
+    query = select(c.site, c.camera, c.zone, c.reason, c.cued_s).where(
+        c.issued.is_(True),
+        c.cued_s >= since_s,
+        c.acked_s.is_(None),
+        c.left_s.is_(None),
+        c.closed_s.is_(None),
+    )
+    if site:
+        query = query.where(c.site == site)
+    rows = connection.execute(query.order_by(c.cued_s).limit(100))
+    return [dict(r._mapping) for r in rows]

@@ -1,6 +1,15 @@
-// Overview live updates: new events, zone counts and camera availability from /api/live.
+// Overview live updates: new events, zone counts and camera availability from /api/live; the
+// "waiting now" board's timers tick every second.
 (function () {
   "use strict";
+  function tick() {
+    document.querySelectorAll("[data-since]").forEach(function (el) {
+      var s = Math.max(0, Math.floor(Date.now() / 1000 - parseFloat(el.dataset.since)));
+      el.textContent = s < 60 ? s + " s" : Math.floor(s / 60) + " min " + String(s % 60).padStart(2, "0") + " s";
+    });
+  }
+  tick();
+  setInterval(tick, 1000);
   var body = document.getElementById("events");
   var live = document.getElementById("live");
   if (!body) return;

@@ -7,6 +7,7 @@ import io
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -47,6 +48,7 @@ def overview(request: Request, _who: Manager, site: str | None = None) -> dict[s
         )
     stats = state.ingest.stats if state.ingest else None
     return {
+        "today": today(request, filters.site),
         "cameras": cameras,
         "events": recent,
         "ingest": None
@@ -59,6 +61,26 @@ def overview(request: Request, _who: Manager, site: str | None = None) -> dict[s
             "refused": dict(stats.refused),
             "lag_s": stats.lag_s,
         },
+    }
+
+
+WAITING_NOW_S = 3600.0  # an open cue older than this is no customer waiting now
+
+
+def today(request: Request, site: str | None) -> dict[str, Any]:
+    """Today so far (the site's day, or the default time zone's for the chain): the figures of
+    the whole, per site, and the customers waiting now (open cues, oldest first)."""
+    settings, state = request.app.state.settings, request.app.state
+    day = datetime.now(settings.zone_of(site or "")).date().isoformat()
+    filters = read_filters(request, site=site, start=day, end=day)
+    with state.engine.connect() as connection:
+        report = state.analytics.report(connection, filters)
+        waiting = queries.open_cues(connection, time.time() - WAITING_NOW_S, site)
+    return {
+        "day": day,
+        "overall": report.overall.as_dict(),
+        "sites": report.league_sites,
+        "waiting_now": waiting,
     }
 
 

@@ -120,6 +120,7 @@ def test_live_event_staff_ack_and_latency_in_a_real_browser(
     assert stack.edge.poll() is None, f"the edge service stopped:\n{stack.edge_output()}"
     staff.screenshot(path=screenshots / "staff-idle.png")
 
+    page.locator("details.raw summary").click()  # the raw events are folded under today's figures
     expect(page.locator("#events tr[data-event-id]").first).to_be_visible(timeout=WAIT_MS)
     online = page.locator('.camera[data-camera="view001"][data-online="true"]')
     expect(online).to_be_visible(timeout=WAIT_MS)  # a new camera's card appears by itself
