@@ -9,7 +9,7 @@ was open (not after the customer left).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,6 +36,12 @@ class Filters:
     camera: str | None = None
     device: str | None = None
     staff: str | None = None
+
+    def previous(self) -> Filters:
+        """The same filters over the period just before, of the same length (last week
+        against this week)."""
+        length = self.end_s - self.start_s
+        return replace(self, start_s=self.start_s - length, end_s=self.start_s)
 
 
 @dataclass(frozen=True)

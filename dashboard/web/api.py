@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 
 from dashboard import auth, queries
-from dashboard.analytics import Filters
+from dashboard.analytics import Filters, Report
 from dashboard.web import access
 from dashboard.web.access import Manager
 from dashboard.web.filters import read_filters, refuse
@@ -86,9 +86,58 @@ def today(request: Request, site: str | None) -> dict[str, Any]:
 
 @router.get("/acks", summary="Acknowledgement figures for the filters")
 def acks(request: Request, _who: Manager, filters: Filtered) -> dict[str, Any]:
+    report, previous = reports(request, filters)
+    return {"filters": filters.__dict__, **report.as_dict(), "previous": previous}
+
+
+def reports(request: Request, filters: Filters) -> tuple[Report, dict[str, Any]]:
+    """The figures for the filters, and the previous period's overall figures beside them."""
+    analytics = request.app.state.analytics
     with request.app.state.engine.connect() as connection:
-        report = request.app.state.analytics.report(connection, filters)
-    return {"filters": filters.__dict__, **report.as_dict()}
+        report = analytics.report(connection, filters)
+        before = analytics.report(connection, filters.previous())
+    return report, before.overall.as_dict()
+
+
+REPORT_FIELDS = (
+    "section",
+    "key",
+    "customers",
+    "acknowledged",
+    "left",
+    "closed",
+    "open",
+    "within_goal",
+    "p50_s",
+    "p90_s",
+    "p99_s",
+    "slowest_s",
+)
+
+
+@router.get(
+    "/acks.csv",
+    summary="The Acknowledgement report as CSV: overall, previous period, by daypart, stores",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+def acks_csv(request: Request, _who: Manager, filters: Filtered) -> StreamingResponse:
+    report, previous = reports(request, filters)
+    data = report.as_dict()
+    rows = [{"section": "overall", "key": "this period", **data["overall"]}]
+    rows.append({"section": "overall", "key": "previous period", **previous})
+    for section in ("by_daypart", "by_day", "league_sites", "league_cameras"):
+        rows += [{"section": section, **row} for row in data[section]]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, REPORT_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    name = f"greetcue-acknowledgement-{filters.site or 'all'}.csv"
+    return StreamingResponse(
+        iter([buffer.getvalue()]),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.get("/events", summary="Stored events, newest first")

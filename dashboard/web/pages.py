@@ -16,7 +16,7 @@ from dashboard.devices import qr_svg, statuses
 from dashboard.logins import LoginGuard, LoginRefusedError
 from dashboard.web import access
 from dashboard.web.access import Manager
-from dashboard.web.api import event_types, staff_links, staff_url
+from dashboard.web.api import event_types, reports, staff_links, staff_url
 from dashboard.web.api import overview as overview_data
 from dashboard.web.filters import as_query, read_filters
 
@@ -163,14 +163,14 @@ def overview(request: Request, _who: Manager, site: str | None = None) -> Respon
 
 @router.get("/acks")
 def acks(request: Request, who: Manager, filters: Filtered) -> Response:
-    with request.app.state.engine.connect() as connection:
-        report = request.app.state.analytics.report(connection, filters)
+    report, previous = reports(request, filters)
     zone = request.app.state.settings.zone_of(filters.site or "").key
     return _page(
         request,
         "acks.html",
         {
             "report": report.as_dict(),
+            "previous": previous,
             "form": as_query(filters, zone),
             "zone": zone,
             "choices": _choices(request),

@@ -179,3 +179,27 @@ def test_a_camera_going_offline_closes_its_open_cues_so_still_open_means_open_no
     client = dashboard.login()
     page = client.get("/acks", params={"start": DAY, "end": DAY}).text
     assert "1 still open, 1 closed unanswered when their camera stopped" in page
+
+
+def test_every_figure_stands_beside_the_previous_period_and_the_report_downloads(
+    dashboard: Dashboard,
+) -> None:
+    """This week against last: the figures of the period before, of the same length, beside
+    each; the report as CSV with both."""
+    week_s = 7 * 86400
+    for i, latency in enumerate([2.0, 4.0, 6.0]):
+        now_week = Customer(NOON + i * 60, track_id=i)
+        last_week = Customer(NOON - week_s + i * 60, track_id=10 + i)
+        dashboard.store([now_week.cue(), now_week.ack(latency), last_week.cue()])
+        dashboard.store([last_week.ack(latency + 10.0)])
+    week = {"start": "2026-11-14", "end": "2026-11-20"}
+    answer = dashboard.api("/api/acks", **week)
+    assert answer["overall"]["p50_s"] == 4.0 and answer["previous"]["p50_s"] == 14.0
+    page = dashboard.login().get("/acks", params=week).text
+    assert "Previous period: 14.0 s" in page and "Typical wait" in page
+    csv_text = dashboard.client.get("/api/acks.csv", params=week, headers=dashboard.bearer()).text
+    lines = csv_text.splitlines()
+    assert lines[0].startswith("section,key,customers")
+    assert lines[1].startswith("overall,this period,3,3") and lines[2].startswith(
+        "overall,previous period,3,3"
+    )
