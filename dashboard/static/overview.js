@@ -147,6 +147,43 @@
     live.textContent = text;
     live.className = "badge live " + cls;
   }
+  // Today's figures and the waiting-now board follow cues, acks and customers leaving.
+  var refreshTimer = 0;
+  function refreshSoon() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(refreshToday, 500);
+  }
+  function shown(key, v) {
+    if (v == null) return "-";
+    return key === "within_goal" ? Math.round(v * 100) + " %" : key.slice(-2) === "_s" ? seconds(v) : String(v);
+  }
+  function refreshToday() {
+    var query = onlySite ? "?site=" + encodeURIComponent(onlySite) : "";
+    fetch("/api/overview" + query, { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data || !data.today) return;
+        document.querySelectorAll("[data-today]").forEach(function (el) {
+          el.textContent = shown(el.dataset.today, data.today.overall[el.dataset.today]);
+        });
+        var tiles = document.getElementById("today");
+        if (tiles) tiles.classList.toggle("none", data.today.overall.customers === 0);
+        var board = document.getElementById("waiting-now"), count = document.getElementById("waiting-count");
+        if (!board) return;
+        var waiting = data.today.waiting_now || [];
+        if (count) count.textContent = String(waiting.length);
+        board.replaceChildren.apply(board, waiting.length ? waiting.map(function (c) {
+          var li = document.createElement("li"), since = document.createElement("span");
+          li.dataset.site = c.site;
+          since.className = "elapsed";
+          since.dataset.since = String(c.cued_s);
+          li.append(since, (c.reason === "waiting" ? "Waiting at the counter" : "Coming") + " · " + c.site + " / " + c.camera);
+          return li;
+        }) : [Object.assign(document.createElement("li"), { className: "muted", id: "nobody-waiting", textContent: "Nobody is waiting." })]);
+        tick();
+      })
+      .catch(function () { /* the next update tries again */ });
+  }
   function parse(handler) {
     return function (message) {
       try { handler(JSON.parse(message.data)); } catch (e) { /* a malformed update is skipped */ }
@@ -159,7 +196,10 @@
     if (source.readyState === EventSource.CLOSED) status("Offline: reload the page", "closed");
     else status("Reconnecting…", "reconnecting");
   });
-  source.addEventListener("event", parse(addEvent));
+  source.addEventListener("event", parse(function (ev) {
+    addEvent(ev);
+    if (ev.type === "cue" || ev.type === "ack" || ev.type === "left_unacknowledged") refreshSoon();
+  }));
   source.addEventListener("zone", parse(updateZone));
   source.addEventListener("camera", parse(updateCamera));
 
