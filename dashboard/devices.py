@@ -10,6 +10,7 @@ as a QR code the phone's camera opens.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import segno
 from sqlalchemy import Connection, func, select
@@ -34,27 +35,39 @@ class DeviceStatus:
 def statuses(
     connection: Connection, links: list[tuple[str, str, float]], hub: LiveHub
 ) -> list[DeviceStatus]:
-    """The status of each (device, site, created) staff link."""
+    """The status of each (device, site, created) staff link: three grouped queries, however
+    many devices."""
+    e, p = EventRow.__table__.c, PushSubscriptionRow.__table__.c
+    by_device = (e.site, e.device)
+    acked = dict(
+        _pairs(
+            connection,
+            select(*by_device, func.max(e.received_s)).where(e.type == "ack").group_by(*by_device),
+        )
+    )
+    cued = {
+        k
+        for k, _ in _pairs(
+            connection, select(*by_device, func.count()).where(e.type == "cue").group_by(*by_device)
+        )
+    }
+    pushes = dict(
+        _pairs(connection, select(p.site, p.device, func.count()).group_by(p.site, p.device))
+    )
     found = []
     for device, site, created in links:
-        of = (EventRow.site == site) & (EventRow.device == device)
-        acked = connection.execute(
-            select(func.max(EventRow.received_s)).where(of, EventRow.type == "ack")
-        ).scalar()
-        cued = connection.execute(select(EventRow.id).where(of, EventRow.type == "cue").limit(1))
-        pushes = connection.execute(
-            select(func.count()).where(
-                PushSubscriptionRow.site == site, PushSubscriptionRow.device == device
-            )
-        ).scalar_one()
+        key = (site, device)
         open_now, page_seen = hub.pages(DeviceId(site, device))
-        seen = max((t for t in (acked, page_seen) if t is not None), default=None)
+        seen = max((t for t in (acked.get(key), page_seen) if t is not None), default=None)
         found.append(
-            DeviceStatus(
-                site, device, created, seen, open_now, int(pushes), cued.first() is not None
-            )
+            DeviceStatus(site, device, created, seen, open_now, pushes.get(key, 0), key in cued)
         )
     return found
+
+
+def _pairs(connection: Connection, query: Any) -> list[tuple[tuple[str, str], Any]]:
+    """(site, device) -> value rows of a grouped query."""
+    return [((site, device), value) for site, device, value in connection.execute(query)]
 
 
 def qr_svg(url: str) -> str:

@@ -61,7 +61,7 @@ class SignIn(BaseModel):
 ON_DUTY = "greetcue_on_duty"
 
 
-def _on_duty_cookie(request: Request, staff: DeviceId) -> str:
+def _on_duty_cookie(staff: DeviceId) -> str:
     return f"{ON_DUTY}_{staff.device}"
 
 
@@ -72,7 +72,7 @@ def _signer(request: Request) -> URLSafeSerializer:
 def on_duty(request: Request, staff: DeviceId) -> str | None:
     """Who signed in on this device's page (None: nobody, or a sign-in for another device or
     for someone since taken off the list)."""
-    token = request.cookies.get(_on_duty_cookie(request, staff))
+    token = request.cookies.get(_on_duty_cookie(staff))
     if not token:
         return None
     try:
@@ -84,6 +84,12 @@ def on_duty(request: Request, staff: DeviceId) -> str | None:
     with request.app.state.engine.connect() as connection:
         names = {m.name for m in roster.members(connection, staff.site)}
     return str(name) if name in names else None
+
+
+def _keeps_a_list(request: Request, staff: DeviceId) -> bool:
+    """Whether the device's site keeps a staff list (then its acks need a signed-in name)."""
+    with request.app.state.engine.connect() as connection:
+        return bool(roster.members(connection, staff.site))
 
 
 @router.get("/sw.js", include_in_schema=False)
@@ -250,7 +256,7 @@ def sign_in(
             raise HTTPException(403, str(exc)) from None
     response = JSONResponse({"ok": True, "staff": body.staff})
     response.set_cookie(
-        _on_duty_cookie(request, staff),
+        _on_duty_cookie(staff),
         _signer(request).dumps([staff.site, staff.device, body.staff]),
         path=f"/staff/{staff.device}",
         httponly=True,
@@ -276,9 +282,7 @@ def acknowledge(
     if cue is None:
         raise HTTPException(409, "this cue is no longer open (acknowledged, expired or gone)")
     who = on_duty(request, staff)
-    with request.app.state.engine.connect() as connection:
-        listed = bool(roster.members(connection, staff.site))
-    if listed and who is None:
+    if who is None and _keeps_a_list(request, staff):
         raise HTTPException(403, "sign in with your name first (this store keeps a staff list)")
     ack = Ack(cue_id=body.cue_id, device=staff.device, staff=who, acked_at=datetime.now(UTC))
     topic = request.app.state.settings.broker.ack_topic(staff.site, staff.device)
