@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, ViewportSize, expect
+from playwright.sync_api import Browser, ViewportSize, expect
 
 from dashboard import auth
 from dashboard.settings import Broker, DashboardConfig, Listen
 from edge.config import write_config
 from edge.service.delivery.broker import Mosquitto, free_port
-from tests.support.dashboard_support import MANAGER, migrated_engine
+from tests.support.dashboard_support import MANAGER, log_in, migrated_engine
 from tests.support.kiosk import PART0, kiosk_config
 
 WAIT_MS = 60_000  # guards a hung test only; the clip itself lasts 36 s
@@ -94,14 +94,6 @@ def stack(mosquitto: Mosquitto, tmp_path: Path, footage_dir: Path) -> Iterator[S
         engine.dispose()
 
 
-def log_in(page: Page, base: str) -> None:
-    page.goto(f"{base}/acks")
-    page.fill("#username", MANAGER[0])
-    page.fill("#password", MANAGER[1])
-    page.click("#login")
-    page.wait_for_url(f"{base}/acks")
-
-
 @pytest.mark.footage
 @pytest.mark.model
 def test_live_event_staff_ack_and_latency_in_a_real_browser(
@@ -111,7 +103,7 @@ def test_live_event_staff_ack_and_latency_in_a_real_browser(
     page = manager.new_page()
     page.goto(f"{stack.base}/login")
     page.screenshot(path=screenshots / "login.png", full_page=True)
-    log_in(page, stack.base)
+    log_in(page, stack.base, "/acks")
     page.goto(f"{stack.base}/")
     staff_context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     staff = staff_context.new_page()

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Page
 from sqlalchemy import Engine, make_url
 
 from dashboard import auth
@@ -246,3 +247,23 @@ def on_broker(folder: Path, broker: Mosquitto, client_id: str, **settings: Any) 
     """Dashboard settings with its state in ``folder`` and its ingest on ``broker``."""
     where = Broker(host=broker.host, port=broker.port, client_id=client_id)
     return DashboardConfig(state_dir=folder / "state", broker=where, **settings)
+
+
+def manager_store(folder: Path, **settings: Any) -> tuple[DashboardConfig, Engine]:
+    """Settings with their state in ``folder`` (Web Push off unless given) and a migrated store
+    with the manager."""
+    config = DashboardConfig(state_dir=folder, **({"push": {"enabled": False}} | settings))
+    engine = migrated_engine(config)
+    with engine.begin() as connection:
+        auth.add_user(connection, *MANAGER)
+    return config, engine
+
+
+def log_in(page: Page, base: str, landing: str = "/") -> None:
+    """Log the manager in, in a browser page, on the dashboard at ``base``; it ends on
+    ``landing``."""
+    page.goto(f"{base}/login?next={landing}")
+    page.fill("#username", MANAGER[0])
+    page.fill("#password", MANAGER[1])
+    page.click("#login")
+    page.wait_for_url(f"{base}{landing}")

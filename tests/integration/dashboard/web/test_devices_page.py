@@ -17,9 +17,8 @@ from playwright.sync_api import Browser
 
 from dashboard import auth, push
 from dashboard.live import DeviceId
-from dashboard.settings import DashboardConfig
 from dashboard.web.app import create_app
-from tests.support.dashboard_support import MANAGER, Customer, Dashboard, migrated_engine
+from tests.support.dashboard_support import Customer, Dashboard, log_in, manager_store
 from tests.support.live_dashboard import Serve
 from tests.support.push_service import Subscriber
 
@@ -57,18 +56,11 @@ def test_a_device_says_whether_it_was_cued_seen_and_subscribed(dashboard: Dashbo
 def test_a_new_link_is_a_qr_code_the_phone_camera_reads(
     serve: Serve, browser: Browser, screenshots: Path, tmp_path: Path
 ) -> None:
-    settings = DashboardConfig(state_dir=tmp_path, push={"enabled": False})
-    engine = migrated_engine(settings)
-    with engine.begin() as connection:
-        auth.add_user(connection, *MANAGER)
+    settings, engine = manager_store(tmp_path)
     with serve(create_app(settings, engine, ingest=False)) as base:
         context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
         page = context.new_page()
-        page.goto(f"{base}/login")
-        page.fill("#username", MANAGER[0])
-        page.fill("#password", MANAGER[1])
-        page.click("#login")
-        page.goto(f"{base}/devices")
+        log_in(page, base, "/devices")
         page.fill("#device", "phone-2")
         page.fill("#link-site", "store-1")
         page.click("#make-link")

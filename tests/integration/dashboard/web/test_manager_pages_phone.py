@@ -11,11 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from dashboard import auth
-from dashboard.settings import DashboardConfig
 from dashboard.store import writes
 from dashboard.web.app import create_app
-from tests.support.dashboard_support import MANAGER, Customer, migrated_engine
+from tests.support.dashboard_support import Customer, log_in, manager_store
 from tests.support.live_dashboard import Serve
 
 pytestmark = pytest.mark.integration
@@ -25,11 +23,9 @@ WIDTH, HEIGHT = 390, 844
 @pytest.fixture
 def phone(serve: Serve, browser: Browser, tmp_path: Path) -> Iterator[tuple[Page, str]]:
     """A manager logged in on a phone-sized page, over a store with a day of customers."""
-    settings = DashboardConfig(state_dir=tmp_path, push={"enabled": False})
-    engine = migrated_engine(settings)
+    settings, engine = manager_store(tmp_path)
     now = time.time()
     with engine.begin() as connection:
-        auth.add_user(connection, *MANAGER)
         events = []
         for i in range(12):
             customer = Customer(now - 3600 + i * 120, track_id=i)
@@ -38,11 +34,7 @@ def phone(serve: Serve, browser: Browser, tmp_path: Path) -> Iterator[tuple[Page
     with serve(create_app(settings, engine, ingest=False)) as base:
         context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, is_mobile=True)
         page = context.new_page()
-        page.goto(f"{base}/login")
-        page.fill("#username", MANAGER[0])
-        page.fill("#password", MANAGER[1])
-        page.click("#login")
-        page.wait_for_url(f"{base}/")
+        log_in(page, base)
         yield page, base
         context.close()
     engine.dispose()

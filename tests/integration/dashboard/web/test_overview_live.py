@@ -10,13 +10,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from dashboard import auth
 from dashboard.live import Update
-from dashboard.settings import DashboardConfig
 from dashboard.store import writes
 from dashboard.web.app import create_app
 from edge.contract import Event
-from tests.support.dashboard_support import MANAGER, Customer, migrated_engine
+from tests.support.dashboard_support import Customer, log_in, manager_store
 from tests.support.live_dashboard import Serve
 
 pytestmark = pytest.mark.integration
@@ -26,10 +24,7 @@ WAIT_MS = 10_000
 def test_a_cue_and_its_ack_move_the_board_and_todays_figures(
     serve: Serve, browser: Browser, screenshots: Path, tmp_path: Path
 ) -> None:
-    settings = DashboardConfig(state_dir=tmp_path, push={"enabled": False})
-    engine = migrated_engine(settings)
-    with engine.begin() as connection:
-        auth.add_user(connection, *MANAGER)
+    settings, engine = manager_store(tmp_path)
     app = create_app(settings, engine, ingest=False)
 
     def arrive(event: Event) -> None:  # as the ingest does: store, then tell open pages
@@ -39,11 +34,7 @@ def test_a_cue_and_its_ack_move_the_board_and_todays_figures(
 
     with serve(app) as base:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"{base}/login")
-        page.fill("#username", MANAGER[0])
-        page.fill("#password", MANAGER[1])
-        page.click("#login")
-        page.wait_for_url(f"{base}/")
+        log_in(page, base)
         expect(page.locator("#live")).to_contain_text("Live", timeout=WAIT_MS)
         expect(page.locator("#waiting-count")).to_have_text("0")
 
