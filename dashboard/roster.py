@@ -43,7 +43,7 @@ def add(connection: Connection, site: str, name: str, code: str | None = None) -
         with connection.begin_nested():
             connection.execute(insert(StaffMemberRow).values(**row))
     except IntegrityError:
-        raise RosterError(f"{name} is already on {site}'s roster") from None
+        raise RosterError(f"{name} is already on {site}'s staff list") from None
 
 
 def remove(connection: Connection, site: str, name: str) -> bool:
