@@ -127,10 +127,7 @@ class Analytics:
         waiting = units.take(units.waiting)
         goals = self._settings.goals
         leads = customers.lead
-        lead = [
-            weighted_quantiles(np.zeros(leads.unit.size, np.int64), leads.value, leads.weight, 1, q)
-            for q in (0.5, 0.1)
-        ]
+        lead = weighted_quantiles(np.zeros(leads.unit.size, np.int64), leads, 1, (0.5, 0.1))
         acked = int(customers.acked.sum())
         return Report(
             overall=self._latency(customers),
@@ -175,10 +172,7 @@ class Analytics:
         goal = self._goal_by_minute[units.local_minute[entries.unit]]
         fast = entries.weight * (entries.upper <= goal + 1e-9)
         within = np.bincount(group, weights=fast, minlength=groups)
-        p50, p90, p99, top = (
-            weighted_quantiles(group, entries.value, entries.weight, groups, q)
-            for q in (0.5, 0.9, 0.99, 1.0)
-        )
+        p50, p90, p99, top = weighted_quantiles(group, entries, groups, (0.5, 0.9, 0.99, 1.0))
         out = []
         for g in range(groups):
             answered = int(acked[g] + left[g])

@@ -39,7 +39,7 @@ from dashboard.ingest_queue import BoundedQueue
 from dashboard.live import LiveHub, Update
 from dashboard.samples import LocalClock
 from dashboard.settings import Broker, DashboardConfig
-from dashboard.store import rollups, writes
+from dashboard.store import partitions, rollups, writes
 from edge.contract import (
     MAX_PAYLOAD_BYTES,
     Ack,
@@ -65,6 +65,7 @@ log = logging.getLogger("greetcue.dashboard.ingest")
 SESSION_EXPIRY_S = 24 * 3600  # the broker keeps our QoS 1 messages this long while we are down
 KEEPALIVE_S = 30
 LOG_EVERY_S = 10.0
+MAINTAIN_S = 3600.0  # monthly partitions made ahead and old months removed, this often
 WAIT_SLICE_S = 1.0  # the network thread checks for stop this often while it waits for room
 QOS0_WAIT_S = KEEPALIVE_S / 6  # a QoS 0 message waits this long for room, then is dropped
 # The database's fault, not the message's: retried with back-off. Anything else a store
@@ -120,6 +121,7 @@ class Ingest:
         stall_s: float = 30.0,
         zone_of: rollups.ZoneOf | None = None,
         rollup_s: float = 2.0,
+        retention_months: int = 0,
     ):
         self._broker, self._engine, self._hub, self._batch = broker, engine, hub, batch
         self._linger_s, self._live, self._stall_s = linger_s, live, stall_s
@@ -141,6 +143,7 @@ class Ingest:
         self._database_error: str | None = None
         self._zone_of, self._rollup_s = zone_of or (lambda _site: ZoneInfo("UTC")), rollup_s
         self._clock, self._rolled_up = LocalClock(), time.monotonic()
+        self._retention_months, self._maintained = retention_months, -MAINTAIN_S
 
     @classmethod
     def from_settings(
@@ -163,6 +166,7 @@ class Ingest:
             stall_s=settings.ingest_stall_s,
             zone_of=settings.zone_of,
             rollup_s=settings.ingest_rollup_s,
+            retention_months=settings.retention_months,
         )
 
     @property
@@ -380,8 +384,17 @@ class Ingest:
         try:
             with self._engine.begin() as connection:
                 rollups.refresh(connection, self._zone_of, self._clock)
+            if self._rolled_up - self._maintained >= MAINTAIN_S:
+                self._maintained = self._rolled_up
+                with self._engine.begin() as connection:
+                    done = partitions.maintain(connection, self._retention_months, time.time())
+                for what in done:
+                    log.info("raw events: %s", what)
         except SQLAlchemyError as exc:
-            log.warning("rolling up the cues failed (%s); retrying later", _first_line(exc))
+            log.warning(
+                "rolling up the cues or pruning old events failed (%s); retrying later",
+                _first_line(exc),
+            )
 
     def _store_isolating(
         self, pending: deque[tuple[Incoming, Any]], fresh: list[writes.Received]

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from numpy.typing import NDArray
 
+DENSE_CELLS = 1 << 24  # groups x distinct values counted in one array
 BIN_S = 0.1  # latency and lead bins of the rollups: percentiles within BIN_S
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -28,6 +29,20 @@ class Entries:
     value: Floats
     upper: Floats
     weight: Ints
+    bins: Ints | None = None  # the bin of each value (rollups): distinct values in linear time
+
+    def levels(self) -> tuple[Floats, Ints]:
+        """The distinct values, ascending, and the index of each entry's value among them."""
+        if self.bins is None or not self.bins.size:
+            distinct, index = np.unique(self.value, return_inverse=True)
+            return distinct, index
+        low = int(self.bins.min())
+        shifted = self.bins - low
+        present = np.flatnonzero(np.bincount(shifted))
+        lookup = np.zeros(int(shifted.max()) + 1, np.int64)
+        lookup[present] = np.arange(present.size)
+        values: Floats = (present + low).astype(np.float64) * BIN_S
+        return values, lookup[shifted]
 
     @classmethod
     def empty(cls) -> Entries:
@@ -46,12 +61,13 @@ class Entries:
         stands for its upper edge, so a percentile is never below the exact one, and less
         than ``BIN_S`` above it."""
         upper: Floats = bins.astype(np.float64) * BIN_S
-        return cls(unit, upper, upper, counts)
+        return cls(unit, upper, upper, counts, bins)
 
     def take(self, keep: NDArray[np.bool_], renumber: Ints) -> Entries:
         mask = keep[self.unit]
+        bins = None if self.bins is None else self.bins[mask]
         return Entries(
-            renumber[self.unit[mask]], self.value[mask], self.upper[mask], self.weight[mask]
+            renumber[self.unit[mask]], self.value[mask], self.upper[mask], self.weight[mask], bins
         )
 
 
@@ -94,26 +110,42 @@ class Units:
         return Units(**columns, latency=latency, lead=lead)
 
 
-def weighted_quantiles(group: Ints, values: Floats, weights: Ints, groups: int, q: float) -> Floats:
-    """Per group, the ``q`` quantile of its weighted values, interpolated between order
-    statistics as ``numpy.percentile`` does (NaN for an empty group)."""
+def weighted_quantiles(
+    group: Ints, entries: Entries, groups: int, qs: tuple[float, ...]
+) -> list[Floats]:
+    """Per group, each ``qs`` quantile of its weighted values, interpolated between order
+    statistics as ``numpy.percentile`` does (NaN for an empty group). Equal values of a group
+    are counted together first (a rollup's values are few distinct bins), so the cost grows
+    with the distinct (group, value) pairs rather than with the customers."""
+    weights = entries.weight
     totals = np.bincount(group, weights=weights, minlength=groups).astype(np.int64)
-    if values.size == 0:
-        return np.full(groups, np.nan)
-    order = np.lexsort((values, group))
-    ordered, cumulative = values[order], np.cumsum(weights[order])
+    if weights.size == 0:
+        return [np.full(groups, np.nan) for _ in qs]
+    distinct, index = entries.levels()
+    key = group * distinct.size + index
+    if groups * distinct.size <= DENSE_CELLS:  # counting sort: linear in the cells
+        dense = np.bincount(key, weights=weights, minlength=groups * distinct.size)
+        keys = np.flatnonzero(dense)
+        counts = dense[keys]
+    else:
+        keys, inverse = np.unique(key, return_inverse=True)
+        counts = np.bincount(inverse, weights=weights)
+    ordered, cumulative = distinct[keys % distinct.size], np.cumsum(counts)
     before = np.cumsum(totals) - totals
-    spot = np.maximum(totals - 1, 0) * q
-    low = np.floor(spot).astype(np.int64)
-    high = np.minimum(low + 1, np.maximum(totals - 1, 0))
+    last = np.maximum(totals - 1, 0)
 
     def ranked(rank: Ints) -> Floats:
         where = np.searchsorted(cumulative, before + rank, side="right")
         picked: Floats = ordered[np.minimum(where, ordered.size - 1)]
         return picked
 
-    value = ranked(low) + (ranked(high) - ranked(low)) * (spot - low)
-    out: Floats = np.where(totals > 0, value, np.nan)
+    out = []
+    for q in qs:
+        spot = last * q
+        low = np.floor(spot).astype(np.int64)
+        high = np.minimum(low + 1, last)
+        value = ranked(low) + (ranked(high) - ranked(low)) * (spot - low)
+        out.append(np.where(totals > 0, value, np.nan))
     return out
 
 

@@ -383,6 +383,14 @@ class DashboardConfig(Strict):
         "ingest_queue) the broker holds the rest: QoS 1 messages are acknowledged only once "
         "stored, so the broker sends no more than fit in half of it",
     )
+    retention_months: int = Field(
+        13,
+        ge=0,
+        le=1200,
+        description="keep raw events and cue rows this many whole months before the current "
+        "one (0: keep everything); the hourly figures are kept regardless. On PostgreSQL a month "
+        "is one partition, dropped whole",
+    )
     ingest_rollup_s: float = Field(
         2,
         ge=0.1,

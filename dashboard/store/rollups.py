@@ -102,7 +102,7 @@ def _rebuild(
     local, (site, camera, start) = _buckets(cues, zone_of, clock)
     keep = np.array([b in buckets for b in zip(site, camera, start, strict=True)], bool)
     units = cues.units(local).take(keep) if keep.size else Units.empty()
-    rows, zones = _rows(units, start[keep] if keep.size else np.zeros(0), cues.before[keep])
+    rows, zones = hour_rows(units, start[keep] if keep.size else np.zeros(0), cues.before[keep])
     keys = [{"s": s, "c": cam, "t": t} for s, cam, t in sorted(buckets)]
     for model in (CueHourRow, CueHourZoneRow):
         table = model.__table__
@@ -118,7 +118,7 @@ def _rebuild(
         connection.execute(insert(CueHourZoneRow), zones)
 
 
-def _rows(
+def hour_rows(
     units: Units, start: Floats, before: Any
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The rollup rows of one-cue ``units`` starting at ``start``."""
