@@ -389,6 +389,25 @@ class Privacy(Strict):
     )
 
 
+class CameraHealth(Strict):
+    """When the Overview puts a warning word beside a camera."""
+
+    silent_after_s: float = Field(
+        60,
+        ge=5,
+        le=86_400,
+        description="an online camera with no report (metrics) for this long is 'silent'",
+    )
+    low_fps: float = Field(
+        5, ge=0, le=240, description="a camera processing fewer frames per second is 'slow'"
+    )
+    backlog_events: int = Field(
+        100,
+        ge=1,
+        description="a camera with this many events waiting to be sent (its outbox) is 'behind'",
+    )
+
+
 class DashboardConfig(Strict):
     """Everything the dashboard needs; every key has a default."""
 
@@ -432,6 +451,7 @@ class DashboardConfig(Strict):
         "slow) turns /healthz to 503 and stops the systemd watchdog",
     )
     recent_events: int = Field(50, ge=1, le=1000, description="events on the overview")
+    camera_health: CameraHealth = Field(default_factory=CameraHealth)
     zone_colours: dict[Name, str] = Field(
         default_factory=lambda: {"10ft": "#2e7dd7", "5ft": "#f0a500", "3ft": "#e0383e"},
         description="staff page flash colour per zone (CSS colours)",

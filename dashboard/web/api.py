@@ -17,6 +17,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from dashboard import auth, queries
 from dashboard.analytics import Filters, Report
+from dashboard.camera_health import warnings
 from dashboard.web import access
 from dashboard.web.access import Manager
 from dashboard.web.filters import read_filters, refuse
@@ -46,6 +47,9 @@ def overview(request: Request, _who: Manager, site: str | None = None) -> dict[s
             Filters(0, time.time() + 86400, site=filters.site),
             limit=settings.recent_events,
         )
+    now_s = time.time()
+    for camera in cameras:
+        camera["warnings"] = warnings(camera, now_s, settings.camera_health)
     stats = state.ingest.stats if state.ingest else None
     return {
         "today": today(request, filters.site),

@@ -1,4 +1,5 @@
-"""Jinja2 filters: times in the site's time zone, seconds and shares as people read them."""
+"""Jinja2 filters: times in the site's time zone, seconds, shares and spans of time as people
+read them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,20 @@ from typing import Any
 from fastapi.templating import Jinja2Templates
 
 from dashboard.settings import DashboardConfig
+
+
+def span(seconds: float) -> str:
+    """A length of time as people say it: 45 s, 12 min, 2 h 5 min, 3 days 4 h (the Overview's
+    script says it the same way as it ticks)."""
+    s = max(0, int(seconds))
+    minutes, hours, days = s // 60, s // 3600, s // 86400
+    if s < 60:
+        return f"{s} s"
+    if minutes < 60:
+        return f"{minutes} min"
+    if hours < 24:
+        return f"{hours} h" + (f" {minutes % 60} min" if minutes % 60 else "")
+    return f"{days} day{'' if days == 1 else 's'}" + (f" {hours % 24} h" if hours % 24 else "")
 
 
 def install_filters(templates: Jinja2Templates, settings: DashboardConfig) -> None:
@@ -33,6 +48,7 @@ def install_filters(templates: Jinja2Templates, settings: DashboardConfig) -> No
         return "-" if value is None else f"{value:.1f} ft"
 
     filters: dict[str, Any] = {
+        "span": span,
         "local_time": local_time,
         "local_iso": local_iso,
         "seconds": seconds,
