@@ -1,14 +1,36 @@
-"""Jinja2 filters: times in the site's time zone, seconds, shares and spans of time as people
-read them."""
+"""Manager pages from templates, and the Jinja2 filters they use: times in the site's time
+zone, seconds, shares and spans of time as people read them."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
+from fastapi import Request
+from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from dashboard.settings import DashboardConfig
+from dashboard.web import access
+from dashboard.web.goals_in_force import goals_in_force
+
+
+def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    """A manager page: the template with what every page shows (the goals in force)."""
+    found, settings, _ = goals_in_force(request)
+    base = {
+        "csrf": access.csrf_token(request),
+        "user": request.session.get("user"),
+        "nav": request.url.path,
+        "goals": found.goals,
+        "per_person": settings.privacy.per_person,
+        "now_s": time.time(),
+    }
+    answer: Response = request.app.state.templates.TemplateResponse(
+        request, name, base | context, status_code=status
+    )
+    return answer
 
 
 def span(seconds: float) -> str:
