@@ -19,6 +19,7 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -36,8 +37,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from dashboard.ingest_queue import BoundedQueue
 from dashboard.live import LiveHub, Update
+from dashboard.samples import LocalClock
 from dashboard.settings import Broker, DashboardConfig
-from dashboard.store import writes
+from dashboard.store import rollups, writes
 from edge.contract import (
     MAX_PAYLOAD_BYTES,
     Ack,
@@ -116,6 +118,8 @@ class Ingest:
         live: bool = True,
         queue_bytes: int = 32 * 1024 * 1024,
         stall_s: float = 30.0,
+        zone_of: rollups.ZoneOf | None = None,
+        rollup_s: float = 2.0,
     ):
         self._broker, self._engine, self._hub, self._batch = broker, engine, hub, batch
         self._linger_s, self._live, self._stall_s = linger_s, live, stall_s
@@ -135,6 +139,8 @@ class Ingest:
         self._busy_since: float | None = None  # monotonic start of the batch being written
         self._died: str | None = None
         self._database_error: str | None = None
+        self._zone_of, self._rollup_s = zone_of or (lambda _site: ZoneInfo("UTC")), rollup_s
+        self._clock, self._rolled_up = LocalClock(), time.monotonic()
 
     @classmethod
     def from_settings(
@@ -155,6 +161,8 @@ class Ingest:
             live=hub is not None,
             queue_bytes=settings.ingest_queue_bytes,
             stall_s=settings.ingest_stall_s,
+            zone_of=settings.zone_of,
+            rollup_s=settings.ingest_rollup_s,
         )
 
     @property
@@ -359,9 +367,21 @@ class Ingest:
             newest = max(fresh, key=lambda item: item.received_s)
             published = newest.event.published_at or newest.event.captured_at
             self.stats.lag_s = max(0.0, newest.received_s - published.timestamp())
+        if time.monotonic() - self._rolled_up >= self._rollup_s:
+            self._roll_up()
         others = [one for _, one in parsed if one is not None]
         self._tell_pages(fresh, [one for one in others if not isinstance(one, writes.Received)])
         return True
+
+    def _roll_up(self) -> None:
+        """Rebuild the hours of the cues changed since the last time; a failure leaves the
+        marks for the next time (or the next report)."""
+        self._rolled_up = time.monotonic()
+        try:
+            with self._engine.begin() as connection:
+                rollups.refresh(connection, self._zone_of, self._clock)
+        except SQLAlchemyError as exc:
+            log.warning("rolling up the cues failed (%s); retrying later", _first_line(exc))
 
     def _store_isolating(
         self, pending: deque[tuple[Incoming, Any]], fresh: list[writes.Received]

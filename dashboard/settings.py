@@ -443,6 +443,13 @@ class DashboardConfig(Strict):
         "ingest_queue) the broker holds the rest: QoS 1 messages are acknowledged only once "
         "stored, so the broker sends no more than fit in half of it",
     )
+    ingest_rollup_s: float = Field(
+        2,
+        ge=0.1,
+        le=600,
+        description="roll the changed cues up into their hours this often while events arrive "
+        "(a report rolls up what is left before it reads)",
+    )
     ingest_stall_s: float = Field(
         30,
         ge=1,

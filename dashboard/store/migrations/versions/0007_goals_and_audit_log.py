@@ -1,7 +1,7 @@
 """goals saved on the settings page, and the audit log of who changed them
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 
 Until a manager saves goals on the settings page, the YAML's goals stay in force; nothing
 else changes.
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
