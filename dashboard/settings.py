@@ -127,9 +127,51 @@ class Daypart(Strict):
     """A part of the trading day with its own acknowledgement goal."""
 
     name: Name = Field(description="daypart name shown on the pages")
-    start: time = Field(description="local start time, HH:MM")
-    end: time = Field(description="local end time, HH:MM (exclusive); 00:00 means midnight")
+    start: time = Field(description="local start time, on the hour (HH:00)")
+    end: time = Field(
+        description="local end time, on the hour (HH:00, exclusive); 00:00 means midnight"
+    )
     goal_s: float = Field(gt=0, le=600, description="acknowledge within this many seconds")
+
+    @model_validator(mode="after")
+    def _on_the_hour(self) -> Self:
+        if problem := off_the_hour(self):
+            raise ValueError(
+                f"{problem}; dayparts start and end on the hour, as figures are kept per local hour"
+            )
+        return self
+
+
+def off_the_hour(part: Daypart) -> str | None:
+    """What keeps ``part`` off whole hours, with the nearest hours to use instead."""
+    for which, at in (("starts", part.start), ("ends", part.end)):
+        if at.minute or at.second or at.microsecond:
+            later = time((at.hour + 1) % 24)
+            return (
+                f"daypart {part.name!r} {which} at {at.isoformat('minutes')}: use "
+                f"{time(at.hour).isoformat('minutes')} or {later.isoformat('minutes')}"
+            )
+    return None
+
+
+MAX_DAYPARTS = 24  # on the hour, a day has room for no more
+
+
+def coverage_gap(dayparts: list[Daypart]) -> str | None:
+    """The first local time that is in no daypart or in two, in words; ``None`` when the
+    dayparts cover the day once."""
+    minutes = [0] * (24 * 60)
+    for part in dayparts:
+        start = part.start.hour * 60 + part.start.minute
+        end = part.end.hour * 60 + part.end.minute or 24 * 60
+        span = range(start, end) if end > start else [*range(start, 24 * 60), *range(end)]
+        for m in span:
+            minutes[m] += 1
+    gap = next((m for m, count in enumerate(minutes) if count != 1), None)
+    if gap is None:
+        return None
+    what = "is in no daypart" if minutes[gap] == 0 else "is in two dayparts"
+    return f"{gap // 60:02d}:{gap % 60:02d} {what}"
 
 
 def _default_dayparts() -> list[Daypart]:
@@ -142,12 +184,16 @@ def _default_dayparts() -> list[Daypart]:
 
 
 class Goals(Strict):
-    """What 'fast enough' means, and when a figure turns amber or red."""
+    """What 'fast enough' means (until a manager saves goals on the Settings page, which rule).
+
+    Green, amber or red follow the service level and its amber margin."""
 
     dayparts: list[Daypart] = Field(
         default_factory=_default_dayparts,
         min_length=1,
-        description="cover the day without gaps; each has its acknowledgement goal",
+        max_length=MAX_DAYPARTS,
+        description="cover the day without gaps, each starting and ending on the hour; each "
+        "has its acknowledgement goal",
     )
     service_level: float = Field(
         0.8, gt=0, le=1, description="share of customers to acknowledge within the goal"
@@ -157,24 +203,19 @@ class Goals(Strict):
     )
     before_zones: list[Name] = Field(
         default_factory=lambda: ["5ft", "3ft"],
+        max_length=8,
         description="zones for 'acknowledged before the customer reached it'",
     )
 
     @model_validator(mode="after")
     def _cover_the_day(self) -> Self:
-        minutes = [0] * (24 * 60)
-        for part in self.dayparts:
-            start = part.start.hour * 60 + part.start.minute
-            end = part.end.hour * 60 + part.end.minute or 24 * 60
-            span = range(start, end) if end > start else [*range(start, 24 * 60), *range(end)]
-            for m in span:
-                minutes[m] += 1
-        if any(count != 1 for count in minutes):
-            gap = next(m for m, count in enumerate(minutes) if count != 1)
-            what = "is in no daypart" if minutes[gap] == 0 else "is in two dayparts"
+        names = [part.name for part in self.dayparts]
+        if twice := sorted({name for name in names if names.count(name) > 1}):
+            raise ValueError(f"goals.dayparts: {twice[0]!r} names two dayparts; name each once")
+        if gap := coverage_gap(self.dayparts):
             raise ValueError(
-                f"goals.dayparts: {gap // 60:02d}:{gap % 60:02d} {what}; make the parts "
-                "cover the day once (end of one = start of the next)"
+                f"goals.dayparts: {gap}; make the parts cover the day once (end of one = "
+                "start of the next)"
             )
         return self
 
@@ -348,6 +389,25 @@ class Privacy(Strict):
     )
 
 
+class CameraHealth(Strict):
+    """When the Overview puts a warning word beside a camera."""
+
+    silent_after_s: float = Field(
+        60,
+        ge=5,
+        le=86_400,
+        description="an online camera with no report (metrics) for this long is 'silent'",
+    )
+    low_fps: float = Field(
+        5, ge=0, le=240, description="a camera processing fewer frames per second is 'slow'"
+    )
+    backlog_events: int = Field(
+        100,
+        ge=1,
+        description="a camera with this many events waiting to be sent (its outbox) is 'behind'",
+    )
+
+
 class DashboardConfig(Strict):
     """Everything the dashboard needs; every key has a default."""
 
@@ -406,6 +466,7 @@ class DashboardConfig(Strict):
         "slow) turns /healthz to 503 and stops the systemd watchdog",
     )
     recent_events: int = Field(50, ge=1, le=1000, description="events on the overview")
+    camera_health: CameraHealth = Field(default_factory=CameraHealth)
     zone_colours: dict[Name, str] = Field(
         default_factory=lambda: {"10ft": "#2e7dd7", "5ft": "#f0a500", "3ft": "#e0383e"},
         description="staff page flash colour per zone (CSS colours)",

@@ -202,3 +202,28 @@ class RollupDirtyRow(Base):
     __tablename__ = "rollup_dirty"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     cue_id: Mapped[str] = mapped_column(String(36))
+
+
+class GoalsRow(Base):
+    """The goals as saved on the settings page, one row per save; the highest version is in
+    force (none: the YAML's). The version is set by the saver, so two managers saving over the
+    same version cannot both win."""
+
+    __tablename__ = "goals"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    goals: Mapped[str] = mapped_column(Text, doc="the Goals model as JSON")
+    saved_s: Mapped[float] = mapped_column(Float)
+    saved_by: Mapped[str] = mapped_column(String(64))
+
+
+class AuditRow(Base):
+    """Who changed a setting on the pages, when, and what changed (in words and as JSON)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at_s: Mapped[float] = mapped_column(Float, index=True)
+    who: Mapped[str] = mapped_column(String(64))
+    what: Mapped[str] = mapped_column(String(32), doc="the setting changed: goals")
+    summary: Mapped[str] = mapped_column(Text, doc="the changes, in words")
+    before: Mapped[str | None] = mapped_column(Text, doc="JSON; none: the YAML's defaults")
+    after: Mapped[str] = mapped_column(Text, doc="JSON")
