@@ -26,7 +26,7 @@ from dashboard.logins import LoginGuard
 from dashboard.push import WebPush, public_key, vapid_key
 from dashboard.settings import DashboardConfig
 from dashboard.store.database import open_engine, require_migrated
-from dashboard.web import access, api, pages, staff
+from dashboard.web import access, api, pages, reports, staff
 from dashboard.web.headers import SecurityHeaders
 from dashboard.web.metrics import IngestCollector, metrics_route
 from dashboard.web.render import install_filters
@@ -124,6 +124,7 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(staff.router)
+    app.include_router(reports.router)
     metrics_route(app, IngestCollector(app))
 
     @app.get("/openapi.json", include_in_schema=False)
