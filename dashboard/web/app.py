@@ -76,13 +76,23 @@ def create_app(
         vapid = vapid_key(settings.folder())
         hub.pusher = WebPush(engine, vapid, settings.push.contact)
     feeder = Ingest.from_settings(settings, engine, hub) if ingest else None
+    analytics = Analytics(settings)
+    mails = None
+    if settings.reports.enabled:
+        from dashboard.reports.schedule import ReportScheduler
+
+        mails = ReportScheduler.from_settings(settings, engine, analytics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.loop = asyncio.get_running_loop()
         if feeder:
             feeder.start()
+        if mails:
+            mails.start()
         yield
+        if mails:
+            mails.stop()
         if feeder:
             feeder.stop()
         if isinstance(hub.pusher, WebPush):
@@ -102,7 +112,7 @@ def create_app(
     app.state.settings, app.state.engine, app.state.hub = settings, engine, hub
     app.state.push_key = public_key(vapid) if settings.push.enabled else None
     app.state.ingest = feeder
-    app.state.analytics = Analytics(settings)
+    app.state.analytics = analytics
     templates = Jinja2Templates(directory=HERE / "templates")
     install_filters(templates, settings)
     app.state.templates = templates
