@@ -142,5 +142,5 @@ def detail_words(ack: Acknowledgement) -> str:
     now = ack.report.overall
     return (
         f"p50 {seconds(now.p50_s)}, p90 {seconds(now.p90_s)}, p99 {seconds(now.p99_s)}, "
-        f"slowest {seconds(now.slowest_s)}; {now.acknowledged} of {now.customers} acknowledged"
+        f"slowest {seconds(now.slowest_s)}; {now.acknowledged:,} of {now.customers:,} acknowledged"
     )
