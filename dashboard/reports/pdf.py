@@ -21,6 +21,7 @@ BLUE, ORANGE, GOAL = "#0b57d0", "#b45309", "#0a6b2d"
 RAG_COLOURS = {"green": "#1a7f37", "amber": "#b7791f", "red": "#c62828", "none": "#8c959f"}
 RAG_LABELS = {"green": "On target", "amber": "Near target", "red": "Below target"}
 LEAGUE_ROWS = 12  # more: the best and the worst half each, the middle counted
+DETAIL_CHARS = 40  # the detail column's width at 8 pt
 LEFT, WIDTH = 0.08, 0.86
 
 
@@ -32,8 +33,8 @@ def report_pdf(ack: Acknowledgement, generated: datetime) -> bytes:
     _header(figure, ack, generated)
     _figures(figure, ack)
     if ack.report.overall.customers:
-        _histogram(figure.add_axes((LEFT, 0.485, WIDTH, 0.135)), ack)
-        _trend(figure.add_axes((LEFT, 0.27, WIDTH, 0.135)), ack)
+        _histogram(figure.add_axes((LEFT, 0.475, WIDTH, 0.125)), ack)
+        _trend(figure.add_axes((LEFT, 0.275, WIDTH, 0.125)), ack)
         _league(figure.add_axes((0.24, 0.075, 0.70, 0.13)), ack)
     else:
         figure.text(0.5, 0.45, "No customers in this period.", ha="center", size=14, color=GREY)
@@ -46,10 +47,11 @@ def report_pdf(ack: Acknowledgement, generated: datetime) -> bytes:
 
 def _header(figure: Figure, ack: Acknowledgement, generated: datetime) -> None:
     figure.text(LEFT, 0.955, "Acknowledgement report", size=20, weight="bold", color=INK)
-    figure.text(LEFT, 0.93, f"{ack.scope}  ·  {ack.period}", size=12.5, color=INK)
+    figure.text(LEFT, 0.93, _short(ack.scope, 48), size=12.5, color=INK)
+    figure.text(LEFT, 0.908, ack.period, size=12.5, color=INK)
     figure.text(
         LEFT,
-        0.912,
+        0.888,
         f"How long customers waited from the staff cue to an acknowledgement, against "
         f"{ack.before}. Times in {ack.zone}.",
         size=8.5,
@@ -61,7 +63,7 @@ def _header(figure: Figure, ack: Acknowledgement, generated: datetime) -> None:
 
 def _figures(figure: Figure, ack: Acknowledgement) -> None:
     """The plain figures as a table: words, this period, the period before, detail."""
-    top, row = 0.875, 0.034
+    top, row = 0.862, 0.034
     columns = (LEFT, LEFT + 0.35, LEFT + 0.48, LEFT + 0.60)
     heads = ("", "This period", ack.before.capitalize(), "")
     for x, head in zip(columns, heads, strict=True):
@@ -78,11 +80,13 @@ def _figures(figure: Figure, ack: Acknowledgement) -> None:
 
 
 def _figure_row(figure: Figure, columns: tuple[float, ...], y: float, line: Line) -> None:
-    figure.text(columns[0], y, line.label, size=11, color=INK)
+    middle = y + 0.005  # every cell centred on the row
+    figure.text(columns[0], middle, line.label, size=11, color=INK, va="center")
     colour = RAG_COLOURS[line.rag] if line.rag in RAG_LABELS else INK
-    figure.text(columns[1], y, line.value, size=13, weight="bold", color=colour)
-    figure.text(columns[2], y, line.previous, size=11, color=GREY)
-    figure.text(columns[3], y, line.detail, size=8, color=GREY)
+    figure.text(columns[1], middle, line.value, size=13, weight="bold", color=colour, va="center")
+    figure.text(columns[2], middle, line.previous, size=11, color=GREY, va="center")
+    detail = textwrap.fill(line.detail, DETAIL_CHARS)
+    figure.text(columns[3], middle, detail, size=8, color=GREY, va="center", linespacing=1.3)
 
 
 def _rule(figure: Figure, y: float) -> None:
@@ -194,7 +198,7 @@ def _league(axes: Axes, ack: Acknowledgement) -> None:
     if len(rows) <= 1 and ack.report.league_cameras:
         rows, what = ack.report.league_cameras, "Cameras"
     shown, hidden = _best_and_worst(rows)
-    names = [row["key"] if row else f"... {hidden} more ..." for row in shown]
+    names = [_short(row["key"], 24) if row else f"... {hidden} more ..." for row in shown]
     shares = [(row["within_goal"] or 0) * 100 if row else 0 for row in shown]
     colours = [RAG_COLOURS[row["rag"]] if row else "none" for row in shown]
     slots = max(len(shown), 5)  # a few rows stay thin, at the top
@@ -206,7 +210,8 @@ def _league(axes: Axes, ack: Acknowledgement) -> None:
     axes.axvline(ack.target * 100, color=GOAL, linestyle="--", linewidth=1.2)
     for y, row in zip(ys, shown, strict=True):
         if row:
-            words = f"{(row['within_goal'] or 0) * 100:.0f} %  ·  {row['customers']} customers"
+            people = "customer" if row["customers"] == 1 else "customers"
+            words = f"{(row['within_goal'] or 0) * 100:.0f} %  ·  {row['customers']:,} {people}"
             if row["p90_s"] is not None:
                 words += f"  ·  9 in 10 within {row['p90_s']:.1f} s"
             axes.text(
@@ -229,6 +234,11 @@ def _best_and_worst(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any] | N
         return list(rows), 0
     half = (LEAGUE_ROWS - 1) // 2
     return [*rows[:half], None, *rows[-half:]], len(rows) - 2 * half
+
+
+def _short(text: str, most: int) -> str:
+    """Names are up to 64 characters (a site / camera twice that): the page keeps its width."""
+    return text if len(text) <= most else text[: most - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
 
 def _footer(figure: Figure, ack: Acknowledgement) -> None:

@@ -107,3 +107,25 @@ def test_only_managers_and_api_tokens_get_the_pdf(dashboard: Dashboard, tmp_path
     assert staff.status_code == 303 and staff.headers["location"].startswith("/login")
     token = dashboard.client.get("/acks.pdf", headers=dashboard.bearer())
     assert token.status_code == 200 and token.content.startswith(b"%PDF")
+
+
+def test_the_longest_names_and_range_still_make_one_page(dashboard: Dashboard) -> None:
+    site, camera = "s" * 64, "c" * 64
+    for i in range(14):  # more sites than the league shows
+        customer = Customer(NOON + i * 60, site=f"{site[:-2]}{i:02d}", camera=camera, track_id=i)
+        dashboard.store([customer.cue(), customer.ack(2.0 + i)])
+    client = dashboard.login()
+    for params in (
+        {"start": DAY, "end": DAY},
+        {"site": f"{site[:-2]}03", "camera": camera, "device": "d" * 64},
+        {"start": "2000-01-01", "end": "2199-12-31"},
+    ):
+        answer = client.get("/acks.pdf", params=params)
+        pages, text, image = read_pdf(answer.content)
+        assert pages == 1 and "Acknowledgement report" in text, params
+        right_margin = np.asarray(image.convert("L"))[:, -int(image.width * 0.03) :]
+        assert right_margin.min() > 200, params  # nothing runs off the page's right edge
+    assert (
+        "... 4 more ..."
+        in read_pdf(client.get("/acks.pdf", params={"start": DAY, "end": DAY}).content)[1]
+    )
