@@ -68,21 +68,29 @@ def _text(ack: Acknowledgement, link: str | None) -> str:
     )
 
 
+RAG_HTML = {"green": "#1a7f37", "amber": "#9a6700", "red": "#c62828"}
+
+
 def _html(ack: Acknowledgement, link: str | None) -> str:
-    cell = 'style="padding:4px 12px 4px 0;border-bottom:1px solid #d0d7de"'
+    pad = "padding:4px 14px 4px 0"
+    cell = f'style="{pad};border-bottom:1px solid #d0d7de"'
     rows = "".join(
-        f"<tr><td {cell}>{escape(line.label)}</td><td {cell}><b>{escape(line.value)}</b></td>"
-        f'<td {cell}>{escape(line.previous)}</td><td {cell}><small style="color:#59636e">'
-        f"{escape(line.detail)}</small></td></tr>"
+        f"<tr><td {cell}>{escape(line.label)}</td>"
+        f'<td {cell}><b style="color:{RAG_HTML.get(line.rag, "#1f2328")}">'
+        f"{escape(line.value)}</b></td><td {cell}>{escape(line.previous)}</td>"
+        f'<td {cell}><small style="color:#59636e">{escape(line.detail)}</small></td></tr>'
         for line in lines(ack)
+    )
+    heads = "".join(
+        f'<th align="left" style="{pad}">{escape(head)}</th>'
+        for head in ("", "This period", ack.before.capitalize(), "")
     )
     more = f' <a href="{escape(link)}">Open it on the dashboard</a>.' if link else ""
     return (
         '<!doctype html><html><body style="font-family:sans-serif;color:#1f2328">'
         f"<h2>Acknowledgement report: {escape(ack.scope)}, {escape(ack.period)}</h2>"
         "<p>How long customers waited from the staff cue to an acknowledgement.</p>"
-        f'<table style="border-collapse:collapse"><tr><th></th><th align="left">This period</th>'
-        f'<th align="left">{escape(ack.before.capitalize())}</th><th></th></tr>{rows}</table>'
+        f'<table style="border-collapse:collapse"><tr>{heads}</tr>{rows}</table>'
         f'<p style="color:#59636e">In detail: {escape(detail_words(ack))}. Times in '
         f"{escape(ack.zone)}.</p><p>The full report is attached as a PDF.{more}</p>"
         "</body></html>"
