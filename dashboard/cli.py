@@ -397,7 +397,7 @@ def report_send(
 
     from dashboard.analytics import Analytics
     from dashboard.reports.mail import MailError
-    from dashboard.reports.schedule import Job, ReportScheduler, period
+    from dashboard.reports.schedule import Job, Mailer, period
     from dashboard.settings import EmailAddress
 
     settings = load_settings(config)
@@ -419,9 +419,9 @@ def report_send(
         raise typer.Exit(2)
     job = Job("weekly" if weekly else "daily", site, recipients)
     today = datetime.now(settings.zone_of(site or "")).date()
-    scheduler = ReportScheduler.from_settings(settings, _engine(config), Analytics(settings))
+    mailer = Mailer.from_settings(settings, _engine(config), Analytics(settings))
     try:
-        scheduler.mailer.mail(job, period(settings, job, today))
+        mailer.mail(job, period(settings, job, today))
     except MailError as exc:
         console.print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None

@@ -27,6 +27,13 @@ LEFT, WIDTH = 0.08, 0.86
 
 def report_pdf(ack: Acknowledgement, generated: datetime) -> bytes:
     """The report's one page as PDF bytes."""
+    from matplotlib import rc_context
+
+    with rc_context({"text.parse_math": False}):  # a site title's "$" is no formula
+        return _page(ack, generated)
+
+
+def _page(ack: Acknowledgement, generated: datetime) -> bytes:
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=A4_IN)

@@ -100,14 +100,23 @@ class Mailer:
         self._settings, self._engine, self._analytics = settings, engine, analytics
         self._send = sender
 
-    def mail(self, job: Job, filters: Filters, to: tuple[str, ...] | None = None) -> None:
-        """The report of ``filters`` to ``to`` (default: the job's recipients)."""
+    @classmethod
+    def from_settings(
+        cls, settings: DashboardConfig, engine: Engine, analytics: Analytics
+    ) -> Mailer:
+        """A mailer sending through ``reports.smtp``."""
+        smtp = settings.reports.smtp
+        assert smtp is not None, "reports are mailed only with reports.smtp set"
+        return cls(settings, engine, analytics, lambda message: send(smtp, message))
+
+    def mail(self, job: Job, filters: Filters) -> None:
+        """The report of ``filters`` to the job's recipients."""
         with self._engine.connect() as connection:
             ack = gather(connection, self._analytics, self._settings, filters)
         pdf = report_pdf(ack, datetime.now(self._settings.zone_of(job.site or "")))
         message = compose(
             self._settings.reports,
-            list(to or job.to),
+            list(job.to),
             ack,
             job.kind,
             pdf,
@@ -134,7 +143,7 @@ class ReportScheduler:
     """Sends each job's report once per period, at its send time, on its own thread."""
 
     def __init__(self, settings: DashboardConfig, mailer: Mailer, sent_file: Path) -> None:
-        self._settings, self.mailer, self._file = settings, mailer, sent_file
+        self._settings, self._mailer, self._file = settings, mailer, sent_file
         self._jobs = jobs(settings)
         self._retries: dict[str, _Retry] = {}
         self._stop = threading.Event()
@@ -145,9 +154,7 @@ class ReportScheduler:
         cls, settings: DashboardConfig, engine: Engine, analytics: Analytics
     ) -> ReportScheduler:
         """The scheduler of the configured reports, sending through the configured server."""
-        smtp = settings.reports.smtp
-        assert smtp is not None, "reports are enabled only with reports.smtp"
-        mailer = Mailer(settings, engine, analytics, lambda message: send(smtp, message))
+        mailer = Mailer.from_settings(settings, engine, analytics)
         return cls(settings, mailer, settings.folder() / SENT_FILE)
 
     def start(self) -> ReportScheduler:
@@ -205,7 +212,7 @@ class ReportScheduler:
     def _try(self, job: Job, day: date, retry: _Retry, now_s: float) -> bool:
         filters = period(self._settings, job, day)
         try:
-            self.mailer.mail(job, filters)
+            self._mailer.mail(job, filters)
         except MailError as exc:
             problem = str(exc)
         except Exception as exc:  # a bug or the database: logged in full, tried again

@@ -109,6 +109,23 @@ def test_only_managers_and_api_tokens_get_the_pdf(dashboard: Dashboard, tmp_path
     assert token.status_code == 200 and token.content.startswith(b"%PDF")
 
 
+def test_a_site_title_is_printed_as_written(dashboard: Dashboard) -> None:
+    from fastapi.testclient import TestClient
+
+    from dashboard.settings import Site
+    from dashboard.web.app import create_app
+
+    title = "Kiosk $5 & 50% off_now {x}"  # no formula, no markup
+    store_day(dashboard, NOON, [2.0], left=0)
+    sites = {"store-1": Site(title=title)}
+    settings = dashboard.settings.model_copy(update={"sites": sites})
+    with TestClient(create_app(settings, dashboard.engine, ingest=False)) as client:
+        params = {"site": "store-1", "start": DAY, "end": DAY}
+        answer = client.get("/acks.pdf", params=params, headers=dashboard.bearer())
+    assert answer.status_code == 200
+    assert title in read_pdf(answer.content)[1]
+
+
 def test_the_longest_names_and_range_still_make_one_page(dashboard: Dashboard) -> None:
     site, camera = "s" * 64, "c" * 64
     for i in range(14):  # more sites than the league shows
