@@ -27,13 +27,6 @@ LEFT, WIDTH = 0.08, 0.86
 
 def report_pdf(ack: Acknowledgement, generated: datetime) -> bytes:
     """The report's one page as PDF bytes."""
-    from matplotlib import rc_context
-
-    with rc_context({"text.parse_math": False}):  # a site title's "$" is no formula
-        return _page(ack, generated)
-
-
-def _page(ack: Acknowledgement, generated: datetime) -> bytes:
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=A4_IN)
@@ -54,7 +47,8 @@ def _page(ack: Acknowledgement, generated: datetime) -> bytes:
 
 def _header(figure: Figure, ack: Acknowledgement, generated: datetime) -> None:
     figure.text(LEFT, 0.955, "Acknowledgement report", size=20, weight="bold", color=INK)
-    figure.text(LEFT, 0.93, _short(ack.scope, 48), size=12.5, color=INK)
+    # a site's title is free text: its "$" is no formula (names are letters, digits, _ . -)
+    figure.text(LEFT, 0.93, _short(ack.scope, 48), size=12.5, color=INK, parse_math=False)
     figure.text(LEFT, 0.908, ack.period, size=12.5, color=INK)
     figure.text(
         LEFT,
