@@ -10,7 +10,7 @@ import os
 import ssl
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
@@ -408,6 +408,97 @@ class CameraHealth(Strict):
     )
 
 
+EMAIL_PATTERN = r"^[^@\s<>,;:\"()\[\]]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$"
+EmailAddress = Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)]
+Recipients = Annotated[list[EmailAddress], Field(max_length=50)]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class Smtp(Strict):
+    """The mail server the reports go out through. The password comes from the environment,
+    never from this file."""
+
+    host: str = Field(min_length=1, max_length=253, description="SMTP server host name")
+    port: int = Field(587, ge=1, le=65535, description="587 for STARTTLS, 465 for implicit TLS")
+    security: Literal["starttls", "tls", "none"] = Field(
+        "starttls",
+        description="starttls: plain connection upgraded to TLS (port 587); tls: TLS from the "
+        "start (port 465); none: no encryption (only a relay on this box or the store LAN)",
+    )
+    username: str | None = Field(None, max_length=254, description="SMTP login; none: no AUTH")
+    password_env: str = Field(
+        "GREETCUE_DASHBOARD_SMTP_PASSWORD",
+        description="environment variable holding the SMTP password (never in this file)",
+    )
+    ca_file: FilePath | None = Field(
+        None, description="PEM CA bundle to trust the server by; default: the system's"
+    )
+    timeout_s: float = Field(30, gt=0, le=300, description="seconds to wait on a silent server")
+
+    @model_validator(mode="after")
+    def _no_password_in_clear(self) -> Self:
+        if self.username and self.security == "none":
+            raise ValueError(
+                "reports.smtp: a username with security none would send the password "
+                "unencrypted; use security: starttls (port 587) or tls (port 465)"
+            )
+        return self
+
+    def password(self) -> str | None:
+        """The SMTP password from the environment, if set."""
+        return os.environ.get(self.password_env) or None
+
+
+class Reports(Strict):
+    """Daily and weekly acknowledgement reports by e-mail, per site and for the chain.
+
+    The figures in plain words in the mail, the one-page PDF attached."""
+
+    smtp: Smtp | None = Field(None, description="mail server; none: no e-mails are sent")
+    sender: EmailAddress | None = Field(None, description="From address (needed with smtp)")
+    sender_name: str = Field("greetcue reports", max_length=80, description="From name")
+    chain: Recipients = Field(
+        default_factory=list, description="who gets the report of all sites together"
+    )
+    sites: dict[Name, Recipients] = Field(
+        default_factory=dict, description="who gets each site's own report, by site name"
+    )
+    daily: bool = Field(True, description="send a report of the day before, every day")
+    weekly: bool = Field(True, description="send a report of the 7 days before, once a week")
+    send_at: time = Field(
+        time(7, 0), description="local time (the site's; the chain's: timezone) to send at, HH:MM"
+    )
+    weekly_on: Weekday = Field("monday", description="day the weekly report goes out")
+    retry_s: float = Field(
+        300, ge=1, le=86_400, description="first wait before sending a failed report again"
+    )
+    retries: int = Field(
+        6, ge=0, le=100, description="tries after the first (each wait doubles) before giving up"
+    )
+    catch_up_h: float = Field(
+        12,
+        ge=0,
+        le=168,
+        description="a report missed while the dashboard was down is sent on start if its "
+        "send time is at most this long past",
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if self.smtp and not self.sender:
+            raise ValueError("reports.sender: set the From address the reports are sent from")
+        if self.smtp and not (self.chain or any(self.sites.values())):
+            raise ValueError(
+                "reports: no recipients; list addresses under reports.chain or reports.sites.<site>"
+            )
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any report is mailed."""
+        return self.smtp is not None and (self.daily or self.weekly)
+
+
 class DashboardConfig(Strict):
     """Everything the dashboard needs; every key has a default."""
 
@@ -429,6 +520,7 @@ class DashboardConfig(Strict):
     sites: dict[Name, Site] = Field(default_factory=dict, description="per-site settings")
     goals: Goals = Field(default_factory=Goals)
     security: Security = Field(default_factory=Security)
+    reports: Reports = Field(default_factory=Reports)
     ingest_batch: int = Field(500, ge=1, le=100_000, description="rows written per transaction")
     ingest_linger_s: float = Field(
         0.01, ge=0, le=1, description="wait this long for more messages before a write"

@@ -26,7 +26,7 @@ from dashboard.push import WebPush, public_key, vapid_key
 from dashboard.saved_goals import GoalsCache
 from dashboard.settings import DashboardConfig
 from dashboard.store.database import open_engine, require_migrated
-from dashboard.web import access, api, pages, settings_pages, staff
+from dashboard.web import access, api, pages, reports, settings_pages, staff
 from dashboard.web.headers import SecurityHeaders
 from dashboard.web.metrics import IngestCollector, metrics_route
 from dashboard.web.render import install_filters
@@ -76,13 +76,22 @@ def create_app(
         vapid = vapid_key(settings.folder())
         hub.pusher = WebPush(engine, vapid, settings.push.contact)
     feeder = Ingest.from_settings(settings, engine, hub) if ingest else None
+    mails = None
+    if settings.reports.enabled:
+        from dashboard.reports.schedule import ReportScheduler
+
+        mails = ReportScheduler.from_settings(settings, engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.loop = asyncio.get_running_loop()
         if feeder:
             feeder.start()
+        if mails:
+            mails.start()
         yield
+        if mails:
+            mails.stop()
         if feeder:
             feeder.stop()
         if isinstance(hub.pusher, WebPush):
@@ -125,6 +134,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(staff.router)
     app.include_router(settings_pages.router)
+    app.include_router(reports.router)
     metrics_route(app, IngestCollector(app))
 
     @app.get("/openapi.json", include_in_schema=False)

@@ -1,7 +1,7 @@
 """events partitioned by month on PostgreSQL
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 
 A month of raw events is one partition, so keeping a year costs nothing to the pages and
 dropping an old month (the retention setting) is instant. The key becomes (id, captured_s):
@@ -15,8 +15,8 @@ from alembic import op
 
 from dashboard.store.partitions import create_months, month_starts
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
