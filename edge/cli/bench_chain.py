@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import statistics
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,21 +19,20 @@ from typing import Any
 import numpy as np
 import psycopg
 from rich.progress import Progress
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 
 from dashboard.analytics import Analytics, Filters
 from dashboard.samples import Entries, Units
 from dashboard.settings import DashboardConfig
-from dashboard.store import rollups, writes
-from dashboard.store.tables import CueHourRow, RollupDirtyRow
-from dashboard.synthetic import visit_events, visits
+from dashboard.store import rollups
+from dashboard.store.tables import CueHourRow
+from dashboard.synthetic import ZONES, Visit, visits
 
 TEMPLATES = 4000
 PER_HOUR = 41.0
 OPEN_HOURS = range(8, 20)
 DAY_S = 86400.0
 TARGET_MS = 200.0
-CUE_EVENTS = {"cue", "zone_enter", "ack", "left_unacknowledged"}
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,7 @@ def load_chain(engine: Engine, stores: int, days: int, end_s: float, progress: P
     columns = [c.name for c in CueHourRow.__table__.columns]
     total = stores * days * len(OPEN_HOURS)
     task = progress.add_task(f"loading {total:,} rollup hours", total=total)
-    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(url) as conn, conn.cursor() as cursor:
+    with _psycopg(engine) as conn, conn.cursor() as cursor:
         names = ", ".join(f'"{c}"' for c in columns)
         with cursor.copy(f"COPY cue_hours ({names}) FROM STDIN") as copy:
             for n, row in enumerate(chain_rows(stores, days, end_s), 1):
@@ -111,30 +110,60 @@ def load_chain(engine: Engine, stores: int, days: int, end_s: float, progress: P
 
 
 def load_raw_cues(engine: Engine, stores: int, end_s: float, progress: Progress) -> int:
-    """The cue rows of the last two days (what a staff or device filter reads), stored as
-    the ingest stores them from their cue, zone and ack events; how many cues."""
+    """The cue rows of the last two days (what a staff or device filter reads), made from
+    ``dashboard.synthetic`` visits as the ingest would store their cue, zone, ack and
+    leaving events, and copied in; how many. Their hours are in the chain's rollups already,
+    so they leave no mark."""
     per_day = int(PER_HOUR * len(OPEN_HOURS))
-    task = progress.add_task("storing two days of raw cues", total=stores * 2 * per_day)
-    done, batch = 0, []
-    for visit in visits(stores, 1, 2, per_day, end_s, seed=17):
-        events = visit_events(visit)
-        batch += [writes.Received(e, visit.start_s) for e in events if e.type in CUE_EVENTS]
-        if len(batch) >= 30_000:
-            done += _store(engine, batch)
-            progress.update(task, completed=done)
-            batch = []
-    done += _store(engine, batch)
+    task = progress.add_task("copying two days of raw cues", total=stores * 2 * per_day)
+    columns = list(_cue_row(next(visits(1, 1, 1, 1, end_s))))
+    names = ", ".join(f'"{c}"' for c in columns)
+    done = 0
+    with _psycopg(engine) as conn, conn.cursor() as cursor:
+        with cursor.copy(f"COPY cues ({names}) FROM STDIN") as copy:
+            for done, visit in enumerate(visits(stores, 1, 2, per_day, end_s, seed=17), 1):
+                copy.write_row(tuple(_cue_row(visit).values()))
+                if done % 50_000 == 0:
+                    progress.update(task, completed=done)
+        cursor.execute("ANALYZE cues")
     progress.remove_task(task)
-    with engine.begin() as connection:  # their hours are in the chain's rollups already
-        connection.execute(delete(RollupDirtyRow))
     return done
 
 
-def _store(engine: Engine, batch: list[writes.Received]) -> int:
-    """Store ``batch``; how many cues it held."""
-    with engine.begin() as connection:
-        writes.store_events(connection, batch)
-    return sum(item.event.type == "cue" for item in batch)
+def _cue_row(visit: Visit) -> dict[str, Any]:
+    """The ``cues`` row the events of ``visit`` leave (``dashboard.synthetic.visit_events``)."""
+    cross = visit.start_s + 1.0  # it reaches the 10-ft ring a second after it is seen
+    cued = cross - visit.lead_s
+    acked = None if visit.ack_after_s is None else cued + visit.ack_after_s
+    before = [name for i, (name, _) in enumerate(ZONES) if acked and acked < cross + i * 0.8]
+    return {
+        "cue_id": str(uuid.uuid4()),
+        "site": visit.site,
+        "camera": visit.camera,
+        "track_id": visit.track_id,
+        "zone": "10ft",
+        "reason": "zone",
+        "device": visit.device,
+        "issued": True,
+        "cued_s": cued,
+        "escalations": 0,
+        "expires_s": cued + 10,
+        "lead_s": visit.lead_s,
+        "acked_s": acked,
+        "latency_s": visit.ack_after_s,
+        "ack_device": visit.device if acked else None,
+        "staff": visit.staff if acked else None,
+        "before": "," + "".join(f"{z}," for z in before) if acked else None,
+        "acks": int(acked is not None),
+        "left_s": None if acked else cross + 21.6,
+        "closed_s": None,
+        "closed_why": None,
+    }
+
+
+def _psycopg(engine: Engine) -> psycopg.Connection[Any]:
+    """A plain psycopg connection to the engine's database (COPY)."""
+    return psycopg.connect(engine.url.set(drivername="postgresql").render_as_string(False))
 
 
 def chain_latency(
