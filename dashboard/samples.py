@@ -41,7 +41,7 @@ class Entries:
         present = np.flatnonzero(np.bincount(shifted))
         lookup = np.zeros(int(shifted.max()) + 1, np.int64)
         lookup[present] = np.arange(present.size)
-        values: Floats = (present + low).astype(np.float64) * BIN_S
+        values: Floats = np.round((present + low) * BIN_S, 6)
         return values, lookup[shifted]
 
     @classmethod
@@ -60,7 +60,7 @@ class Entries:
         """Entries of rollup bins: bin ``k`` holds values in ((k - 1) * BIN_S, k * BIN_S] and
         stands for its upper edge, so a percentile is never below the exact one, and less
         than ``BIN_S`` above it."""
-        upper: Floats = bins.astype(np.float64) * BIN_S
+        upper: Floats = np.round(bins * BIN_S, 6)
         return cls(unit, upper, upper, counts, bins)
 
     def take(self, keep: NDArray[np.bool_], renumber: Ints) -> Entries:
