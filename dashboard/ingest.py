@@ -65,6 +65,9 @@ KEEPALIVE_S = 30
 LOG_EVERY_S = 10.0
 WAIT_SLICE_S = 1.0  # the network thread checks for stop this often while it waits for room
 QOS0_WAIT_S = KEEPALIVE_S / 6  # a QoS 0 message waits this long for room, then is dropped
+# Topics parsed and kept: a chain's cameras reuse a few thousand; a hostile flood of new ones
+# empties the cache, never grows it past this.
+TOPIC_CACHE = 8192
 # The database's fault, not the message's: retried with back-off. Anything else a store
 # raises for one message refuses that message.
 DATABASE_DOWN = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
@@ -135,6 +138,7 @@ class Ingest:
         self._busy_since: float | None = None  # monotonic start of the batch being written
         self._died: str | None = None
         self._database_error: str | None = None
+        self._topics: dict[str, tuple[Topic, dict[str, str]] | None] = {}
 
     @classmethod
     def from_settings(
@@ -402,7 +406,7 @@ class Ingest:
         """The message as something to store, or None (refused, or nothing to store)."""
         topic, payload, at = item.topic, item.payload, item.received_s
         try:
-            found = self._broker.parse_topic(topic)
+            found = self._parse_topic(topic)
         except TopicLevelError as exc:
             self._refuse("bad_topic", topic, str(exc))
             return None
@@ -434,6 +438,17 @@ class Ingest:
         elif isinstance(message, ZoneOccupancy):
             return message
         return None  # acks go to the edge; the edge's ack event is what counts
+
+    def _parse_topic(self, topic: str) -> tuple[Topic, dict[str, str]] | None:
+        """The broker settings' reading of ``topic``, kept for the next message on it (a
+        topic refused by a ``ContractError`` is read again each time)."""
+        if topic in self._topics:
+            return self._topics[topic]
+        found = self._broker.parse_topic(topic)
+        if len(self._topics) >= TOPIC_CACHE:
+            self._topics.clear()
+        self._topics[topic] = found
+        return found
 
     def _refuse(self, kind: str, topic: str, why: str) -> None:
         self.stats.refused[kind] += 1
