@@ -112,7 +112,8 @@ def store_events(connection: Connection, items: Sequence[Received]) -> list[Rece
     if not items:
         return []
     rows = {values[0]: (values, item) for item in items for values in [_event_values(item)]}
-    new_ids = insert_events(connection, EVENT_COLUMNS, [values for values, _ in rows.values()])
+    ordered = [rows[key][0] for key in sorted(rows)]  # one lock order for all workers
+    new_ids = insert_events(connection, EVENT_COLUMNS, ordered)
     fresh = [item for key, (_, item) in rows.items() if key in new_ids]
     effects: dict[str, list[Row]] = {name: [] for name in _UPDATES}
     for item in fresh:
@@ -248,7 +249,7 @@ def _upsert_cues(connection: Connection, rows: list[Row], update: Any) -> None:
     """Insert or update cue rows in as few statements as can be: one per round in which each
     cue appears once (PostgreSQL refuses a statement that updates one row twice)."""
     rounds: list[dict[str, Row]] = []
-    for row in rows:
+    for row in sorted(rows, key=lambda row: str(row["cue_id"])):  # one lock order for all workers
         free = next((r for r in rounds if row["cue_id"] not in r), None)
         if free is None:
             free = {}
