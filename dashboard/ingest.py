@@ -113,7 +113,7 @@ class Ingest:
         depth: int,
         linger_s: float = 0.01,
         live: bool = True,
-        queue_bytes: int = 32 * 1024 * 1024,
+        queue_bytes: int = 128 * 1024 * 1024,
         stall_s: float = 30.0,
     ):
         self._broker, self._engine, self._hub = broker, engine, hub
