@@ -58,7 +58,8 @@ class Delivery:
 
 
 class BrokerLink:
-    """Connects (retrying with back-off), subscribes on every connection, hands each message
+    """Connects (the first time with back-off, then through gmqtt's reconnects every
+    ``RECONNECT_S[0]``), subscribes on every connection, hands each message
     to ``deliver`` (on the link's thread: it may wait there, which holds further messages),
     acknowledges receipts and publishes, from any thread."""
 
@@ -73,6 +74,8 @@ class BrokerLink:
         self._broker, self._wanted = broker, list(wanted)
         self._deliver, self._connected = deliver, connected
         self._is_connected = False
+        # Made here, so a CA, certificate or key that does not load stops the start-up.
+        self._ssl = tls_context(broker.tls, "broker.tls") if broker.tls else False
         self._loop = asyncio.new_event_loop()
         self._stop = asyncio.Event()
         self._client = self._make_client(receive_maximum)
@@ -110,7 +113,7 @@ class BrokerLink:
         client = gmqtt.Client(
             self._broker.client_id,
             clean_session=False,
-            optimistic_acknowledgement=False,  # PUBACK once the handler returns: once stored
+            optimistic_acknowledgement=False,  # gmqtt acknowledges nothing itself
             session_expiry_interval=SESSION_EXPIRY_S,
             receive_maximum=receive_maximum,
         )
@@ -133,14 +136,13 @@ class BrokerLink:
             self._loop.close()
 
     async def _session(self) -> None:
-        ssl = tls_context(self._broker.tls, "broker.tls") if self._broker.tls else False
         wait = RECONNECT_S[0]
         while not self._stop.is_set():
             try:
                 await self._client.connect(
                     self._broker.host,
                     self._broker.port,
-                    ssl=ssl,
+                    ssl=self._ssl,
                     keepalive=KEEPALIVE_S,
                     version=MQTTv50,
                 )
