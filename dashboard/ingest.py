@@ -65,6 +65,8 @@ TOPIC_CACHE = 8192
 # raises for one message refuses that message.
 DATABASE_DOWN = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
 MESSAGE_FAULT = (SQLAlchemyError, ArithmeticError, ValueError)
+CONFLICT_STATES = ("40P01", "40001")  # PostgreSQL: deadlock detected, serialization failure
+CONFLICT_RETRIES = 10  # at once, before the back-off of a database that is down
 
 
 @dataclass(frozen=True)
@@ -291,11 +293,14 @@ class Ingest:
         parsed = [(item, self._parse(item)) for item in items]
         pending = deque((item, one) for item, one in parsed if one is not None)
         fresh: list[writes.Received] = []
-        wait = 1.0
+        wait, conflicts = 1.0, 0
         while pending:
             try:
                 self._store_isolating(pending, fresh)
             except DATABASE_DOWN as exc:
+                if _conflict(exc) and conflicts < CONFLICT_RETRIES:
+                    conflicts += 1  # rolled back for another worker's sake: again, at once
+                    continue
                 self._database_error = f"{exc.__class__.__name__}: {_first_line(exc)}"
                 log.error(
                     "database write failed (%s); retrying in %.0f s", self._database_error, wait
@@ -443,6 +448,12 @@ def _decode(kind: Topic, payload: bytes, received_s: float) -> Any:
         return decode_availability(payload)
     model = _MODELS[kind]
     return decode(model, payload, received_s)
+
+
+def _conflict(exc: BaseException) -> bool:
+    """Whether the database rolled the transaction back for a concurrent one's sake (a
+    deadlock or serialization failure: workers upserting the same cues), not for being down."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in CONFLICT_STATES
 
 
 def _first_line(exc: BaseException) -> str:
