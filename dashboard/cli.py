@@ -371,3 +371,57 @@ def _say_stats(worker: int, stats: IngestStats, said: str, note: str = "") -> st
     if line != said:
         console.print(line, highlight=False)
     return line
+
+
+report_app = typer.Typer(
+    help="Acknowledgement reports by e-mail (the dashboard sends them by itself; see reports).",
+    no_args_is_help=True,
+)
+dashboard_app.add_typer(report_app, name="report")
+
+
+@report_app.command("send")
+def report_send(
+    config: Path | None = ConfigOption,
+    weekly: bool = typer.Option(
+        False, "--weekly/--daily", help="the 7 days before today, or yesterday (default)"
+    ),
+    site: str | None = typer.Option(None, "--site", help="one site's report; default: the chain"),
+    to: list[str] = typer.Option(
+        None, "--to", help="send to this address instead (repeatable): a test of the settings"
+    ),
+) -> None:
+    """Send a report now, through reports.smtp: to check the mail settings, or to send again
+    one that failed. Exits 1 with what to fix when the mail server refuses it."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from dashboard.reports.mail import MailError
+    from dashboard.reports.schedule import Job, Mailer, period
+    from dashboard.settings import EmailAddress
+
+    settings = load_settings(config)
+    if settings.reports.smtp is None:
+        console.print("[red]error:[/] set reports.smtp (and reports.sender) in the configuration")
+        raise typer.Exit(2)
+    reports = settings.reports
+    try:
+        TypeAdapter(list[EmailAddress]).validate_python(to or [])
+    except ValidationError:
+        console.print(f"[red]error:[/] --to takes e-mail addresses, got {to}", highlight=False)
+        raise typer.Exit(2) from None
+    recipients = tuple(to or (reports.sites.get(site, []) if site else reports.chain))
+    if not recipients:
+        where = f"reports.sites.{site}" if site else "reports.chain"
+        console.print(
+            f"[red]error:[/] nobody to send to: list addresses under {where} or pass --to"
+        )
+        raise typer.Exit(2)
+    job = Job("weekly" if weekly else "daily", site, recipients)
+    today = datetime.now(settings.zone_of(site or "")).date()
+    mailer = Mailer.from_settings(settings, _engine(config))
+    try:
+        mailer.mail(job, period(settings, job, today))
+    except MailError as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    console.print(f"sent {job.what} to {', '.join(recipients)}", highlight=False)

@@ -19,6 +19,7 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import (
@@ -32,8 +33,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from dashboard.broker_link import KEEPALIVE_S, BrokerLink, Delivery
 from dashboard.ingest_queue import BoundedQueue
 from dashboard.live import LiveHub, Update
+from dashboard.samples import LocalClock
 from dashboard.settings import Broker, DashboardConfig
-from dashboard.store import writes
+from dashboard.store import partitions, rollups, writes
 from edge.contract import (
     MAX_PAYLOAD_BYTES,
     Ack,
@@ -56,6 +58,7 @@ from edge.plumbing.throttle import LogThrottles
 
 log = logging.getLogger("greetcue.dashboard.ingest")
 LOG_EVERY_S = 10.0
+MAINTAIN_S = 3600.0  # monthly partitions made ahead and old months removed, this often
 WAIT_SLICE_S = 1.0  # the network thread checks for stop this often while it waits for room
 QOS0_WAIT_S = KEEPALIVE_S / 6  # a QoS 0 message waits this long for room, then is dropped
 # Topics parsed and kept: a chain's cameras reuse a few thousand; a hostile flood of new ones
@@ -117,6 +120,9 @@ class Ingest:
         live: bool = True,
         queue_bytes: int = 128 * 1024 * 1024,
         stall_s: float = 30.0,
+        zone_of: rollups.ZoneOf | None = None,
+        rollup_s: float = 2.0,
+        retention_months: int = 0,
     ):
         self._broker, self._engine, self._hub = broker, engine, hub
         self._linger_s, self._live, self._stall_s = linger_s, live, stall_s
@@ -145,6 +151,9 @@ class Ingest:
         self._died: str | None = None
         self._database_error: str | None = None
         self._topics: dict[str, tuple[Topic, dict[str, str]] | None] = {}
+        self._zone_of, self._rollup_s = zone_of or (lambda _site: ZoneInfo("UTC")), rollup_s
+        self._clock, self._rolled_up = LocalClock(), time.monotonic()
+        self._retention_months, self._maintained = retention_months, -MAINTAIN_S
 
     @classmethod
     def from_settings(
@@ -165,6 +174,9 @@ class Ingest:
             live=hub is not None,
             queue_bytes=settings.ingest_queue_bytes,
             stall_s=settings.ingest_stall_s,
+            zone_of=settings.zone_of,
+            rollup_s=settings.ingest_rollup_s,
+            retention_months=settings.retention_months,
         )
 
     @property
@@ -317,9 +329,30 @@ class Ingest:
             newest = max(fresh, key=lambda item: item.received_s)
             published = newest.event.published_at or newest.event.captured_at
             self.stats.lag_s = max(0.0, newest.received_s - published.timestamp())
+        if time.monotonic() - self._rolled_up >= self._rollup_s:
+            self._roll_up()
         others = [one for _, one in parsed if one is not None]
         self._tell_pages(fresh, [one for one in others if not isinstance(one, writes.Received)])
         return True
+
+    def _roll_up(self) -> None:
+        """Rebuild the hours of the cues changed since the last time; a failure leaves the
+        marks for the next time (or the next report)."""
+        self._rolled_up = time.monotonic()
+        try:
+            with self._engine.begin() as connection:
+                rollups.refresh(connection, self._zone_of, self._clock)
+            if self._rolled_up - self._maintained >= MAINTAIN_S:
+                self._maintained = self._rolled_up
+                with self._engine.begin() as connection:
+                    done = partitions.maintain(connection, self._retention_months, time.time())
+                for what in done:
+                    log.info("raw events: %s", what)
+        except SQLAlchemyError as exc:
+            log.warning(
+                "rolling up the cues or pruning old events failed (%s); retrying later",
+                _first_line(exc),
+            )
 
     def _store_isolating(
         self, pending: deque[tuple[Incoming, Any]], fresh: list[writes.Received]

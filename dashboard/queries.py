@@ -23,7 +23,8 @@ EVENT_TYPES = (
 
 
 def cameras(connection: Connection, site: str | None = None) -> list[dict[str, Any]]:
-    """Every camera with its availability, latest metrics and zones now."""
+    """Every camera with its availability, latest metrics, zones now and when it last said
+    anything (``seen_s``)."""
     query = select(*CameraRow.__table__.c).order_by(CameraRow.site, CameraRow.camera)
     if site:
         query = query.where(CameraRow.site == site)
@@ -42,14 +43,17 @@ def cameras(connection: Connection, site: str | None = None) -> list[dict[str, A
     out = []
     for row in connection.execute(query):
         metrics = json.loads(row.metrics) if row.metrics else None
+        here = zones.get((row.site, row.camera), [])
+        heard = [row.changed_s, row.metrics_s or 0, *(zone["updated_s"] for zone in here)]
         out.append(
             {
                 "site": row.site,
                 "camera": row.camera,
                 "online": row.online,
                 "changed_s": row.changed_s,
+                "seen_s": max(heard),
                 "metrics": metrics,
-                "zones": zones.get((row.site, row.camera), []),
+                "zones": here,
             }
         )
     return out

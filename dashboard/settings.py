@@ -10,7 +10,7 @@ import os
 import ssl
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
@@ -127,9 +127,51 @@ class Daypart(Strict):
     """A part of the trading day with its own acknowledgement goal."""
 
     name: Name = Field(description="daypart name shown on the pages")
-    start: time = Field(description="local start time, HH:MM")
-    end: time = Field(description="local end time, HH:MM (exclusive); 00:00 means midnight")
+    start: time = Field(description="local start time, on the hour (HH:00)")
+    end: time = Field(
+        description="local end time, on the hour (HH:00, exclusive); 00:00 means midnight"
+    )
     goal_s: float = Field(gt=0, le=600, description="acknowledge within this many seconds")
+
+    @model_validator(mode="after")
+    def _on_the_hour(self) -> Self:
+        if problem := off_the_hour(self):
+            raise ValueError(
+                f"{problem}; dayparts start and end on the hour, as figures are kept per local hour"
+            )
+        return self
+
+
+def off_the_hour(part: Daypart) -> str | None:
+    """What keeps ``part`` off whole hours, with the nearest hours to use instead."""
+    for which, at in (("starts", part.start), ("ends", part.end)):
+        if at.minute or at.second or at.microsecond:
+            later = time((at.hour + 1) % 24)
+            return (
+                f"daypart {part.name!r} {which} at {at.isoformat('minutes')}: use "
+                f"{time(at.hour).isoformat('minutes')} or {later.isoformat('minutes')}"
+            )
+    return None
+
+
+MAX_DAYPARTS = 24  # on the hour, a day has room for no more
+
+
+def coverage_gap(dayparts: list[Daypart]) -> str | None:
+    """The first local time that is in no daypart or in two, in words; ``None`` when the
+    dayparts cover the day once."""
+    minutes = [0] * (24 * 60)
+    for part in dayparts:
+        start = part.start.hour * 60 + part.start.minute
+        end = part.end.hour * 60 + part.end.minute or 24 * 60
+        span = range(start, end) if end > start else [*range(start, 24 * 60), *range(end)]
+        for m in span:
+            minutes[m] += 1
+    gap = next((m for m, count in enumerate(minutes) if count != 1), None)
+    if gap is None:
+        return None
+    what = "is in no daypart" if minutes[gap] == 0 else "is in two dayparts"
+    return f"{gap // 60:02d}:{gap % 60:02d} {what}"
 
 
 def _default_dayparts() -> list[Daypart]:
@@ -142,12 +184,16 @@ def _default_dayparts() -> list[Daypart]:
 
 
 class Goals(Strict):
-    """What 'fast enough' means, and when a figure turns amber or red."""
+    """What 'fast enough' means (until a manager saves goals on the Settings page, which rule).
+
+    Green, amber or red follow the service level and its amber margin."""
 
     dayparts: list[Daypart] = Field(
         default_factory=_default_dayparts,
         min_length=1,
-        description="cover the day without gaps; each has its acknowledgement goal",
+        max_length=MAX_DAYPARTS,
+        description="cover the day without gaps, each starting and ending on the hour; each "
+        "has its acknowledgement goal",
     )
     service_level: float = Field(
         0.8, gt=0, le=1, description="share of customers to acknowledge within the goal"
@@ -157,24 +203,19 @@ class Goals(Strict):
     )
     before_zones: list[Name] = Field(
         default_factory=lambda: ["5ft", "3ft"],
+        max_length=8,
         description="zones for 'acknowledged before the customer reached it'",
     )
 
     @model_validator(mode="after")
     def _cover_the_day(self) -> Self:
-        minutes = [0] * (24 * 60)
-        for part in self.dayparts:
-            start = part.start.hour * 60 + part.start.minute
-            end = part.end.hour * 60 + part.end.minute or 24 * 60
-            span = range(start, end) if end > start else [*range(start, 24 * 60), *range(end)]
-            for m in span:
-                minutes[m] += 1
-        if any(count != 1 for count in minutes):
-            gap = next(m for m, count in enumerate(minutes) if count != 1)
-            what = "is in no daypart" if minutes[gap] == 0 else "is in two dayparts"
+        names = [part.name for part in self.dayparts]
+        if twice := sorted({name for name in names if names.count(name) > 1}):
+            raise ValueError(f"goals.dayparts: {twice[0]!r} names two dayparts; name each once")
+        if gap := coverage_gap(self.dayparts):
             raise ValueError(
-                f"goals.dayparts: {gap // 60:02d}:{gap % 60:02d} {what}; make the parts "
-                "cover the day once (end of one = start of the next)"
+                f"goals.dayparts: {gap}; make the parts cover the day once (end of one = "
+                "start of the next)"
             )
         return self
 
@@ -348,6 +389,116 @@ class Privacy(Strict):
     )
 
 
+class CameraHealth(Strict):
+    """When the Overview puts a warning word beside a camera."""
+
+    silent_after_s: float = Field(
+        60,
+        ge=5,
+        le=86_400,
+        description="an online camera with no report (metrics) for this long is 'silent'",
+    )
+    low_fps: float = Field(
+        5, ge=0, le=240, description="a camera processing fewer frames per second is 'slow'"
+    )
+    backlog_events: int = Field(
+        100,
+        ge=1,
+        description="a camera with this many events waiting to be sent (its outbox) is 'behind'",
+    )
+
+
+EMAIL_PATTERN = r"^[^@\s<>,;:\"()\[\]]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$"
+EmailAddress = Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)]
+Recipients = Annotated[list[EmailAddress], Field(max_length=50)]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class Smtp(Strict):
+    """The mail server the reports go out through. The password comes from the environment,
+    never from this file."""
+
+    host: str = Field(min_length=1, max_length=253, description="SMTP server host name")
+    port: int = Field(587, ge=1, le=65535, description="587 for STARTTLS, 465 for implicit TLS")
+    security: Literal["starttls", "tls", "none"] = Field(
+        "starttls",
+        description="starttls: plain connection upgraded to TLS (port 587); tls: TLS from the "
+        "start (port 465); none: no encryption (only a relay on this box or the store LAN)",
+    )
+    username: str | None = Field(None, max_length=254, description="SMTP login; none: no AUTH")
+    password_env: str = Field(
+        "GREETCUE_DASHBOARD_SMTP_PASSWORD",
+        description="environment variable holding the SMTP password (never in this file)",
+    )
+    ca_file: FilePath | None = Field(
+        None, description="PEM CA bundle to trust the server by; default: the system's"
+    )
+    timeout_s: float = Field(30, gt=0, le=300, description="seconds to wait on a silent server")
+
+    @model_validator(mode="after")
+    def _no_password_in_clear(self) -> Self:
+        if self.username and self.security == "none":
+            raise ValueError(
+                "reports.smtp: a username with security none would send the password "
+                "unencrypted; use security: starttls (port 587) or tls (port 465)"
+            )
+        return self
+
+    def password(self) -> str | None:
+        """The SMTP password from the environment, if set."""
+        return os.environ.get(self.password_env) or None
+
+
+class Reports(Strict):
+    """Daily and weekly acknowledgement reports by e-mail, per site and for the chain.
+
+    The figures in plain words in the mail, the one-page PDF attached."""
+
+    smtp: Smtp | None = Field(None, description="mail server; none: no e-mails are sent")
+    sender: EmailAddress | None = Field(None, description="From address (needed with smtp)")
+    sender_name: str = Field("greetcue reports", max_length=80, description="From name")
+    chain: Recipients = Field(
+        default_factory=list, description="who gets the report of all sites together"
+    )
+    sites: dict[Name, Recipients] = Field(
+        default_factory=dict, description="who gets each site's own report, by site name"
+    )
+    daily: bool = Field(True, description="send a report of the day before, every day")
+    weekly: bool = Field(True, description="send a report of the 7 days before, once a week")
+    send_at: time = Field(
+        time(7, 0), description="local time (the site's; the chain's: timezone) to send at, HH:MM"
+    )
+    weekly_on: Weekday = Field("monday", description="day the weekly report goes out")
+    retry_s: float = Field(
+        300, ge=1, le=86_400, description="first wait before sending a failed report again"
+    )
+    retries: int = Field(
+        6, ge=0, le=100, description="tries after the first (each wait doubles) before giving up"
+    )
+    catch_up_h: float = Field(
+        12,
+        ge=0,
+        le=168,
+        description="a report missed while the dashboard was down is sent on start if its "
+        "send time is at most this long past",
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if self.smtp and not self.sender:
+            raise ValueError("reports.sender: set the From address the reports are sent from")
+        if self.smtp and not (self.chain or any(self.sites.values())):
+            raise ValueError(
+                "reports: no recipients; list addresses under reports.chain or reports.sites.<site>"
+            )
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any report is mailed."""
+        return self.smtp is not None and (self.daily or self.weekly)
+
+
 class DashboardConfig(Strict):
     """Everything the dashboard needs; every key has a default."""
 
@@ -369,6 +520,7 @@ class DashboardConfig(Strict):
     sites: dict[Name, Site] = Field(default_factory=dict, description="per-site settings")
     goals: Goals = Field(default_factory=Goals)
     security: Security = Field(default_factory=Security)
+    reports: Reports = Field(default_factory=Reports)
     ingest_batch: int = Field(500, ge=1, le=100_000, description="rows written per transaction")
     ingest_linger_s: float = Field(
         0.01, ge=0, le=1, description="wait this long for more messages before a write"
@@ -384,6 +536,21 @@ class DashboardConfig(Strict):
         "stored, so the broker sends no more than fit in half of it (at 64 KiB each: 1,024 "
         "by default; fewer slow a drain down: 256 cost it a quarter to a half)",
     )
+    retention_months: int = Field(
+        13,
+        ge=0,
+        le=1200,
+        description="keep raw events and cue rows this many whole months before the current "
+        "one (0: keep everything); the hourly figures are kept regardless. On PostgreSQL a month "
+        "is one partition, dropped whole",
+    )
+    ingest_rollup_s: float = Field(
+        2,
+        ge=0.1,
+        le=600,
+        description="roll the changed cues up into their hours this often while events arrive "
+        "(a report rolls up what is left before it reads)",
+    )
     ingest_stall_s: float = Field(
         30,
         ge=1,
@@ -392,6 +559,7 @@ class DashboardConfig(Strict):
         "slow) turns /healthz to 503 and stops the systemd watchdog",
     )
     recent_events: int = Field(50, ge=1, le=1000, description="events on the overview")
+    camera_health: CameraHealth = Field(default_factory=CameraHealth)
     zone_colours: dict[Name, str] = Field(
         default_factory=lambda: {"10ft": "#2e7dd7", "5ft": "#f0a500", "3ft": "#e0383e"},
         description="staff page flash colour per zone (CSS colours)",

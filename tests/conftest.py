@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.support.browser_fixture",
     "tests.support.dashboard_support",
     "tests.support.live_dashboard",
+    "tests.support.smtp_server",
 ]
 
 
@@ -31,6 +32,7 @@ MARKED_BY_FIXTURE = {
     "postgres": "integration",
     "browser": "integration",
     "serve": "integration",
+    "smtp_server": "integration",
 }
 INTEGRATION = "integration: starts real processes or servers (Mosquitto, PostgreSQL, Chromium, "
 INTEGRATION += (

@@ -1,11 +1,27 @@
-// Overview live updates: new events, zone counts and camera availability from /api/live; the
-// "waiting now" board's timers tick every second.
+// Overview live updates: new events, zone counts and camera availability from /api/live, each
+// camera's figures and warnings from /api/overview; the "waiting now" board's timers and the
+// cameras' "offline for 12 min" tick every second.
 (function () {
   "use strict";
+  function span(s) {  // as dashboard/web/render.py's span says it
+    s = Math.max(0, Math.floor(s));
+    var m = Math.floor(s / 60), h = Math.floor(s / 3600), d = Math.floor(s / 86400);
+    if (s < 60) return s + " s";
+    if (m < 60) return m + " min";
+    if (h < 24) return h + " h" + (m % 60 ? " " + (m % 60) + " min" : "");
+    return d + (d === 1 ? " day" : " days") + (h % 24 ? " " + (h % 24) + " h" : "");
+  }
   function tick() {
+    var now = Date.now() / 1000;
     document.querySelectorAll("[data-since]").forEach(function (el) {
-      var s = Math.max(0, Math.floor(Date.now() / 1000 - parseFloat(el.dataset.since)));
+      var s = Math.max(0, Math.floor(now - parseFloat(el.dataset.since)));
       el.textContent = s < 60 ? s + " s" : Math.floor(s / 60) + " min " + String(s % 60).padStart(2, "0") + " s";
+    });
+    document.querySelectorAll("[data-for]").forEach(function (el) {
+      el.textContent = el.dataset.state + " for " + span(now - parseFloat(el.dataset.for));
+    });
+    document.querySelectorAll("[data-ago]").forEach(function (el) {
+      el.textContent = span(now - parseFloat(el.dataset.ago));
     });
   }
   tick();
@@ -96,51 +112,71 @@
       rows[i].remove();
     }
   }
-  function card(site, camera) {
-    var cards = document.querySelectorAll(".camera");
-    for (var i = 0; i < cards.length; i++) {
-      if (cards[i].dataset.site === site && cards[i].dataset.camera === camera) return cards[i];
+  function line(site, camera) {
+    var lines = document.querySelectorAll("#cameras .camera");
+    for (var i = 0; i < lines.length; i++) {
+      if (lines[i].dataset.site === site && lines[i].dataset.camera === camera) return lines[i];
     }
     return null;
   }
   var reloading = false;
-  function newCamera(site) {  // a camera this page has no card for: draw the page again
+  function newCamera(site) {  // a camera this page has no line for: draw the page again
     var filter = document.getElementById("site");
     if (reloading || (filter && filter.value && filter.value !== site)) return;
     reloading = true;
     setTimeout(function () { location.reload(); }, 1000);
   }
   function updateZone(z) {
-    var c = z && card(z.site, z.camera);
+    var c = z && line(z.site, z.camera);
     if (!c) { if (z) newCamera(z.site); return; }
-    var tbody = c.querySelector("tbody.zones");
-    var row = null;
-    tbody.querySelectorAll("tr[data-zone]").forEach(function (tr) { if (tr.dataset.zone === z.zone) row = tr; });
-    if (!row) {
-      row = document.createElement("tr");
-      row.dataset.zone = z.zone;
-      row.dataset.radius = z.radius_ft;
-      row.append(cell(z.zone), cell("", "num count"), cell("", "num nearest"));
+    var people = c.querySelector(".people");
+    var spot = null;
+    people.querySelectorAll("[data-zone]").forEach(function (el) { if (el.dataset.zone === z.zone) spot = el; });
+    if (!spot) {
+      spot = document.createElement("span");
+      spot.dataset.zone = z.zone;
+      spot.dataset.radius = z.radius_ft;
+      var count = document.createElement("b");
+      count.className = "count";
+      spot.append(z.zone + " ", count);
       var after = null;  // outermost ring first
-      tbody.querySelectorAll("tr[data-zone]").forEach(function (tr) {
-        if (!after && parseFloat(tr.dataset.radius) < z.radius_ft) after = tr;
+      people.querySelectorAll("[data-zone]").forEach(function (el) {
+        if (!after && parseFloat(el.dataset.radius) < z.radius_ft) after = el;
       });
-      tbody.insertBefore(row, after);
-      var none = tbody.querySelector("tr.nozones");
-      if (none) none.remove();
+      people.insertBefore(spot, after);
     }
-    row.querySelector(".count").textContent = z.count;
-    row.querySelector(".nearest").textContent = feet(z.nearest_ft);
+    spot.querySelector(".count").textContent = z.count;
+    c.querySelector("[data-ago]").dataset.ago = String(Date.now() / 1000);
   }
-  function updateCamera(m) {
-    var c = m && card(m.site, m.camera);
+  function setState(c, online, changedS) {
+    var state = online ? "Online" : "Offline";
+    c.dataset.online = online ? "true" : "false";
+    var badge = c.querySelector(".badge"), since = c.querySelector("[data-for]");
+    badge.className = "badge " + state.toLowerCase();
+    since.dataset.state = state;
+    since.dataset.for = String(changedS);
+  }
+  function updateCamera(m) {  // an availability change, as it happens
+    var c = m && line(m.site, m.camera);
     if (!c) { if (m) newCamera(m.site); return; }
-    c.dataset.online = m.online ? "true" : "false";
-    var badge = c.querySelector(".badge");
-    badge.className = "badge " + (m.online ? "online" : "offline");
-    badge.textContent = m.online ? "Online" : "Offline";
-    var since = c.querySelector(".since");
-    if (since) since.textContent = (m.online ? "Online" : "Offline") + " since " + localTime(new Date().toISOString(), m.site);
+    setState(c, m.online, Date.now() / 1000);
+    c.querySelector("[data-ago]").dataset.ago = String(Date.now() / 1000);
+    if (!m.online) {
+      c.querySelector(".warnings").replaceChildren();
+      c.querySelector(".fps").textContent = "- fps";
+    }
+    tick();
+    refreshSoon();
+  }
+  function drawCamera(cam) {  // the stored figures: fps, last report, warnings
+    var c = line(cam.site, cam.camera);
+    if (!c) return;
+    setState(c, cam.online, cam.changed_s);
+    c.querySelector(".fps").textContent = (cam.online && cam.metrics ? Number(cam.metrics.fps).toFixed(1) : "-") + " fps";
+    c.querySelector("[data-ago]").dataset.ago = String(cam.seen_s);
+    c.querySelector(".warnings").replaceChildren.apply(c.querySelector(".warnings"), (cam.warnings || []).map(function (w) {
+      return Object.assign(document.createElement("span"), { className: "warn", title: w.why, textContent: w.word });
+    }));
   }
   function status(text, cls) {
     if (!live) return;
@@ -148,7 +184,7 @@
     live.className = "badge live " + cls;
   }
   // Today's figures and the waiting-now board follow cues, acks and customers leaving.
-  var refreshTimer = 0;
+  var refreshTimer = 0, CAMERAS_S = 15;
   function refreshSoon() {
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(refreshToday, 500);
@@ -163,6 +199,7 @@
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) {
         if (!data || !data.today) return;
+        (data.cameras || []).forEach(drawCamera);
         document.querySelectorAll("[data-today]").forEach(function (el) {
           el.textContent = shown(el.dataset.today, data.today.overall[el.dataset.today]);
         });
@@ -202,6 +239,7 @@
   }));
   source.addEventListener("zone", parse(updateZone));
   source.addEventListener("camera", parse(updateCamera));
+  setInterval(refreshToday, CAMERAS_S * 1000);  // fps, last report and warnings come with metrics
 
   var select = document.getElementById("site");
   if (select) select.addEventListener("change", function () { select.form.submit(); });

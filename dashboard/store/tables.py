@@ -156,3 +156,74 @@ class StaffMemberRow(Base):
     code_digest: Mapped[str | None] = mapped_column(String(64))
     created_s: Mapped[float] = mapped_column(Float)
     __table_args__ = (Index("ix_staff_members_site_name", "site", "name", unique=True),)
+
+
+class CueHourRow(Base):
+    """The rollup of one local hour of one camera's cues (waiting customers apart): the
+    counts, and the latencies and lead times of its customers in 0.1 s bins ("bin,count,...";
+    bin k holds ((k - 1) / 10, k / 10] seconds). Rebuilt from the cue rows whenever one of
+    them changes (``dashboard/store/rollups.py``)."""
+
+    __tablename__ = "cue_hours"
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    camera: Mapped[str] = mapped_column(String(64), primary_key=True)
+    start_s: Mapped[float] = mapped_column(Float, primary_key=True, doc="UTC start of the hour")
+    waiting: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    local_day: Mapped[int] = mapped_column(Integer, doc="days since 1970-01-01, local time")
+    local_hour: Mapped[int] = mapped_column(Integer)
+    customers: Mapped[int] = mapped_column(Integer)
+    acknowledged: Mapped[int] = mapped_column(Integer)
+    left: Mapped[int] = mapped_column(Integer)
+    closed: Mapped[int] = mapped_column(Integer)
+    latency_bins: Mapped[int] = mapped_column(Integer, doc="bins in latency")
+    latency: Mapped[str | None] = mapped_column(Text)
+    lead_bins: Mapped[int] = mapped_column(Integer, doc="bins in lead")
+    lead: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_cue_hours_start", "start_s"),)
+
+
+class CueHourZoneRow(Base):
+    """Of an hour's acknowledged customers, how many were acknowledged before each zone."""
+
+    __tablename__ = "cue_hour_zones"
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    camera: Mapped[str] = mapped_column(String(64), primary_key=True)
+    start_s: Mapped[float] = mapped_column(Float, primary_key=True)
+    waiting: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    zone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    acknowledged: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (Index("ix_cue_hour_zones_start", "start_s"),)
+
+
+class RollupDirtyRow(Base):
+    """A cue changed since its hour was rolled up; written in the transaction that changed
+    it, removed by the rollup that reads it."""
+
+    __tablename__ = "rollup_dirty"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cue_id: Mapped[str] = mapped_column(String(36))
+
+
+class GoalsRow(Base):
+    """The goals as saved on the settings page, one row per save; the highest version is in
+    force (none: the YAML's). The version is set by the saver, so two managers saving over the
+    same version cannot both win."""
+
+    __tablename__ = "goals"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    goals: Mapped[str] = mapped_column(Text, doc="the Goals model as JSON")
+    saved_s: Mapped[float] = mapped_column(Float)
+    saved_by: Mapped[str] = mapped_column(String(64))
+
+
+class AuditRow(Base):
+    """Who changed a setting on the pages, when, and what changed (in words and as JSON)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at_s: Mapped[float] = mapped_column(Float, index=True)
+    who: Mapped[str] = mapped_column(String(64))
+    what: Mapped[str] = mapped_column(String(32), doc="the setting changed: goals")
+    summary: Mapped[str] = mapped_column(Text, doc="the changes, in words")
+    before: Mapped[str | None] = mapped_column(Text, doc="JSON; none: the YAML's defaults")
+    after: Mapped[str] = mapped_column(Text, doc="JSON")

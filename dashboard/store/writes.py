@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dashboard.store import rollups
 from dashboard.store.event_inserts import insert_events
 from dashboard.store.tables import CameraRow, CueRow, EventRow, OccupancyRow
 from edge.contract import AckRecorded, CueIssued, CueUnacknowledged, Event, ZoneEnter
@@ -120,6 +121,7 @@ def store_events(connection: Connection, items: Sequence[Received]) -> list[Rece
         _effects(item.event, effects)
     for name, rows_of_kind in effects.items():
         _upsert_cues(connection, rows_of_kind, _UPDATES[name])
+    rollups.mark(connection, (row["cue_id"] for kind in effects.values() for row in kind))
     return fresh
 
 
@@ -290,8 +292,11 @@ def close_cues(connection: Connection, site: str, camera: str, at_s: float, why:
             cues.closed_s.is_(None),
         )
         .values(closed_s=at_s, closed_why=why)
+        .returning(cues.cue_id)
     )
-    return connection.execute(statement).rowcount
+    closed = list(connection.scalars(statement))
+    rollups.mark(connection, closed)
+    return len(closed)
 
 
 def store_metrics(connection: Connection, item: MetricsSeen) -> None:

@@ -54,6 +54,20 @@ def manager(request: Request) -> Principal:
 Manager = Annotated[Principal, Depends(manager)]
 
 
+def signed_in_manager(who: Manager) -> Principal:
+    """A manager signed in on a browser: settings are read and changed by a person with a
+    session (and a CSRF token), never by an integration's API token."""
+    if who.kind != "user":
+        raise ForbiddenError(
+            "settings are read and changed by a manager signed in on the Settings page, "
+            "not with an API token"
+        )
+    return who
+
+
+SignedInManager = Annotated[Principal, Depends(signed_in_manager)]
+
+
 def csrf_token(request: Request) -> str:
     """The session's CSRF token for forms (made on first use)."""
     token = request.session.get("csrf")

@@ -17,9 +17,11 @@ from sse_starlette.sse import EventSourceResponse
 
 from dashboard import auth, queries
 from dashboard.analytics import Filters, Report
+from dashboard.camera_health import warnings
 from dashboard.web import access
 from dashboard.web.access import Manager
 from dashboard.web.filters import read_filters, refuse
+from dashboard.web.goals_in_force import goals_in_force
 from edge.contract import Name
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -46,6 +48,9 @@ def overview(request: Request, _who: Manager, site: str | None = None) -> dict[s
             Filters(0, time.time() + 86400, site=filters.site),
             limit=settings.recent_events,
         )
+    now_s = time.time()
+    for camera in cameras:
+        camera["warnings"] = warnings(camera, now_s, settings.camera_health)
     stats = state.ingest.stats if state.ingest else None
     return {
         "today": today(request, filters.site),
@@ -73,8 +78,9 @@ def today(request: Request, site: str | None) -> dict[str, Any]:
     settings, state = request.app.state.settings, request.app.state
     day = datetime.now(settings.zone_of(site or "")).date().isoformat()
     filters = read_filters(request, site=site, start=day, end=day)
+    _, _, analytics = goals_in_force(request)
     with state.engine.connect() as connection:
-        report = state.analytics.report(connection, filters)
+        report = analytics.report(connection, filters)
         waiting = queries.open_cues(connection, time.time() - WAITING_NOW_S, site)
     return {
         "day": day,
@@ -92,7 +98,7 @@ def acks(request: Request, _who: Manager, filters: Filtered) -> dict[str, Any]:
 
 def reports(request: Request, filters: Filters) -> tuple[Report, dict[str, Any]]:
     """The figures for the filters, and the previous period's overall figures beside them."""
-    analytics = request.app.state.analytics
+    _, _, analytics = goals_in_force(request)
     with request.app.state.engine.connect() as connection:
         report = analytics.report(connection, filters)
         before = analytics.report(connection, filters.previous())

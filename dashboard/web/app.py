@@ -19,14 +19,14 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.middleware.sessions import SessionMiddleware
 
-from dashboard.analytics import Analytics
 from dashboard.ingest import Ingest
 from dashboard.live import LiveHub
 from dashboard.logins import LoginGuard
 from dashboard.push import WebPush, public_key, vapid_key
+from dashboard.saved_goals import GoalsCache
 from dashboard.settings import DashboardConfig
 from dashboard.store.database import open_engine, require_migrated
-from dashboard.web import access, api, pages, staff
+from dashboard.web import access, api, pages, reports, settings_pages, staff
 from dashboard.web.headers import SecurityHeaders
 from dashboard.web.metrics import IngestCollector, metrics_route
 from dashboard.web.render import install_filters
@@ -76,13 +76,22 @@ def create_app(
         vapid = vapid_key(settings.folder())
         hub.pusher = WebPush(engine, vapid, settings.push.contact)
     feeder = Ingest.from_settings(settings, engine, hub) if ingest else None
+    mails = None
+    if settings.reports.enabled:
+        from dashboard.reports.schedule import ReportScheduler
+
+        mails = ReportScheduler.from_settings(settings, engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.loop = asyncio.get_running_loop()
         if feeder:
             feeder.start()
+        if mails:
+            mails.start()
         yield
+        if mails:
+            mails.stop()
         if feeder:
             feeder.stop()
         if isinstance(hub.pusher, WebPush):
@@ -102,7 +111,7 @@ def create_app(
     app.state.settings, app.state.engine, app.state.hub = settings, engine, hub
     app.state.push_key = public_key(vapid) if settings.push.enabled else None
     app.state.ingest = feeder
-    app.state.analytics = Analytics(settings)
+    app.state.goals = GoalsCache(settings)  # the goals in force: dashboard/web/goals_in_force.py
     templates = Jinja2Templates(directory=HERE / "templates")
     install_filters(templates, settings)
     app.state.templates = templates
@@ -124,6 +133,8 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(staff.router)
+    app.include_router(settings_pages.router)
+    app.include_router(reports.router)
     metrics_route(app, IngestCollector(app))
 
     @app.get("/openapi.json", include_in_schema=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -19,25 +19,10 @@ from dashboard.web.access import Manager
 from dashboard.web.api import event_types, reports, staff_links, staff_url
 from dashboard.web.api import overview as overview_data
 from dashboard.web.filters import as_query, read_filters
+from dashboard.web.render import page as _page
 
 router = APIRouter(include_in_schema=False)
 Filtered = Annotated[Filters, Depends(read_filters)]
-
-
-def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    settings = request.app.state.settings
-    base = {
-        "csrf": access.csrf_token(request),
-        "user": request.session.get("user"),
-        "nav": request.url.path,
-        "goals": settings.goals,
-        "per_person": settings.privacy.per_person,
-        "now_s": time.time(),
-    }
-    page: Response = request.app.state.templates.TemplateResponse(
-        request, name, base | context, status_code=status
-    )
-    return page
 
 
 CHOICES_S = 60.0  # filter choices change rarely; reading them scans the cue table

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,6 +35,7 @@ from edge.contract import (
     CueReason,
     CueUnacknowledged,
     Event,
+    Metrics,
     ZoneEnter,
     new_id,
     utc,
@@ -241,6 +242,42 @@ class Customer:
             zone="10ft",
             **self._common(),
         )
+
+
+@dataclass
+class Camera:
+    """Stores what the ingest keeps of one camera: its availability since ``changed_s``, its
+    latest metrics at ``seen_s`` and its zones' counts."""
+
+    site: str
+    camera: str
+    online: bool = True
+    changed_s: float = 0.0
+    seen_s: float = 0.0
+    fps: float = 14.8
+    outbox_depth: int = 0
+    zones: dict[str, int] = field(default_factory=lambda: {"10ft": 2, "5ft": 1, "3ft": 0})
+
+    def store(self, engine: Engine) -> None:
+        """Write it, as the ingest would."""
+        metrics = Metrics(
+            site=self.site, camera=self.camera, at=utc(self.seen_s), camera_online=True,
+            fps=self.fps, stage_ms={"detect": 40.0}, outbox_depth=self.outbox_depth,
+            outbox_dropped=0, frames_dropped=0, people=sum(self.zones.values()),
+        )  # fmt: skip
+        with engine.begin() as connection:
+            writes.store_availability(
+                connection, writes.Availability(self.site, self.camera, self.online, self.changed_s)
+            )
+            writes.store_metrics(
+                connection,
+                writes.MetricsSeen(self.site, self.camera, metrics.model_dump_json(), self.seen_s),
+            )
+            for zone, count in self.zones.items():
+                radius = float(zone.removesuffix("ft"))
+                values: dict[str, Any] = {"site": self.site, "camera": self.camera, "zone": zone}
+                values |= {"radius_ft": radius, "count": count, "nearest_ft": None}
+                writes.store_occupancy(connection, values | {"updated_s": self.seen_s})
 
 
 def on_broker(folder: Path, broker: Mosquitto, client_id: str, **settings: Any) -> DashboardConfig:

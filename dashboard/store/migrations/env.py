@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from dashboard.store.partitions import not_a_partition
 from dashboard.store.tables import Base
 
 engine = context.config.attributes["engine"]
@@ -12,6 +13,7 @@ with engine.begin() as connection:
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_object=not_a_partition,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -33,6 +33,29 @@ def test_the_example_configuration_loads() -> None:
             " {name: b, start: '10:00', end: '12:00', goal_s: 5}]}",
             "10:00 is in two dayparts",
         ),
+        (
+            "goals: {dayparts: [{name: a, start: '00:00', end: '11:30', goal_s: 5},"
+            " {name: lunch, start: '11:30', end: '00:00', goal_s: 5}]}",
+            "daypart 'a' ends at 11:30: use 11:00 or 12:00; dayparts start and end on the hour",
+        ),
+        (
+            "goals: {dayparts: [{name: late, start: '23:45', end: '00:00', goal_s: 5}]}",
+            "daypart 'late' starts at 23:45: use 23:00 or 00:00",
+        ),
+        (
+            "goals: {dayparts: [{name: a, start: '00:00', end: '12:00', goal_s: 5},"
+            " {name: a, start: '12:00', end: '00:00', goal_s: 5}]}",
+            "'a' names two dayparts; name each once",
+        ),
+        (
+            "goals: {dayparts: ["
+            + ", ".join(
+                f"{{name: p{h}, start: '{h:02d}:00', end: '{h:02d}:00', goal_s: 5}}"
+                for h in range(25)
+            )
+            + "]}",
+            "goals.dayparts: List should have at most 24 items",
+        ),
         ("listen: {port: 99999}", "listen.port"),
         ("- a list", "top level must be a mapping"),
     ],

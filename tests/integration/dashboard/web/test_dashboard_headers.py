@@ -146,7 +146,11 @@ def test_every_page_loads_without_a_csp_violation_and_works(site: Site, browser:
     expect(page.locator(".camera")).to_have_count(2)
     manager.check(page)
 
-    for path, shown in [("/devices", "#make"), ("/docs", "section.api-op")]:
+    for path, shown in [
+        ("/devices", "#make"),
+        ("/settings", "#goals"),
+        ("/docs", "section.api-op"),
+    ]:
         page.goto(f"{site.base}{path}")
         expect(page.locator(shown).first).to_be_visible()
         manager.check(page)
