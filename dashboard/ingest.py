@@ -21,11 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
 from sqlalchemy.exc import (
     DisconnectionError,
@@ -35,6 +30,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from dashboard.broker_link import KEEPALIVE_S, BrokerLink, Delivery
 from dashboard.ingest_queue import BoundedQueue
 from dashboard.live import LiveHub, Update
 from dashboard.samples import LocalClock
@@ -58,20 +54,22 @@ from edge.contract import (
     decode_availability,
     decode_event,
 )
-from edge.plumbing.mqtt_tls import configure_tls
 from edge.plumbing.throttle import LogThrottles
 
 log = logging.getLogger("greetcue.dashboard.ingest")
-SESSION_EXPIRY_S = 24 * 3600  # the broker keeps our QoS 1 messages this long while we are down
-KEEPALIVE_S = 30
 LOG_EVERY_S = 10.0
 MAINTAIN_S = 3600.0  # monthly partitions made ahead and old months removed, this often
 WAIT_SLICE_S = 1.0  # the network thread checks for stop this often while it waits for room
 QOS0_WAIT_S = KEEPALIVE_S / 6  # a QoS 0 message waits this long for room, then is dropped
+# Topics parsed and kept: a chain's cameras reuse a few thousand; a hostile flood of new ones
+# empties the cache, never grows it past this.
+TOPIC_CACHE = 8192
 # The database's fault, not the message's: retried with back-off. Anything else a store
 # raises for one message refuses that message.
 DATABASE_DOWN = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
 MESSAGE_FAULT = (SQLAlchemyError, ArithmeticError, ValueError)
+CONFLICT_STATES = ("40P01", "40001")  # PostgreSQL: deadlock detected, serialization failure
+CONFLICT_RETRIES = 10  # at once, before the back-off of a database that is down
 
 
 @dataclass(frozen=True)
@@ -81,8 +79,11 @@ class Incoming:
     topic: str
     payload: bytes
     received_s: float
-    mid: int
-    qos: int
+    delivery: Delivery  # handed back to the broker link to acknowledge it
+
+    @property
+    def qos(self) -> int:
+        return self.delivery.qos
 
 
 @dataclass
@@ -117,15 +118,18 @@ class Ingest:
         depth: int,
         linger_s: float = 0.01,
         live: bool = True,
-        queue_bytes: int = 32 * 1024 * 1024,
+        queue_bytes: int = 128 * 1024 * 1024,
         stall_s: float = 30.0,
         zone_of: rollups.ZoneOf | None = None,
         rollup_s: float = 2.0,
         retention_months: int = 0,
     ):
-        self._broker, self._engine, self._hub, self._batch = broker, engine, hub, batch
+        self._broker, self._engine, self._hub = broker, engine, hub
         self._linger_s, self._live, self._stall_s = linger_s, live, stall_s
         self._receive_maximum = receive_maximum(depth, queue_bytes)
+        # The broker sends no more QoS 1 messages than Receive Maximum before the writer
+        # acknowledges some: a batch waiting for more would only wait out its linger.
+        self._batch = min(batch, self._receive_maximum)
         self._queue: BoundedQueue[Incoming] = BoundedQueue(
             depth,
             queue_bytes,
@@ -134,13 +138,19 @@ class Ingest:
         )
         self.stats = IngestStats()
         self._writer = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
-        self._client = self._make_client()
+        self._link = BrokerLink(
+            broker,
+            self._receive_maximum,
+            subscriptions(broker, live),
+            self._on_message,
+            self._on_connection,
+        )
         self._throttles = LogThrottles(LOG_EVERY_S)
-        self._publish_lock = threading.Lock()
         self._stopping = threading.Event()
         self._busy_since: float | None = None  # monotonic start of the batch being written
         self._died: str | None = None
         self._database_error: str | None = None
+        self._topics: dict[str, tuple[Topic, dict[str, str]] | None] = {}
         self._zone_of, self._rollup_s = zone_of or (lambda _site: ZoneInfo("UTC")), rollup_s
         self._clock, self._rolled_up = LocalClock(), time.monotonic()
         self._retention_months, self._maintained = retention_months, -MAINTAIN_S
@@ -200,90 +210,37 @@ class Ingest:
     def start(self) -> Ingest:
         """Connect (retrying in the background) and start writing."""
         self._writer.start()
-        self._client.connect_async(
-            self._broker.host,
-            self._broker.port,
-            keepalive=KEEPALIVE_S,
-            clean_start=False,
-            properties=_session_properties(self._receive_maximum),
-        )
-        self._client.loop_start()
+        self._link.start()
         return self
 
     def stop(self) -> None:
         """Disconnect, then store what is queued (with the database down: the broker keeps
         what was not acknowledged)."""
         self._stopping.set()
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._link.stop()
         self._queue.close()
         self._writer.join(timeout=30)
 
     def publish_ack(self, topic: str, payload: bytes) -> bool:
         """Send a staff page's ack (QoS 1); False when the broker is not connected."""
-        if not self._client.is_connected():
-            return False
-        with self._publish_lock:
-            info = self._client.publish(topic, payload, qos=1)
-        return info.rc == mqtt.MQTT_ERR_SUCCESS
+        return self._link.publish(topic, payload)
 
     # --- network thread -------------------------------------------------------------------
 
-    def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=self._broker.client_id,
-            protocol=mqtt.MQTTv5,
-            manual_ack=True,  # acknowledged once stored: a crash before that loses nothing
-        )
-        if self._broker.username:
-            client.username_pw_set(self._broker.username, self._broker.password())
-        if self._broker.tls:
-            configure_tls(client, self._broker.tls, "broker.tls")
-        client.reconnect_delay_set(1, 30)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        return client
+    def _on_connection(self, connected: bool) -> None:
+        self.stats.connected = connected
 
-    def _on_connect(
-        self, client: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any
-    ) -> None:
-        if reason.is_failure:
-            log.error(
-                "broker %s:%s refused the dashboard: %s; check broker.username and $%s",
-                self._broker.host,
-                self._broker.port,
-                reason,
-                self._broker.password_env,
-            )
-            return
-        self.stats.connected = True
-        for wanted, qos, identifier in subscriptions(self._broker, self._live):
-            properties = Properties(PacketTypes.SUBSCRIBE)  # type: ignore[no-untyped-call]
-            properties.SubscriptionIdentifier = identifier
-            client.subscribe(wanted, qos=qos, properties=properties)
-            log.info("subscribed to %s on %s:%s", wanted, self._broker.host, self._broker.port)
-
-    def _on_disconnect(self, _c: Any, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
-        self.stats.connected = False
-        log.warning("broker connection lost (%s); reconnecting", reason)
-
-    def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        size = len(message.payload)
+    def _on_message(self, delivery: Delivery) -> None:
+        size = len(delivery.payload)
         if size > MAX_PAYLOAD_BYTES:  # refused before it is queued or parsed
-            self._refuse("too_large", message.topic, f"{size} bytes; at most {MAX_PAYLOAD_BYTES}")
-            if message.qos > 0:
-                client.ack(message.mid, message.qos)
+            self._refuse("too_large", delivery.topic, f"{size} bytes; at most {MAX_PAYLOAD_BYTES}")
+            self._link.acknowledge([delivery.receipt])
             return
-        if LIVE_ONLY in getattr(message.properties, "SubscriptionIdentifier", []):
-            self._live_only(message)
+        if LIVE_ONLY in delivery.subscriptions:
+            self._live_only(delivery.payload)
             return
         self.stats.received += 1
-        item = Incoming(
-            message.topic, bytes(message.payload), time.time(), message.mid, message.qos
-        )
-        self._enqueue(item)
+        self._enqueue(Incoming(delivery.topic, delivery.payload, time.time(), delivery))
 
     def _enqueue(self, item: Incoming) -> None:
         """Queue a message, waiting while the queue is full (back-pressure: the network
@@ -309,10 +266,10 @@ class Ingest:
             )
         self.stats.queued, self.stats.queued_bytes = self._queue.queued, self._queue.held[1]
 
-    def _live_only(self, message: mqtt.MQTTMessage) -> None:
+    def _live_only(self, payload: bytes) -> None:
         """An event another worker stores: only shown on open pages."""
         try:
-            event = decode_event(bytes(message.payload))
+            event = decode_event(payload)
         except ContractError:
             return  # the worker that stores it counts it
         self._show(event)
@@ -348,11 +305,14 @@ class Ingest:
         parsed = [(item, self._parse(item)) for item in items]
         pending = deque((item, one) for item, one in parsed if one is not None)
         fresh: list[writes.Received] = []
-        wait = 1.0
+        wait, conflicts = 1.0, 0
         while pending:
             try:
                 self._store_isolating(pending, fresh)
             except DATABASE_DOWN as exc:
+                if _conflict(exc) and conflicts < CONFLICT_RETRIES:
+                    conflicts += 1  # rolled back for another worker's sake: again, at once
+                    continue
                 self._database_error = f"{exc.__class__.__name__}: {_first_line(exc)}"
                 log.error(
                     "database write failed (%s); retrying in %.0f s", self._database_error, wait
@@ -361,9 +321,7 @@ class Ingest:
                     return False
                 wait = min(wait * 2, 30.0)
         self._database_error = None
-        for item in items:
-            if item.qos > 0:
-                self._client.ack(item.mid, item.qos)
+        self._link.acknowledge([item.delivery.receipt for item in items])
         events = sum(isinstance(one, writes.Received) for _, one in parsed)
         self.stats.stored += len(fresh)
         self.stats.duplicates += events - len(fresh)
@@ -435,7 +393,7 @@ class Ingest:
         """The message as something to store, or None (refused, or nothing to store)."""
         topic, payload, at = item.topic, item.payload, item.received_s
         try:
-            found = self._broker.parse_topic(topic)
+            found = self._parse_topic(topic)
         except TopicLevelError as exc:
             self._refuse("bad_topic", topic, str(exc))
             return None
@@ -467,6 +425,17 @@ class Ingest:
         elif isinstance(message, ZoneOccupancy):
             return message
         return None  # acks go to the edge; the edge's ack event is what counts
+
+    def _parse_topic(self, topic: str) -> tuple[Topic, dict[str, str]] | None:
+        """The broker settings' reading of ``topic``, kept for the next message on it (a
+        topic refused by a ``ContractError`` is read again each time)."""
+        if topic in self._topics:
+            return self._topics[topic]
+        found = self._broker.parse_topic(topic)
+        if len(self._topics) >= TOPIC_CACHE:
+            self._topics.clear()
+        self._topics[topic] = found
+        return found
 
     def _refuse(self, kind: str, topic: str, why: str) -> None:
         self.stats.refused[kind] += 1
@@ -514,6 +483,12 @@ def _decode(kind: Topic, payload: bytes, received_s: float) -> Any:
     return decode(model, payload, received_s)
 
 
+def _conflict(exc: BaseException) -> bool:
+    """Whether the database rolled the transaction back for a concurrent one's sake (a
+    deadlock or serialization failure: workers upserting the same cues), not for being down."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in CONFLICT_STATES
+
+
 def _first_line(exc: BaseException) -> str:
     return (str(exc).splitlines() or [""])[0][:200]
 
@@ -547,10 +522,3 @@ def subscriptions(broker: Broker, live: bool) -> list[tuple[str, int, int]]:
     if live:
         wanted.append((events, 0, LIVE_ONLY))
     return wanted
-
-
-def _session_properties(receive_maximum: int) -> Properties:
-    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-    properties.SessionExpiryInterval = SESSION_EXPIRY_S
-    properties.ReceiveMaximum = receive_maximum
-    return properties

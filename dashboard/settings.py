@@ -529,11 +529,12 @@ class DashboardConfig(Strict):
         100_000, ge=100, description="messages held in memory while the database is slow"
     )
     ingest_queue_bytes: int = Field(
-        32 * 1024 * 1024,
+        128 * 1024 * 1024,
         ge=256 * 1024,
         description="payload bytes held in memory while the database is slow; past it (or "
         "ingest_queue) the broker holds the rest: QoS 1 messages are acknowledged only once "
-        "stored, so the broker sends no more than fit in half of it",
+        "stored, so the broker sends no more than fit in half of it (at 64 KiB each: 1,024 "
+        "by default; fewer slow a drain down: 256 cost it a quarter to a half)",
     )
     retention_months: int = Field(
         13,

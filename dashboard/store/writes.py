@@ -25,6 +25,7 @@ from sqlalchemy import Connection, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dashboard.store import rollups
+from dashboard.store.event_inserts import insert_events
 from dashboard.store.tables import CameraRow, CueRow, EventRow, OccupancyRow
 from edge.contract import AckRecorded, CueIssued, CueUnacknowledged, Event, ZoneEnter
 
@@ -67,44 +68,60 @@ def _insert(connection: Connection, table: Any) -> Any:
     return sqlite.insert(table)
 
 
-def event_row(item: Received) -> Row:
-    """The ``events`` row of an event."""
+# The ``events`` columns in the order the raw inserts bind them.
+EVENT_COLUMNS = (
+    "id",
+    "type",
+    "site",
+    "camera",
+    "track_id",
+    "zone",
+    "device",
+    "staff",
+    "cue_id",
+    "captured_s",
+    "received_s",
+    "payload",
+)
+
+
+def _event_values(item: Received) -> tuple[Any, ...]:
+    """An event's ``events`` row as values in ``EVENT_COLUMNS`` order. The fields only some
+    event types have are read from the model's dict (pydantic's ``getattr`` fallback for a
+    missing attribute costs more than the rest of the row)."""
     event = item.event
-    return {
-        "id": str(event.id),
-        "type": event.type,
-        "site": event.site,
-        "camera": event.camera,
-        "track_id": event.track_id,
-        "zone": event.zone,
-        "device": getattr(event, "device", None),
-        "staff": getattr(event, "staff", None),
-        "cue_id": str(cue) if (cue := getattr(event, "cue_id", None)) else None,
-        "captured_s": event.captured_at.timestamp(),
-        "received_s": item.received_s,
-        "payload": item.payload.decode() if item.payload else event.model_dump_json(),
-    }
+    fields = event.__dict__
+    cue = fields.get("cue_id")
+    return (
+        str(event.id),
+        event.type,
+        event.site,
+        event.camera,
+        event.track_id,
+        event.zone,
+        fields.get("device"),
+        fields.get("staff"),
+        str(cue) if cue else None,
+        event.captured_at.timestamp(),
+        item.received_s,
+        item.payload.decode() if item.payload else event.model_dump_json(),
+    )
 
 
 def store_events(connection: Connection, items: Sequence[Received]) -> list[Received]:
     """Insert the events not stored yet; apply the effects of those, return them."""
     if not items:
         return []
-    unique = {str(item.event.id): item for item in items}
-    key = (connection.dialect.name, "events")
-    if key not in _STATEMENTS:
-        _STATEMENTS[key] = (
-            _insert(connection, EventRow).on_conflict_do_nothing().returning(EventRow.id)
-        )
-    statement = _STATEMENTS[key]
-    new_ids = set(connection.scalars(statement, [event_row(i) for i in unique.values()]))
-    fresh = [item for key, item in unique.items() if key in new_ids]
+    rows = {values[0]: (values, item) for item in items for values in [_event_values(item)]}
+    ordered = [rows[key][0] for key in sorted(rows)]  # one lock order for all workers
+    new_ids = insert_events(connection, EVENT_COLUMNS, ordered)
+    fresh = [item for key, (_, item) in rows.items() if key in new_ids]
     effects: dict[str, list[Row]] = {name: [] for name in _UPDATES}
     for item in fresh:
         _effects(item.event, effects)
-    for name, rows in effects.items():
-        _upsert_cues(connection, rows, _UPDATES[name])
-    rollups.mark(connection, (row["cue_id"] for rows in effects.values() for row in rows))
+    for name, rows_of_kind in effects.items():
+        _upsert_cues(connection, rows_of_kind, _UPDATES[name])
+    rollups.mark(connection, (row["cue_id"] for kind in effects.values() for row in kind))
     return fresh
 
 
@@ -234,7 +251,7 @@ def _upsert_cues(connection: Connection, rows: list[Row], update: Any) -> None:
     """Insert or update cue rows in as few statements as can be: one per round in which each
     cue appears once (PostgreSQL refuses a statement that updates one row twice)."""
     rounds: list[dict[str, Row]] = []
-    for row in rows:
+    for row in sorted(rows, key=lambda row: str(row["cue_id"])):  # one lock order for all workers
         free = next((r for r in rounds if row["cue_id"] not in r), None)
         if free is None:
             free = {}

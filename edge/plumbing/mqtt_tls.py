@@ -1,4 +1,5 @@
-"""TLS on a paho MQTT client, from the CA, certificate and key files a configuration names."""
+"""TLS on an MQTT client, from the CA, certificate and key files a configuration names: an
+``ssl.SSLContext`` for any client, set on a paho client by ``configure_tls``."""
 
 from __future__ import annotations
 
@@ -24,19 +25,27 @@ class TlsFilesError(RuntimeError):
     """A CA, certificate or key file does not load; the message names the keys to check."""
 
 
-def configure_tls(client: mqtt.Client, tls: TlsFiles, key: str, insecure: bool = False) -> None:
-    """TLS with the system's CAs unless ``ca_file``; a file that does not load raises
-    ``TlsFilesError`` naming the configuration's ``key`` (e.g. ``mqtt.tls``)."""
+def tls_context(tls: TlsFiles, key: str) -> ssl.SSLContext:
+    """A client context that checks the broker's certificate and name, against the system's
+    CAs unless ``ca_file``; a file that does not load raises ``TlsFilesError`` naming the
+    configuration's ``key`` (e.g. ``mqtt.tls``)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
     try:
-        client.tls_set(
-            ca_certs=str(tls.ca_file) if tls.ca_file else None,
-            certfile=str(tls.cert_file) if tls.cert_file else None,
-            keyfile=str(tls.key_file) if tls.key_file else None,
-        )
+        if tls.cert_file:
+            context.load_cert_chain(str(tls.cert_file), str(tls.key_file) if tls.key_file else None)
+        if tls.ca_file:
+            context.load_verify_locations(str(tls.ca_file))
+        else:
+            context.load_default_certs()
     except (OSError, ssl.SSLError) as err:
         raise TlsFilesError(
             f"{key}: cannot load the CA / certificate / key ({err}); check {key}.ca_file, "
             "cert_file and key_file"
         ) from err
-    if insecure:
-        client.tls_insecure_set(True)
+    return context
+
+
+def configure_tls(client: mqtt.Client, tls: TlsFiles, key: str, insecure: bool = False) -> None:
+    """TLS on a paho client with :func:`tls_context`; ``insecure`` skips the name check."""
+    client.tls_set_context(tls_context(tls, key))
+    client.tls_insecure_set(insecure)

@@ -40,5 +40,8 @@ def test_the_dashboard_bench_reports_every_figure(
     out = " ".join(result.output.split())
     assert "ingest into sqlite" in out and "events/s" in out
     assert "all sites, last 7 days (the default)" in out
-    assert "ingest into SQLite" in out and "Acknowledgement page p95" in out
+    for traffic in ("backlog", "live"):  # each beside the MQTT clients' own no-work drains
+        assert f"ingest into sqlite ({traffic}) " in out
+    assert out.count("gmqtt alone, no work") == out.count("paho-mqtt alone, no work") == 2
+    assert "target >= 20,000" in out and "Acknowledgement page p95" in out
     assert list((tmp_path / "cache" / "greetcue" / "bench").glob("dashboard-*.sqlite3"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from rich.progress import Progress
 
-from edge.cli.bench_dashboard import _publish
+from edge.cli.bench_ingest import _publish
 from edge.service.delivery.broker import Mosquitto
 from tests.support.mosquitto_fixture import SubscriberFactory
 
