@@ -13,12 +13,14 @@ import paho.mqtt.client as mqtt
 import pytest
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import func, select
 
 from dashboard import auth
 from dashboard.ingest import Ingest
 from dashboard.live import DeviceId, LiveHub
 from dashboard.settings import Broker, DashboardConfig
 from dashboard.store import writes
+from dashboard.store.tables import CueHourRow, RollupDirtyRow
 from dashboard.synthetic import Visit, visit_events
 from dashboard.web.app import create_app
 from edge.contract import CueCommand, CueIssued, Topic, ZoneOccupancy, encode, utc
@@ -204,3 +206,31 @@ def test_a_staff_page_cue_closes_whichever_shared_worker_stores_its_ack(
     finally:
         web.stop()
         worker.stop()
+
+
+def test_the_ingest_rolls_the_cues_up_while_events_arrive(
+    mosquitto: Mosquitto, publisher: Publisher, tmp_path: Path
+) -> None:
+    settings = settings_for(mosquitto, tmp_path).model_copy(update={"ingest_rollup_s": 0.1})
+    engine = migrated_engine(settings)
+    sent = visit(1) + visit(2) + visit(3)
+    ingest = Ingest.from_settings(settings, engine).start()
+    try:
+        wait_until(lambda: ingest.stats.connected, "the dashboard to connect")
+        for payload in sent:
+            publisher.send(EVENT, payload)
+        wait_until(lambda: ingest.stats.stored == len(sent), "the events to be stored")
+        publisher.send(EVENT, visit(4)[0])  # a later batch: the roll-up is due by then
+
+        def rolled_up() -> tuple[int, int, int]:
+            with engine.connect() as connection:
+                hours = CueHourRow.__table__
+                row = connection.execute(
+                    select(func.sum(hours.c.customers), func.sum(hours.c.acknowledged))
+                ).one()
+                marks = connection.execute(select(func.count()).select_from(RollupDirtyRow))
+                return int(row[0] or 0), int(row[1] or 0), int(marks.scalar() or 0)
+
+        wait_until(lambda: rolled_up() == (3, 3, 0), "the three customers in the hourly rollup")
+    finally:
+        ingest.stop()
