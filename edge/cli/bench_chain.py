@@ -9,11 +9,8 @@ timed ``rounds`` times each."""
 
 from __future__ import annotations
 
-import statistics
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,22 +24,13 @@ from dashboard.settings import DashboardConfig
 from dashboard.store import rollups
 from dashboard.store.tables import CueHourRow
 from dashboard.synthetic import ZONES, Visit, visits
+from edge.cli.bench_dashboard import QueryFigure, time_reports
 
 TEMPLATES = 4000
 PER_HOUR = 41.0
 OPEN_HOURS = range(8, 20)
 DAY_S = 86400.0
 TARGET_MS = 200.0
-
-
-@dataclass(frozen=True)
-class ChainFigure:
-    """One view of the chain's report, timed."""
-
-    name: str
-    customers: int
-    p50_ms: float
-    p95_ms: float
 
 
 def hour_templates(rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
@@ -168,7 +156,7 @@ def _psycopg(engine: Engine) -> psycopg.Connection[Any]:
 
 def chain_latency(
     engine: Engine, end_s: float, rounds: int, progress: Progress
-) -> list[ChainFigure]:
+) -> list[QueryFigure]:
     """The report over every store for the default view, 90 days and one year, and one
     staff member's over the two days of raw cues."""
     analytics = Analytics(DashboardConfig())
@@ -178,18 +166,4 @@ def chain_latency(
         "all stores, one year": Filters(end_s - 365 * DAY_S, end_s),
         "one staff member, 2 days (raw cues)": Filters(end_s - 2 * DAY_S, end_s, staff="sam"),
     }
-    task = progress.add_task("chain reports", total=len(cases) * rounds)
-    out = []
-    for name, filters in cases.items():
-        times, customers = [], 0
-        for _ in range(rounds):
-            start = time.perf_counter()
-            with engine.connect() as connection:
-                report = analytics.report(connection, filters)
-            times.append((time.perf_counter() - start) * 1000)
-            customers = report.overall.customers
-            progress.advance(task)
-        p95 = float(np.percentile(times, 95))
-        out.append(ChainFigure(name, customers, statistics.median(times), p95))
-    progress.remove_task(task)
-    return out
+    return time_reports(engine, analytics, cases, rounds, progress)
