@@ -23,6 +23,7 @@ from dashboard.store import rollups
 from dashboard.store.cue_reads import load_cues
 from dashboard.store.tables import CueHourRow, CueHourZoneRow, CueRow
 
+READ_DAYS = 14  # rollup hours read per query: PostgreSQL joins a column into at most 1 GB
 HISTOGRAM_EDGES = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30, 45, 60)
 
 
@@ -36,6 +37,11 @@ class Filters:
     camera: str | None = None
     device: str | None = None
     staff: str | None = None
+
+    def slices(self, length_s: float) -> list[Filters]:
+        """The range cut into consecutive pieces of at most ``length_s``."""
+        starts = np.arange(self.start_s, self.end_s, length_s)
+        return [replace(self, start_s=s, end_s=min(s + length_s, self.end_s)) for s in starts]
 
     def previous(self) -> Filters:
         """The same filters over the period just before, of the same length (last week
@@ -107,7 +113,12 @@ class Analytics:
             units, before = self.raw_units(connection, filters)
         else:
             rollups.catch_up(connection, self._settings.zone_of, self._clock)
-            units = rollups.load(connection, _hours(CueHourRow.__table__.c, filters))
+            units = Units.concat(
+                [
+                    rollups.load(connection, _hours(CueHourRow.__table__.c, part))
+                    for part in filters.slices(READ_DAYS * 86400.0)
+                ]
+            )
             before = rollups.before_counts(connection, _hours(CueHourZoneRow.__table__.c, filters))
         return self.figures(units, before)
 

@@ -63,6 +63,18 @@ class Entries:
         upper: Floats = np.round(bins * BIN_S, 6)
         return cls(unit, upper, upper, counts, bins)
 
+    @classmethod
+    def concat(cls, parts: list[Entries], offsets: Ints) -> Entries:
+        """The entries of ``parts``, their units shifted by ``offsets``."""
+        binned = all(part.bins is not None for part in parts)
+        return cls(
+            np.concatenate([p.unit + o for p, o in zip(parts, offsets, strict=True)]),
+            np.concatenate([p.value for p in parts]),
+            np.concatenate([p.upper for p in parts]),
+            np.concatenate([p.weight for p in parts]),
+            np.concatenate([p.bins for p in parts if p.bins is not None]) if binned else None,
+        )
+
     def take(self, keep: NDArray[np.bool_], renumber: Ints) -> Entries:
         mask = keep[self.unit]
         bins = None if self.bins is None else self.bins[mask]
@@ -101,6 +113,21 @@ class Units:
     @property
     def size(self) -> int:
         return int(self.site.size)
+
+    @classmethod
+    def concat(cls, parts: list[Units]) -> Units:
+        """The units of ``parts`` one after the other."""
+        if not parts:
+            return cls.empty()
+        offsets = np.cumsum([0] + [part.size for part in parts[:-1]])
+        columns = {
+            k: np.concatenate([getattr(part, k) for part in parts])
+            for k, v in parts[0].__dict__.items()
+            if not isinstance(v, Entries)
+        }
+        latency = Entries.concat([part.latency for part in parts], offsets)
+        lead = Entries.concat([part.lead for part in parts], offsets)
+        return cls(**columns, latency=latency, lead=lead)
 
     def take(self, keep: NDArray[np.bool_]) -> Units:
         """The units where ``keep`` holds, with their entries."""

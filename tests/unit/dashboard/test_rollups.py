@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from dashboard import analytics as analytics_module
 from dashboard.analytics import Analytics, Filters, Report
 from dashboard.settings import Site
 from dashboard.store import writes
@@ -48,7 +49,11 @@ def assert_same_figures(rolled: Report, exact: Report) -> None:
             assert_close(row, true, f"{name} {row['key']}")
 
 
-def test_rollups_match_the_raw_cues_whatever_the_order(dashboard: Dashboard) -> None:
+@pytest.mark.parametrize("read_days", [14, 0.3], ids=["one-read", "read-in-slices"])
+def test_rollups_match_the_raw_cues_whatever_the_order(
+    dashboard: Dashboard, read_days: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(analytics_module, "READ_DAYS", read_days)  # a chain's year: slices
     settings = dashboard.settings.model_copy(
         update={"sites": {"store-2": Site(timezone="Asia/Kolkata")}}
     )
