@@ -50,6 +50,10 @@ class Filters:
         return replace(self, start_s=self.start_s - length, end_s=self.start_s)
 
 
+class ReportTooLargeError(ValueError):
+    """The filters cover more camera-hours than one report may read."""
+
+
 @dataclass(frozen=True)
 class Latency:
     """Acknowledgement latency of a group of customers."""
@@ -113,6 +117,13 @@ class Analytics:
             units, before = self.raw_units(connection, filters)
         else:
             rollups.catch_up(connection, self._settings.zone_of, self._clock)
+            hours = rollups.count(connection, _hours(CueHourRow.__table__.c, filters))
+            if hours > self._settings.report_max_hours:
+                raise ReportTooLargeError(
+                    f"these dates and sites cover {hours:,} camera-hours; one report reads at "
+                    f"most {self._settings.report_max_hours:,} (report_max_hours): choose fewer "
+                    "days or one site"
+                )
             units = Units.concat(
                 [
                     rollups.load(connection, _hours(CueHourRow.__table__.c, part))

@@ -544,6 +544,13 @@ class DashboardConfig(Strict):
         "one (0: keep everything); the hourly figures are kept regardless. On PostgreSQL a month "
         "is one partition, dropped whole",
     )
+    report_max_hours: int = Field(
+        500_000,
+        ge=1,
+        le=100_000_000,
+        description="the most camera-hours one report reads (about 2 GB of memory at 500,000); "
+        "a longer range over more sites is refused with what to narrow",
+    )
     ingest_rollup_s: float = Field(
         2,
         ge=0.1,

@@ -182,6 +182,12 @@ def _pairs(bins: list[Ints], index: Ints) -> tuple[int, str | None]:
     return int(values.size), ",".join(f"{v},{n}" for v, n in zip(values, counts, strict=True))
 
 
+def count(connection: Connection, conditions: list[Any]) -> int:
+    """How many rollup hours match ``conditions``."""
+    query = select(func.count()).select_from(CueHourRow).where(*conditions)
+    return int(connection.execute(query).scalar() or 0)
+
+
 def load(connection: Connection, conditions: list[Any]) -> Units:
     """The rollup hours matching ``conditions`` (on ``cue_hours``) as units."""
     h = CueHourRow.__table__.c

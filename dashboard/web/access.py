@@ -133,3 +133,14 @@ def on_forbidden(request: Request, exc: ForbiddenError) -> Response:
         status_code=403,
     )
     return page
+
+
+def on_report_too_large(request: Request, exc: Exception) -> Response:
+    """422 with what to narrow: a report over more camera-hours than it may read."""
+    if wants_json(request):
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+    templates = request.app.state.templates
+    page: Response = templates.TemplateResponse(
+        request, "message.html", {"title": "Too much to show", "message": str(exc)}, status_code=422
+    )
+    return page

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.middleware.sessions import SessionMiddleware
 
+from dashboard.analytics import ReportTooLargeError
 from dashboard.ingest import Ingest
 from dashboard.live import LiveHub
 from dashboard.logins import LoginGuard
@@ -129,6 +130,7 @@ def create_app(
     app.add_middleware(SecurityHeaders, hsts_s=settings.listen.hsts_s)
     app.add_exception_handler(access.LoginRequiredError, access.on_need_login)
     app.add_exception_handler(access.ForbiddenError, access.on_forbidden)  # type: ignore[arg-type]
+    app.add_exception_handler(ReportTooLargeError, access.on_report_too_large)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)

@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from dashboard import analytics as analytics_module
-from dashboard.analytics import Analytics, Filters, Report
+from dashboard.analytics import Analytics, Filters, Report, ReportTooLargeError
 from dashboard.settings import Site
 from dashboard.store import writes
 from dashboard.synthetic import visit_events, visits
+from dashboard.web.app import create_app
 from edge.contract import Event
 from tests.support.dashboard_support import Dashboard
 
@@ -89,3 +91,30 @@ def test_a_late_ack_updates_the_hour_it_belongs_to(dashboard: Dashboard) -> None
         exact = analytics.figures(*analytics.raw_units(connection, filters))
     assert before.acknowledged == 0 and after.overall.acknowledged == len(acks) > 0
     assert_close(after.overall.as_dict(), exact.overall.as_dict(), "overall")
+
+
+def test_a_report_over_too_many_camera_hours_is_refused_with_what_to_narrow(
+    dashboard: Dashboard,
+) -> None:
+    events = [e for v in visits(2, 2, 2, 20, END, seed=4) for e in visit_events(v)]
+    dashboard.store(events)
+    hours = {(v.site, v.camera, v.start_s // 3600) for v in visits(2, 2, 2, 20, END, seed=4)}
+    tight = dashboard.settings.model_copy(update={"report_max_hours": len(hours) - 1})
+    with (
+        dashboard.engine.connect() as connection,
+        pytest.raises(
+            ReportTooLargeError, match=f"cover {len(hours):,} camera-hours.*choose fewer days"
+        ),
+    ):
+        Analytics(tight).report(connection, Filters(END - 2 * 86400, END))
+    with dashboard.engine.connect() as connection:  # one site is within the limit
+        site = Analytics(tight).report(connection, Filters(END - 2 * 86400, END, site="store-1"))
+    assert site.overall.customers == 2 * 2 * 20
+    with TestClient(create_app(tight, dashboard.engine, ingest=False)) as client:
+        answer = client.get(
+            "/api/acks",
+            params={"start": "2026-11-19", "end": "2026-11-20"},
+            headers=dashboard.bearer(),
+        )
+    assert answer.status_code == 422
+    assert "camera-hours" in answer.json()["detail"]
