@@ -9,7 +9,6 @@ was open (not after the customer left).
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,7 +19,7 @@ from sqlalchemy import Connection, and_
 from dashboard.samples import Entries, Ints, LocalClock, Units, weighted_quantiles
 from dashboard.settings import DashboardConfig
 from dashboard.store import rollups
-from dashboard.store.cue_reads import load_cues
+from dashboard.store.cue_reads import load_cues, zones_before
 from dashboard.store.tables import CueHourRow, CueHourZoneRow, CueRow
 
 READ_DAYS = 14  # rollup hours read per query: PostgreSQL joins a column into at most 1 GB
@@ -139,9 +138,7 @@ class Analytics:
         cues = load_cues(connection, _conditions(filters))
         local = self._clock.by_site(self._settings.zone_of, cues.site, cues.cued)
         units = cues.units(local)
-        answered = cues.before[cues.acked & ~cues.waiting]
-        before = Counter(zone for text in answered for zone in text.split(",") if zone)
-        return units, dict(before)
+        return units, dict(zones_before(cues.before[cues.acked & ~cues.waiting]))
 
     def figures(self, units: Units, before: dict[str, int]) -> Report:
         """The report of these units."""

@@ -5,6 +5,8 @@ from the raw rows and for the rollups alike."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +94,12 @@ def load_cues(connection: Connection, conditions: list[Any]) -> CueColumns:
         lead=lead,
         before=np.asarray(row[9].split("|"), object),
     )
+
+
+def zones_before(before: Iterable[str]) -> Counter[str]:
+    """How many of these cues were acknowledged before each zone (``before`` texts
+    ",5ft,3ft,")."""
+    return Counter(zone for text in before for zone in str(text).split(",") if zone)
 
 
 def joiner(dialect: str) -> Any:

@@ -55,14 +55,7 @@ def _name(month: datetime) -> str:
 
 def create_months(connection: Connection, months: Iterable[datetime]) -> list[str]:
     """Make the partitions of ``months`` that are missing (PostgreSQL); their names."""
-    existing = set(
-        connection.execute(
-            text(
-                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'events'"
-            )
-        ).scalars()
-    )
+    existing = {name for name, _ in _children(connection)}
     made = []
     for month in months:
         name = _name(month)
@@ -103,8 +96,9 @@ def maintain(connection: Connection, retention_months: int, now_s: float) -> lis
     return done
 
 
-def _partitions(connection: Connection) -> list[tuple[str, float]]:
-    """The monthly partitions of ``events`` with the end of their range."""
+def _children(connection: Connection) -> list[tuple[str, str]]:
+    """The partitions of ``events`` with their bounds (``FOR VALUES FROM (...) TO (...)``,
+    or ``DEFAULT``)."""
     rows = connection.execute(
         text(
             "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
@@ -112,9 +106,13 @@ def _partitions(connection: Connection) -> list[tuple[str, float]]:
             "WHERE p.relname = 'events'"
         )
     ).all()
-    out = []
-    for name, bound in rows:
-        if "TO (" in bound:  # FOR VALUES FROM ('...') TO ('...'); the default has none
-            upper = bound.rsplit("TO (", 1)[1].strip("()' ")
-            out.append((str(name), float(upper)))
-    return out
+    return [(str(name), str(bound)) for name, bound in rows]
+
+
+def _partitions(connection: Connection) -> list[tuple[str, float]]:
+    """The monthly partitions of ``events`` with the end of their range."""
+    return [
+        (name, float(bound.rsplit("TO (", 1)[1].strip("()' ")))
+        for name, bound in _children(connection)
+        if "TO (" in bound  # the default partition has no range
+    ]

@@ -11,7 +11,7 @@ workers never write an hour from different snapshots."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +20,7 @@ import numpy as np
 from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, select, text
 
 from dashboard.samples import Entries, Floats, Ints, LocalClock, Units, bin_of
-from dashboard.store.cue_reads import CueColumns, joiner, load_cues
+from dashboard.store.cue_reads import CueColumns, joiner, load_cues, zones_before
 from dashboard.store.tables import CueHourRow, CueHourZoneRow, CueRow, RollupDirtyRow
 
 ZoneOf = Callable[[str], ZoneInfo]
@@ -50,12 +50,10 @@ def refresh(connection: Connection, zone_of: ZoneOf, clock: LocalClock, wait: bo
     marks = connection.execute(select(d.id, d.cue_id).order_by(d.id).limit(PASS_MARKS)).all()
     if not marks:
         return 0
-    cue_ids = sorted({cue_id for _, cue_id in marks})
-    touched = [
-        _buckets(load_cues(connection, [CueRow.cue_id.in_(part)]), zone_of, clock)[1]
-        for part in _chunks(cue_ids)
-    ]
-    buckets = set().union(*[set(zip(*b, strict=True)) for b in touched])
+    buckets: set[Bucket] = set()
+    for part in _chunks(sorted({cue_id for _, cue_id in marks})):
+        _, keys = _buckets(load_cues(connection, [CueRow.cue_id.in_(part)]), zone_of, clock)
+        buckets.update(zip(*keys, strict=True))
     if buckets:
         _rebuild(connection, buckets, zone_of, clock)
     for part in _chunks([mark_id for mark_id, _ in marks]):
@@ -101,8 +99,7 @@ def _rebuild(
     )
     local, (site, camera, start) = _buckets(cues, zone_of, clock)
     keep = np.array([b in buckets for b in zip(site, camera, start, strict=True)], bool)
-    units = cues.units(local).take(keep) if keep.size else Units.empty()
-    rows, zones = hour_rows(units, start[keep] if keep.size else np.zeros(0), cues.before[keep])
+    rows, zones = hour_rows(cues.units(local).take(keep), start[keep], cues.before[keep])
     keys = [{"s": s, "c": cam, "t": t} for s, cam, t in sorted(buckets)]
     for model in (CueHourRow, CueHourZoneRow):
         table = model.__table__
@@ -123,63 +120,53 @@ def hour_rows(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The rollup rows of one-cue ``units`` starting at ``start``."""
     groups: dict[tuple[str, str, float, bool], list[int]] = defaultdict(list)
-    for i, key in enumerate(zip(units.site, units.camera, start, units.waiting, strict=True)):
-        groups[(str(key[0]), str(key[1]), float(key[2]), bool(key[3]))].append(i)
-    latency, lead = _bins(units.latency, units.size), _bins(units.lead, units.size)
+    for i, at in enumerate(zip(units.site, units.camera, start, units.waiting, strict=True)):
+        groups[(str(at[0]), str(at[1]), float(at[2]), bool(at[3]))].append(i)
+    group_of = np.zeros(units.size, np.int64)
+    for g, members in enumerate(groups.values()):
+        group_of[members] = g
+    latency = _binned(units.latency, group_of, len(groups))
+    lead = _binned(units.lead, group_of, len(groups))
     rows, zones = [], []
-    for (site, camera, start_s, waiting), members in groups.items():
+    for g, ((site, camera, start_s, waiting), members) in enumerate(groups.items()):
         index = np.array(members)
-        first = index[0]
-        lat, led = _pairs(latency, index), _pairs(lead, index)
+        key: dict[str, Any] = {
+            "site": site,
+            "camera": camera,
+            "start_s": start_s,
+            "waiting": waiting,
+        }
         rows.append(
-            {
-                "site": site,
-                "camera": camera,
-                "start_s": start_s,
-                "waiting": waiting,
-                "local_day": int(units.local_day[first]),
-                "local_hour": int(units.local_minute[first] // 60),
+            key
+            | {
+                "local_day": int(units.local_day[index[0]]),
+                "local_hour": int(units.local_minute[index[0]] // 60),
                 "customers": int(units.customers[index].sum()),
                 "acknowledged": int(units.acked[index].sum()),
                 "left": int(units.left[index].sum()),
                 "closed": int(units.closed[index].sum()),
-                "latency_bins": lat[0],
-                "latency": lat[1],
-                "lead_bins": led[0],
-                "lead": led[1],
+                "latency_bins": latency[g][0],
+                "latency": latency[g][1],
+                "lead_bins": lead[g][0],
+                "lead": lead[g][1],
             }
         )
-        counts = Counter(
-            zone for i in index if units.acked[i] for zone in str(before[i]).split(",") if zone
-        )
-        zones += [
-            {
-                "site": site,
-                "camera": camera,
-                "start_s": start_s,
-                "waiting": waiting,
-                "zone": zone,
-                "acknowledged": n,
-            }
-            for zone, n in counts.items()
-        ]
+        counts = zones_before(before[index[units.acked[index] > 0]])
+        zones += [key | {"zone": zone, "acknowledged": n} for zone, n in counts.items()]
     return rows, zones
 
 
-def _bins(entries: Entries, units: int) -> list[Ints]:
-    """Each unit's bins (one value per unit at most: raw cues)."""
-    out = [np.zeros(0, np.int64)] * units
-    for unit, value in zip(entries.unit, bin_of(entries.value), strict=True):
-        out[int(unit)] = np.array([value])
+def _binned(entries: Entries, group_of: Ints, groups: int) -> list[tuple[int, str | None]]:
+    """Per group, its entries' bins as (how many distinct, "bin,count,...")."""
+    out: list[tuple[int, str | None]] = [(0, None)] * groups
+    pairs, counts = np.unique(
+        np.stack([group_of[entries.unit], bin_of(entries.value)]), axis=1, return_counts=True
+    )
+    for g in np.unique(pairs[0]):
+        mine = pairs[0] == g
+        text = ",".join(f"{b},{n}" for b, n in zip(pairs[1][mine], counts[mine], strict=True))
+        out[int(g)] = (int(mine.sum()), text)
     return out
-
-
-def _pairs(bins: list[Ints], index: Ints) -> tuple[int, str | None]:
-    """The bins of the units at ``index`` as (how many distinct, "bin,count,...")."""
-    values, counts = np.unique(np.concatenate([bins[i] for i in index]), return_counts=True)
-    if not values.size:
-        return 0, None
-    return int(values.size), ",".join(f"{v},{n}" for v, n in zip(values, counts, strict=True))
 
 
 def count(connection: Connection, conditions: list[Any]) -> int:

@@ -29,36 +29,30 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    op.execute("ALTER TABLE events RENAME TO events_unpartitioned")
-    op.execute("ALTER INDEX ix_events_captured RENAME TO ix_events_captured_unpartitioned")
-    op.execute("ALTER INDEX ix_events_site_captured RENAME TO ix_events_site_unpartitioned")
-    op.execute(
-        "CREATE TABLE events (LIKE events_unpartitioned INCLUDING DEFAULTS, "
-        "PRIMARY KEY (id, captured_s)) PARTITION BY RANGE (captured_s)"
-    )
+    old = _recreate("unpartitioned", "PRIMARY KEY (id, captured_s)) PARTITION BY RANGE (captured_s")
     op.execute("CREATE TABLE events_default PARTITION OF events DEFAULT")
-    op.execute("CREATE INDEX ix_events_captured ON events (captured_s)")
-    op.execute("CREATE INDEX ix_events_site_captured ON events (site, captured_s)")
-    low, high = bind.exec_driver_sql(
-        "SELECT min(captured_s), max(captured_s) FROM events_unpartitioned"
-    ).one()
+    low, high = bind.exec_driver_sql(f"SELECT min(captured_s), max(captured_s) FROM {old}").one()
     create_months(bind, month_starts(low, high))
-    op.execute(f"INSERT INTO events ({COLUMNS}) SELECT {COLUMNS} FROM events_unpartitioned")
-    op.execute("DROP TABLE events_unpartitioned")
+    op.execute(f"INSERT INTO events ({COLUMNS}) SELECT {COLUMNS} FROM {old}")
+    op.execute(f"DROP TABLE {old}")
 
 
 def downgrade() -> None:
-    bind = op.get_bind()
-    if bind.dialect.name != "postgresql":
+    if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute("ALTER TABLE events RENAME TO events_partitioned")
-    op.execute("ALTER INDEX ix_events_captured RENAME TO ix_events_captured_partitioned")
-    op.execute("ALTER INDEX ix_events_site_captured RENAME TO ix_events_site_partitioned")
-    op.execute("CREATE TABLE events (LIKE events_partitioned INCLUDING DEFAULTS, PRIMARY KEY (id))")
+    old = _recreate("partitioned", "PRIMARY KEY (id)")
+    op.execute(f"INSERT INTO events ({COLUMNS}) SELECT {COLUMNS} FROM {old} ON CONFLICT DO NOTHING")
+    op.execute(f"DROP TABLE {old}")
+
+
+def _recreate(suffix: str, key: str) -> str:
+    """Rename ``events`` (and its indexes) with ``suffix`` and make a new empty ``events``
+    like it, ending its definition with ``key``; the old table's name."""
+    old = f"events_{suffix}"
+    op.execute(f"ALTER TABLE events RENAME TO {old}")
+    op.execute(f"ALTER INDEX ix_events_captured RENAME TO ix_events_captured_{suffix}")
+    op.execute(f"ALTER INDEX ix_events_site_captured RENAME TO ix_events_site_{suffix}")
+    op.execute(f"CREATE TABLE events (LIKE {old} INCLUDING DEFAULTS, {key})")
     op.execute("CREATE INDEX ix_events_captured ON events (captured_s)")
     op.execute("CREATE INDEX ix_events_site_captured ON events (site, captured_s)")
-    op.execute(
-        f"INSERT INTO events ({COLUMNS}) SELECT {COLUMNS} FROM events_partitioned "
-        "ON CONFLICT DO NOTHING"
-    )
-    op.execute("DROP TABLE events_partitioned")
+    return old
