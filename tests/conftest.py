@@ -23,7 +23,7 @@ pytest_plugins = [
 
 
 # A test using one of these fixtures (directly or through another fixture) gets the marker, so
-# `pytest -m "not footage and not model and not integration"` is the quick unit suite.
+# `pytest -n 2 -m "not footage and not model and not integration"` is the quick unit suite.
 MARKED_BY_FIXTURE = {
     "footage_dir": "footage",
     "model_mirror": "model",

@@ -195,6 +195,7 @@ def test_a_good_ack_payload_is_queued_as_an_mqtt_ack() -> None:
         f'{{"cue_id": "{new_id()}", "device": "a/b"}}'.encode(),
         b"[" * 10_000,
     ],
+    ids=["not-json", "not-utf8", "empty", "bad-uuid", "extra-field", "slash-device", "deep"],
 )
 def test_a_bad_ack_payload_is_refused_counted_and_logged(
     payload: bytes, caplog: pytest.LogCaptureFixture
