@@ -47,7 +47,8 @@ class FileSource(FrameSource):
         self._index = 0
         self._pacer = Pacer() if realtime else None
         self._closed = False
-        self._ahead: queue.Queue[Image | Exception | None] = queue.Queue(maxsize=read_ahead)
+        self._ahead: queue.Queue[Image | Exception | None] = queue.Queue()
+        self._slots = threading.Semaphore(read_ahead)  # images decoded and not yet taken
         self._stop = threading.Event()
         self._reader = threading.Thread(target=self._read_ahead, name="file-decode", daemon=True)
         self._reader.start()
@@ -57,30 +58,36 @@ class FileSource(FrameSource):
         """The image after the last one decoded, or ``None`` at the end."""
 
     def _read_ahead(self) -> None:
-        """Decode into the bounded queue until the end, an error, or ``close()``."""
-        item: Image | Exception | None = None
+        """Decode into the queue until the end, an error, or ``close()``.
+
+        A slot is taken before decoding, not after, so the source never holds more than
+        ``read_ahead`` decoded images (a full 1080p frame is 6 MiB); one waiting for room while
+        another sits in the queue would be one too many.
+        """
         try:
-            while not self._stop.is_set():
+            while self._take_slot():
                 item = self._decode()
-                if not self._offer(item) or item is None:
+                self._ahead.put(item)
+                if item is None:
                     return
         except Exception as exc:  # handed to the consumer, raised there
-            self._offer(exc)
+            self._ahead.put(exc)
 
-    def _offer(self, item: Image | Exception | None) -> bool:
-        """Queue ``item``, waiting for room; False once the source is closing."""
+    def _take_slot(self) -> bool:
+        """Wait until the consumer has taken an image; False once the source is closing."""
         while not self._stop.is_set():
-            try:
-                self._ahead.put(item, timeout=0.1)
+            if self._slots.acquire(timeout=0.1):
                 return True
-            except queue.Full:
-                continue
         return False
 
     def __next__(self) -> Frame:
         if self._closed:
             raise StopIteration
-        image = self._pending if self._pending is not None else self._ahead.get()
+        if self._pending is not None:
+            image: Image | Exception | None = self._pending
+        else:
+            image = self._ahead.get()
+            self._slots.release()
         self._pending = None
         if isinstance(image, Exception):
             self.close()

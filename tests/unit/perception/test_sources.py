@@ -24,6 +24,7 @@ from edge.perception.sources import (
     open_source,
     redact_url,
 )
+from edge.perception.sources.files import FileSource
 from tests.support.fake_camera import WAIT_S, Factory, FakeCamera
 
 PETS = "pets2009_s2l1/vtest_part0.avi"
@@ -220,6 +221,35 @@ def test_redact_url_hides_credentials(url: str, shown: str) -> None:
 
 
 # --- files ----------------------------------------------------------------------------------
+
+
+class CountedFrames(FileSource):
+    """``total`` grey images, noting how many decoded images waited in the queue at each
+    decode and telling the test each time a decode starts."""
+
+    def __init__(self, total: int) -> None:
+        self.waiting: list[int] = []
+        self.decoding = threading.Semaphore(0)
+        self._left = total - 1
+        super().__init__("counted", np.zeros((4, 4, 3), np.uint8), 10.0, total, realtime=False)
+
+    def _decode(self) -> Image | None:
+        self.waiting.append(self._ahead.qsize())
+        self.decoding.release()
+        if self._left == 0:
+            return None
+        self._left -= 1
+        return np.zeros((4, 4, 3), np.uint8)
+
+
+def test_a_file_source_holds_one_decoded_image_ahead_not_two() -> None:
+    source = CountedFrames(12)
+    taken = 0
+    for _ in source:
+        taken += 1
+        assert source.decoding.acquire(timeout=WAIT_S)  # the reader is ahead of the consumer
+    assert taken == 12
+    assert source.waiting == [0] * 12  # no decode began while an image still waited
 
 
 @pytest.mark.footage
