@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,7 +19,7 @@ from sqlalchemy import Connection, and_
 
 from dashboard.samples import Entries, Ints, LocalClock, Units, weighted_quantiles
 from dashboard.settings import DashboardConfig
-from dashboard.store import rollups
+from dashboard.store import rollups, sums
 from dashboard.store.cue_reads import load_cues, zones_before
 from dashboard.store.tables import CueHourRow, CueHourZoneRow, CueRow
 
@@ -41,6 +42,10 @@ class Filters:
         """The range cut into consecutive pieces of at most ``length_s``."""
         starts = np.arange(self.start_s, self.end_s, length_s)
         return [replace(self, start_s=s, end_s=min(s + length_s, self.end_s)) for s in starts]
+
+    @property
+    def span(self) -> tuple[float, float]:
+        return self.start_s, self.end_s
 
     def previous(self) -> Filters:
         """The same filters over the period just before, of the same length (last week
@@ -109,13 +114,22 @@ class Analytics:
         parts = [settings.goals.goal_for(minute) for minute in range(1440)]
         self._goal_by_minute = np.array([part.goal_s for part in parts], float)
         self._daypart_by_minute = np.array([part.name for part in parts])
+        self.sums_spec = sums.SumsSpec(
+            ZoneInfo(settings.timezone), self._goal_by_minute, settings.goals.model_dump_json()
+        )
 
     def report(self, connection: Connection, filters: Filters) -> Report:
         """The Acknowledgement page's figures for these filters."""
         if filters.device or filters.staff:
             units, before = self.raw_units(connection, filters)
         else:
-            rollups.catch_up(connection, self._settings.zone_of, self._clock)
+            observe = sums.observer(self.sums_spec, self._clock)
+            rollups.catch_up(connection, self._settings.zone_of, self._clock, observe)
+            chain = not (filters.site or filters.camera)
+            days = sums.whole_days(self.sums_spec, *filters.span) if chain else None
+            if days and sums.built(connection, self.sums_spec):
+                hours_of_day, by_day, cameras, before = sums.report_units(connection, *days)
+                return self.figures(hours_of_day, before, by_day, cameras)
             hours = rollups.count(connection, _hours(CueHourRow.__table__.c, filters))
             if hours > self._settings.report_max_hours:
                 raise ReportTooLargeError(
@@ -140,10 +154,19 @@ class Analytics:
         units = cues.units(local)
         return units, dict(zones_before(cues.before[cues.acked & ~cues.waiting]))
 
-    def figures(self, units: Units, before: dict[str, int]) -> Report:
-        """The report of these units."""
+    def figures(
+        self,
+        units: Units,
+        before: dict[str, int],
+        days: Units | None = None,
+        cameras: Units | None = None,
+    ) -> Report:
+        """The report of these units; the by-day figures from ``days`` and the league tables
+        from ``cameras`` when given (the chain's totals), else from ``units`` too."""
         customers = units.take(~units.waiting)
         waiting = units.take(units.waiting)
+        daily = customers if days is None else days.take(~days.waiting)
+        league = customers if cameras is None else cameras.take(~cameras.waiting)
         goals = self._settings.goals
         leads = customers.lead
         lead = weighted_quantiles(np.zeros(leads.unit.size, np.int64), leads, 1, (0.5, 0.1))
@@ -156,10 +179,10 @@ class Analytics:
             lead_p10_s=_number(lead[1][0]),
             histogram=_histogram(customers.latency),
             by_hour=self._groups(customers, customers.local_minute // 60, lambda h: f"{h:02d}:00"),
-            by_day=self._groups(customers, customers.local_day, _day_label),
+            by_day=self._groups(daily, daily.local_day, _day_label),
             by_daypart=self._by_daypart(customers),
-            league_sites=self._league(customers, customers.site),
-            league_cameras=self._league(customers, _joined(customers.site, customers.camera)),
+            league_sites=self._league(league, league.site),
+            league_cameras=self._league(league, _joined(league.site, league.camera)),
             goals=[
                 {
                     "name": p.name,
@@ -188,9 +211,12 @@ class Analytics:
         left, closed_by = total(units.left), total(units.closed)
         entries = units.latency
         group = index[entries.unit]
-        goal = self._goal_by_minute[units.local_minute[entries.unit]]
-        fast = entries.weight * (entries.upper <= goal + 1e-9)
-        within = np.bincount(group, weights=fast, minlength=groups)
+        if units.within is None:
+            goal = self._goal_by_minute[units.local_minute[entries.unit]]
+            fast = entries.weight * (entries.upper <= goal + 1e-9)
+            within = np.bincount(group, weights=fast, minlength=groups)
+        else:
+            within = np.bincount(index, weights=units.within, minlength=groups)
         p50, p90, p99, top = weighted_quantiles(group, entries, groups, (0.5, 0.9, 0.99, 1.0))
         out = []
         for g in range(groups):

@@ -17,11 +17,12 @@ import logging
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import (
     DisconnectionError,
     InterfaceError,
@@ -34,8 +35,9 @@ from dashboard.broker_link import KEEPALIVE_S, BrokerLink, Delivery
 from dashboard.ingest_queue import BoundedQueue
 from dashboard.live import LiveHub, Update
 from dashboard.samples import LocalClock
+from dashboard.saved_goals import GoalsCache
 from dashboard.settings import Broker, DashboardConfig
-from dashboard.store import partitions, rollups, writes
+from dashboard.store import partitions, rollups, sums, writes
 from edge.contract import (
     MAX_PAYLOAD_BYTES,
     Ack,
@@ -123,6 +125,7 @@ class Ingest:
         zone_of: rollups.ZoneOf | None = None,
         rollup_s: float = 2.0,
         retention_months: int = 0,
+        sums_spec: Callable[[Connection], sums.SumsSpec] | None = None,
     ):
         self._broker, self._engine, self._hub = broker, engine, hub
         self._linger_s, self._live, self._stall_s = linger_s, live, stall_s
@@ -154,6 +157,7 @@ class Ingest:
         self._zone_of, self._rollup_s = zone_of or (lambda _site: ZoneInfo("UTC")), rollup_s
         self._clock, self._rolled_up = LocalClock(), time.monotonic()
         self._retention_months, self._maintained = retention_months, -MAINTAIN_S
+        self._sums_spec = sums_spec
 
     @classmethod
     def from_settings(
@@ -164,6 +168,7 @@ class Ingest:
         broker: Broker | None = None,
     ) -> Ingest:
         """An ingest as the settings say; no hub: a worker that serves no pages."""
+        goals = GoalsCache(settings)
         return cls(
             broker or settings.broker,
             engine,
@@ -177,6 +182,7 @@ class Ingest:
             zone_of=settings.zone_of,
             rollup_s=settings.ingest_rollup_s,
             retention_months=settings.retention_months,
+            sums_spec=lambda connection: goals.current(connection)[2].sums_spec,
         )
 
     @property
@@ -341,7 +347,12 @@ class Ingest:
         self._rolled_up = time.monotonic()
         try:
             with self._engine.begin() as connection:
-                rollups.refresh(connection, self._zone_of, self._clock)
+                spec = self._sums_spec(connection) if self._sums_spec else None
+                observe = sums.observer(spec, self._clock) if spec else None
+                rollups.refresh(connection, self._zone_of, self._clock, observe=observe)
+            if spec:
+                with self._engine.begin() as connection:
+                    sums.build(connection, spec, self._clock)
             if self._rolled_up - self._maintained >= MAINTAIN_S:
                 self._maintained = self._rolled_up
                 with self._engine.begin() as connection:

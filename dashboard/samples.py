@@ -103,6 +103,7 @@ class Units:
     closed: Ints  # closed unanswered: their camera went offline
     latency: Entries = field(default_factory=Entries.empty)
     lead: Entries = field(default_factory=Entries.empty)
+    within: Ints | None = None  # acknowledged within the goal, when counted ahead (sums)
 
     @classmethod
     def empty(cls) -> Units:
@@ -123,7 +124,7 @@ class Units:
         columns = {
             k: np.concatenate([getattr(part, k) for part in parts])
             for k, v in parts[0].__dict__.items()
-            if not isinstance(v, Entries)
+            if isinstance(v, np.ndarray)
         }
         latency = Entries.concat([part.latency for part in parts], offsets)
         lead = Entries.concat([part.lead for part in parts], offsets)
@@ -132,7 +133,7 @@ class Units:
     def take(self, keep: NDArray[np.bool_]) -> Units:
         """The units where ``keep`` holds, with their entries."""
         renumber = np.cumsum(keep) - 1
-        columns = {k: v[keep] for k, v in self.__dict__.items() if not isinstance(v, Entries)}
+        columns = {k: v[keep] for k, v in self.__dict__.items() if isinstance(v, np.ndarray)}
         latency, lead = self.latency.take(keep, renumber), self.lead.take(keep, renumber)
         return Units(**columns, latency=latency, lead=lead)
 

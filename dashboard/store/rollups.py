@@ -28,6 +28,8 @@ LOCK_KEY = 0x6772_6565_7463  # "greetc": the advisory lock of the refresh
 PASS_MARKS = 20_000  # marks read by one refresh
 CHUNK = 5_000  # values bound in one IN (...)
 Bucket = tuple[str, str, float]  # site, camera, UTC start of the local hour
+# Told of the hours about to be rebuilt; gives what to call once they are (``sums.observer``)
+Observer = Callable[[Connection, set[Bucket]], Callable[[], None]]
 
 
 def mark(connection: Connection, cue_ids: Iterable[str]) -> None:
@@ -37,10 +39,16 @@ def mark(connection: Connection, cue_ids: Iterable[str]) -> None:
         connection.execute(insert(RollupDirtyRow), rows)
 
 
-def refresh(connection: Connection, zone_of: ZoneOf, clock: LocalClock, wait: bool = True) -> int:
-    """Rebuild the hours of up to ``PASS_MARKS`` marked cues in the caller's transaction;
-    how many marks it took (0: nothing to do, or another refresh is running and ``wait`` is
-    false)."""
+def refresh(
+    connection: Connection,
+    zone_of: ZoneOf,
+    clock: LocalClock,
+    wait: bool = True,
+    observe: Observer | None = None,
+) -> int:
+    """Rebuild the hours of up to ``PASS_MARKS`` marked cues in the caller's transaction,
+    telling ``observe``; how many marks it took (0: nothing to do, or another refresh is
+    running and ``wait`` is false)."""
     if connection.dialect.name == "postgresql":
         lock = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
         got = connection.execute(text(f"SELECT {lock}(:key)"), {"key": LOCK_KEY}).scalar()
@@ -55,18 +63,23 @@ def refresh(connection: Connection, zone_of: ZoneOf, clock: LocalClock, wait: bo
         _, keys = _buckets(load_cues(connection, [CueRow.cue_id.in_(part)]), zone_of, clock)
         buckets.update(zip(*keys, strict=True))
     if buckets:
+        rebuilt = observe(connection, buckets) if observe else None
         _rebuild(connection, buckets, zone_of, clock)
+        if rebuilt:
+            rebuilt()
     for part in _chunks([mark_id for mark_id, _ in marks]):
         connection.execute(delete(RollupDirtyRow).where(d.id.in_(part)))
     return len(marks)
 
 
-def catch_up(connection: Connection, zone_of: ZoneOf, clock: LocalClock) -> None:
+def catch_up(
+    connection: Connection, zone_of: ZoneOf, clock: LocalClock, observe: Observer | None = None
+) -> None:
     """Before a report: roll up what is still marked and commit, unless another refresh is
     running (then the report is at most that refresh behind)."""
     if connection.execute(select(RollupDirtyRow.id).limit(1)).first() is None:
         return
-    while refresh(connection, zone_of, clock, wait=False):
+    while refresh(connection, zone_of, clock, wait=False, observe=observe):
         connection.commit()
     connection.commit()
 
@@ -177,6 +190,11 @@ def count(connection: Connection, conditions: list[Any]) -> int:
 
 def load(connection: Connection, conditions: list[Any]) -> Units:
     """The rollup hours matching ``conditions`` (on ``cue_hours``) as units."""
+    return load_hours(connection, conditions)[0]
+
+
+def load_hours(connection: Connection, conditions: list[Any]) -> tuple[Units, Floats]:
+    """The rollup hours matching ``conditions`` as units, and the UTC start of each."""
     h = CueHourRow.__table__.c
     joined = joiner(connection.dialect.name)
     waiting = case((h.waiting.is_(True), "1"), else_="0")
@@ -197,15 +215,16 @@ def load(connection: Connection, conditions: list[Any]) -> Units:
         *(joined(n, ",") for n in numbers),
         joined(h.latency, ","),
         joined(h.lead, ","),
+        joined(h.start_s, ","),
         func.count(),
     ).where(*conditions)
     row = connection.execute(query).one()
     if not row[-1]:
-        return Units.empty()
+        return Units.empty(), np.zeros(0)
     (waits, day, hour, customers, acked, left, closed, latency_bins, lead_bins) = (
         np.fromstring(t, dtype=np.int64, sep=",") for t in row[2:11]
     )
-    return Units(
+    units = Units(
         site=np.asarray(row[0].split(","), str),
         camera=np.asarray(row[1].split(","), str),
         waiting=waits == 1,
@@ -218,6 +237,7 @@ def load(connection: Connection, conditions: list[Any]) -> Units:
         latency=_entries(row[11], latency_bins),
         lead=_entries(row[12], lead_bins),
     )
+    return units, np.fromstring(row[13], dtype=np.float64, sep=",")
 
 
 def _entries(joined: str | None, per_unit: Ints) -> Entries:

@@ -195,6 +195,65 @@ class CueHourZoneRow(Base):
     __table_args__ = (Index("ix_cue_hour_zones_start", "start_s"),)
 
 
+class SumRow(Base):
+    """Running totals of the hourly rollups over whole chain days (``dashboard/store/sums.py``):
+    the figures of every hour up to and including ``day``, per store camera (level ``site``,
+    key ``site/camera``), per local hour of the chain (``hour``, key the hour) or per zone
+    acknowledged before (``zone``: ``acknowledged`` only). A range's figures are the row at
+    its last day less the row before its first."""
+
+    __tablename__ = "cue_sums"
+    level: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    waiting: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True, doc="the chain's local day")
+    customers: Mapped[int] = mapped_column(Integer)
+    acknowledged: Mapped[int] = mapped_column(Integer)
+    left: Mapped[int] = mapped_column(Integer)
+    closed: Mapped[int] = mapped_column(Integer)
+    within_goal: Mapped[int] = mapped_column(Integer, doc="acknowledged within the goal")
+    latency_bins: Mapped[int] = mapped_column(Integer)
+    latency: Mapped[str | None] = mapped_column(Text)
+    lead_bins: Mapped[int] = mapped_column(Integer)
+    lead: Mapped[str | None] = mapped_column(Text)
+
+
+class SumKeyRow(Base):
+    """Every key of ``cue_sums``, so a report finds each key's row by index, not by scan."""
+
+    __tablename__ = "cue_sum_keys"
+    level: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    waiting: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+
+
+class DaySumRow(Base):
+    """The chain's figures of one chain day, per local day of the stores (a store in another
+    time zone spans two): what the by-day chart of a chain report reads."""
+
+    __tablename__ = "cue_day_sums"
+    waiting: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    local_day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customers: Mapped[int] = mapped_column(Integer)
+    acknowledged: Mapped[int] = mapped_column(Integer)
+    left: Mapped[int] = mapped_column(Integer)
+    closed: Mapped[int] = mapped_column(Integer)
+    within_goal: Mapped[int] = mapped_column(Integer)
+    latency_bins: Mapped[int] = mapped_column(Integer)
+    latency: Mapped[str | None] = mapped_column(Text)
+
+
+class SumStateRow(Base):
+    """How far the sums are built, and with which goals (``within_goal`` depends on them):
+    days up to ``through_day`` are in; a change of goals rebuilds them from the first day."""
+
+    __tablename__ = "cue_sums_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    goals: Mapped[str] = mapped_column(Text)
+    through_day: Mapped[int] = mapped_column(Integer)
+
+
 class RollupDirtyRow(Base):
     """A cue changed since its hour was rolled up; written in the transaction that changed
     it, removed by the rollup that reads it."""
