@@ -141,6 +141,7 @@ class Ingest:
         )
         self.stats = IngestStats()
         self._writer = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
+        self._builder = threading.Thread(target=self._build_loop, name="ingest-sums", daemon=True)
         self._link = BrokerLink(
             broker,
             self._receive_maximum,
@@ -216,6 +217,8 @@ class Ingest:
     def start(self) -> Ingest:
         """Connect (retrying in the background) and start writing."""
         self._writer.start()
+        if self._sums_spec:
+            self._builder.start()
         self._link.start()
         return self
 
@@ -226,6 +229,8 @@ class Ingest:
         self._link.stop()
         self._queue.close()
         self._writer.join(timeout=30)
+        if self._builder.is_alive():
+            self._builder.join(timeout=30)
 
     def publish_ack(self, topic: str, payload: bytes) -> bool:
         """Send a staff page's ack (QoS 1); False when the broker is not connected."""
@@ -341,6 +346,32 @@ class Ingest:
         self._tell_pages(fresh, [one for one in others if not isinstance(one, writes.Received)])
         return True
 
+    def _build_loop(self) -> None:
+        """Build the running totals of the chain reports a day per transaction while they are
+        not whole (at first, and after a change of goals), beside the writer: a chain's year
+        takes minutes, and the writer stores meanwhile."""
+        assert self._sums_spec is not None
+        whole = True
+        while not self._stopping.is_set():
+            try:
+                with self._engine.begin() as connection:
+                    spec = self._sums_spec(connection)
+                    done = sums.build(connection, spec, self._clock, days=1)
+            except SQLAlchemyError as exc:
+                log.warning(
+                    "building the chain report totals failed (%s); retrying", _first_line(exc)
+                )
+                done = False
+                self._stopping.wait(self._rollup_s)
+                continue
+            if done != whole:
+                whole = done
+                log.info(
+                    "chain report totals %s", "built" if done else "being built, a day at a time"
+                )
+            if done:
+                self._stopping.wait(self._rollup_s)
+
     def _roll_up(self) -> None:
         """Rebuild the hours of the cues changed since the last time; a failure leaves the
         marks for the next time (or the next report)."""
@@ -350,9 +381,6 @@ class Ingest:
                 spec = self._sums_spec(connection) if self._sums_spec else None
                 observe = sums.observer(spec, self._clock) if spec else None
                 rollups.refresh(connection, self._zone_of, self._clock, observe=observe)
-            if spec:
-                with self._engine.begin() as connection:
-                    sums.build(connection, spec, self._clock)
             if self._rolled_up - self._maintained >= MAINTAIN_S:
                 self._maintained = self._rolled_up
                 with self._engine.begin() as connection:

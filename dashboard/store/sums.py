@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy import Connection, and_, delete, func, insert, select, text, tuple_, update
 
-from dashboard.samples import Entries, Floats, Ints, LocalClock, Units, bin_of
+from dashboard.samples import DENSE_CELLS, Entries, Floats, Ints, LocalClock, Units, bin_of
 from dashboard.store import rollups
 from dashboard.store.tables import (
     CueHourRow,
@@ -311,11 +311,20 @@ def _histograms(entries: Entries, group: Ints, sign: Ints, groups: int) -> list[
         return out
     bins = entries.bins if entries.bins is not None else bin_of(entries.value)
     weight = entries.weight * sign[entries.unit]
-    pairs, inverse = np.unique(np.stack([group[entries.unit], bins]), axis=1, return_inverse=True)
-    summed = np.bincount(inverse.ravel(), weights=weight, minlength=pairs.shape[1]).round()
-    for g, b, n in zip(pairs[0].tolist(), pairs[1].tolist(), summed.tolist(), strict=True):
-        if n:
-            out[g][b] = int(n)
+    low = int(bins.min())
+    span = int(bins.max()) - low + 1
+    key = group[entries.unit] * span + (bins - low)
+    if groups * span <= DENSE_CELLS:  # counting: linear in the cells
+        dense = np.bincount(key, weights=weight, minlength=groups * span)
+        keys = np.flatnonzero(dense)
+        summed = dense[keys]
+    else:
+        keys, inverse = np.unique(key, return_inverse=True)
+        summed = np.bincount(inverse, weights=weight, minlength=keys.size)
+    cells = zip((keys // span).tolist(), (keys % span + low).tolist(), summed.tolist(), strict=True)
+    for g, b, n in cells:
+        if round(n):
+            out[g][b] = round(n)
     return out
 
 
@@ -417,7 +426,8 @@ def latest(connection: Connection, keys: Sequence[Key], before: int) -> list[tup
     return out
 
 
-def _latest_query(which: Any, before: int) -> Any:
+def _latest_query(which: Any, before: int, columns: Sequence[str] | None = None) -> Any:
+    """The row of each key (of ``which``) at its last day before ``before``."""
     s, k = SumRow.__table__.c, SumKeyRow.__table__.c
     inner = SumRow.__table__.alias("inner")
     last_day = (
@@ -431,9 +441,16 @@ def _latest_query(which: Any, before: int) -> Any:
         .scalar_subquery()
     )
     joined = and_(s.level == k.level, s.key == k.key, s.waiting == k.waiting, s.day == last_day)
+    picked = [SumRow] if columns is None else [s[name] for name in columns]
     return (
-        select(SumRow).select_from(SumKeyRow.__table__.join(SumRow.__table__, joined)).where(which)
+        select(*picked).select_from(SumKeyRow.__table__.join(SumRow.__table__, joined)).where(which)
     )
+
+
+COUNTED = ("customers", "acknowledged", "left", "closed", "within_goal", "latency_bins", "latency")
+READ = ("key", "waiting", *COUNTED, "lead_bins", "lead")  # columns of a total a report reads
+READ_DAY = ("local_day", "waiting", *COUNTED)
+Columns = dict[str, Sequence[Any]]
 
 
 def report_units(
@@ -444,19 +461,21 @@ def report_units(
     customers acknowledged before each zone."""
     bounds = ((last, 1), (first, -1))
 
-    def totals(level: str, bound: int) -> Sequence[Any]:
+    def totals(level: str, bound: int) -> Columns:
         which = SumKeyRow.__table__.c.level == level
-        return connection.execute(_latest_query(which, bound)).all()
+        return _columns(connection.execute(_latest_query(which, bound, READ)).all(), READ)
 
     def differences(level: str) -> Units:
         return Units.concat([_units(totals(level, b), sign, level) for b, sign in bounds])
 
     before: dict[str, int] = defaultdict(int)
     for bound, sign in bounds:
-        for row in totals("zone", bound):
-            before[row.key] += sign * row.acknowledged
+        zones = totals("zone", bound)
+        for zone, acknowledged in zip(zones["key"], zones["acknowledged"], strict=True):
+            before[zone] += sign * acknowledged
     d = DaySumRow.__table__.c
-    days = connection.execute(select(DaySumRow).where(d.day >= first, d.day < last)).all()
+    query = select(*(d[name] for name in READ_DAY)).where(d.day >= first, d.day < last)
+    days = _columns(connection.execute(query).all(), READ_DAY)
     return (
         differences("hour"),
         _units(days, 1, "day"),
@@ -465,43 +484,49 @@ def report_units(
     )
 
 
-def _units(rows: Sequence[Any], sign: int, level: str) -> Units:
-    """Rows of totals (``level``: hour, site or day) as units, their counts times ``sign``."""
-    n = len(rows)
+def _columns(rows: Sequence[Any], names: Sequence[str]) -> Columns:
+    """Rows as a column of values per name."""
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return dict(zip(names, values, strict=True))
+
+
+def _units(columns: Columns, sign: int, level: str) -> Units:
+    """Totals (``level``: hour, site or day) as units, their counts times ``sign``."""
+    n = len(columns["waiting"])
     site, camera = np.full(n, "", object), np.full(n, "", object)
     minute, day = np.zeros(n, np.int64), np.zeros(n, np.int64)
-    for i, row in enumerate(rows):
-        if level == "site":
-            site[i], camera[i] = row.key.split("/", 1)
-        elif level == "hour":
-            minute[i] = int(row.key) * 60
-        else:
-            day[i] = row.local_day
+    if level == "site":
+        pairs = [key.split("/", 1) for key in columns["key"]]
+        site[:], camera[:] = [p[0] for p in pairs], [p[1] for p in pairs]
+    elif level == "hour":
+        minute = np.array(columns["key"], np.int64).reshape(n) * 60
+    else:
+        day = np.array(columns["local_day"], np.int64).reshape(n)
 
     def column(name: str) -> Ints:
-        return np.array([getattr(row, name) for row in rows], np.int64).reshape(n) * sign
+        return np.array(columns[name], np.int64).reshape(n) * sign
 
     return Units(
         site=site.astype(str),
         camera=camera.astype(str),
-        waiting=np.array([row.waiting for row in rows], bool).reshape(n),
+        waiting=np.array(columns["waiting"], bool).reshape(n),
         local_day=day,
         local_minute=minute,
         customers=column("customers"),
         acked=column("acknowledged"),
         left=column("left"),
         closed=column("closed"),
-        latency=_entries(rows, "latency", sign),
-        lead=_entries(rows, "lead", sign) if level != "day" else Entries.empty(),
+        latency=_entries(columns, "latency", sign),
+        lead=_entries(columns, "lead", sign) if level != "day" else Entries.empty(),
         within=column("within_goal"),
     )
 
 
-def _entries(rows: Sequence[Any], name: str, sign: int) -> Entries:
-    joined = ",".join(text for row in rows if (text := getattr(row, name)))
+def _entries(columns: Columns, name: str, sign: int) -> Entries:
+    joined = ",".join(text for text in columns[name] if text)
     if not joined:
         return Entries.binned(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
     pairs = np.fromstring(joined, dtype=np.int64, sep=",").reshape(-1, 2)
-    per_row = np.array([getattr(row, f"{name}_bins") for row in rows], np.int64)
-    unit = np.repeat(np.arange(len(rows)), per_row)
+    per_row = np.array(columns[f"{name}_bins"], np.int64)
+    unit = np.repeat(np.arange(per_row.size), per_row)
     return Entries.binned(unit, pairs[:, 0], pairs[:, 1] * sign)

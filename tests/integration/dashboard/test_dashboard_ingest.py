@@ -16,10 +16,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
 from dashboard import auth
+from dashboard.analytics import Analytics, Filters
 from dashboard.ingest import Ingest
 from dashboard.live import DeviceId, LiveHub
 from dashboard.settings import Broker, DashboardConfig
-from dashboard.store import writes
+from dashboard.store import rollups, sums, writes
 from dashboard.store.tables import CueHourRow, RollupDirtyRow
 from dashboard.synthetic import Visit, visit_events
 from dashboard.web.app import create_app
@@ -208,8 +209,8 @@ def test_a_staff_page_cue_closes_whichever_shared_worker_stores_its_ack(
         worker.stop()
 
 
-def test_the_ingest_rolls_the_cues_up_while_events_arrive(
-    mosquitto: Mosquitto, publisher: Publisher, tmp_path: Path
+def test_the_ingest_rolls_the_cues_up_and_totals_them_while_events_arrive(
+    mosquitto: Mosquitto, publisher: Publisher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = settings_for(mosquitto, tmp_path).model_copy(update={"ingest_rollup_s": 0.1})
     engine = migrated_engine(settings)
@@ -232,5 +233,17 @@ def test_the_ingest_rolls_the_cues_up_while_events_arrive(
                 return int(row[0] or 0), int(row[1] or 0), int(marks.scalar() or 0)
 
         wait_until(lambda: rolled_up() == (3, 3, 0), "the three customers in the hourly rollup")
+        analytics = Analytics(settings)
+        midnight = time.time() // 86400 * 86400  # the chain's time zone is UTC
+        days = Filters(midnight - 86400, midnight + 86400)
+
+        def chain_customers() -> int:
+            with engine.connect() as connection, monkeypatch.context() as patch:
+                if not sums.built(connection, analytics.sums_spec):
+                    return -1
+                patch.setattr(rollups, "count", None)  # read from the totals, not the hours
+                return analytics.report(connection, days).overall.customers
+
+        wait_until(lambda: chain_customers() == 3, "the chain totals to follow the hours")
     finally:
         ingest.stop()
