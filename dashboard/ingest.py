@@ -379,7 +379,7 @@ class Ingest:
         try:
             with self._engine.begin() as connection:
                 spec = self._sums_spec(connection) if self._sums_spec else None
-                observe = sums.observer(spec, self._clock) if spec else None
+                observe = sums.observer(spec, self._clock) if spec else sums.forgetting
                 rollups.refresh(connection, self._zone_of, self._clock, observe=observe)
             if self._rolled_up - self._maintained >= MAINTAIN_S:
                 self._maintained = self._rolled_up

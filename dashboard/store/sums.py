@@ -227,6 +227,13 @@ def observer(spec: SumsSpec, clock: LocalClock) -> rollups.Observer:
     return observe
 
 
+def forgetting(connection: Connection, buckets: set[rollups.Bucket]) -> Callable[[], None]:
+    """An observer for a refresh that does not know the goals: the totals it cannot keep up
+    are dropped (reports read the hours until they are built again)."""
+    connection.execute(delete(SumStateRow))
+    return lambda: None
+
+
 def _hours_of(connection: Connection, buckets: set[rollups.Bucket]) -> tuple[Units, Floats, Any]:
     """The hour rows and zone rows of ``buckets`` as they are now."""
     sites = sorted({site for site, _, _ in buckets})

@@ -132,3 +132,24 @@ def test_new_goals_make_the_totals_again_and_until_then_reports_read_the_hours(
         rebuilt = from_totals(new, connection, filters, monkeypatch)
     assert rebuilt.as_dict() == before_build.as_dict()
     assert rebuilt.overall.within_goal != with_old_goals.overall.within_goal
+
+
+def test_a_refresh_that_cannot_keep_the_totals_up_drops_them(dashboard: Dashboard) -> None:
+    analytics = Analytics(chain(dashboard))
+    events = [e for v in visits(1, 1, 2, 20, END, seed=2) for e in visit_events(v)]
+    acks = [e for e in events if e.type == "ack"]
+    dashboard.store([e for e in events if e.type != "ack"])
+    with dashboard.engine.connect() as connection:
+        rollups.catch_up(connection, analytics._settings.zone_of, LocalClock())
+    build(dashboard, analytics)
+    dashboard.store(list[Event](acks))
+    with dashboard.engine.begin() as connection:  # an ingest without the goals
+        rollups.refresh(
+            connection, analytics._settings.zone_of, LocalClock(), True, sums.forgetting
+        )
+    filters = Filters(END - 2 * DAY, END)
+    with dashboard.engine.connect() as connection:
+        assert not sums.built(connection, analytics.sums_spec)
+        report = analytics.report(connection, filters)
+        assert report.overall.acknowledged == len(acks) > 0
+        assert report.as_dict() == from_hours(analytics, connection, filters).as_dict()
