@@ -267,7 +267,11 @@ class RangingConfig(Strict):
         description="a box within this many pixels of the bottom (or any) edge is cut off there",
     )
     head_height_sd_ft: float = Field(
-        0.3, ge=0, le=2, description="spread of people's height around head_height_ft (feet)"
+        0.3,
+        ge=0,
+        le=2,
+        description="spread of people's height around head_height_ft (feet); one person's "
+        "error, the same on every frame: it never counts as movement",
     )
     body_width_ft: float = Field(
         1.6,
@@ -277,7 +281,11 @@ class RangingConfig(Strict):
         "cut-off boxes of a track whose own width is not learnt yet",
     )
     body_width_sd_ft: float = Field(
-        0.3, ge=0, le=2, description="spread of people's apparent width around body_width_ft (feet)"
+        0.3,
+        ge=0,
+        le=2,
+        description="spread of people's apparent width around body_width_ft (feet); one "
+        "person's error, the same on every frame: it never counts as movement",
     )
     learn_frames: int = Field(
         30,

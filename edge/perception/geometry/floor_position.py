@@ -29,6 +29,13 @@ the weight at 10 ft, from head height the width cue nearly all of it. The averag
 the box bottom's bound: a cut-off box never makes a person seem farther than the geometry
 allows.
 
+Jitter. A size assumed for a person is off by the same amount on every frame: people's spread
+around ``head_height_ft`` or ``body_width_ft`` scales the distances of all of one person's
+fixes alike, so it never makes a displacement. From one frame to the next the fixes of one
+person, ranged the same way (:attr:`FloorFix.reference`), differ only by the box jitter, the
+steps and the wobble of the apparent size (``BodySize.*_wobble_ft``: heads bob, arms swing,
+people turn): :attr:`FloorFix.jitter`, the noise against which movement is judged.
+
 Sizes. A box wholly in view measures its person's sizes: the height at which the box-top ray
 passes over the foot position, and the width the box has at that position's depth (the cues'
 inverses, so ranging with a learnt size gives the position back).
@@ -49,6 +56,13 @@ Mask = npt.NDArray[np.bool_]
 
 # Finite-difference step for the measurement Jacobian.
 _PIXEL_STEP = 1.0
+# How much one person's apparent size changes from frame to frame: heads bob by an inch or so
+# as people walk (ft); a box's width changes as they turn and swing their arms (share of the
+# width).
+HEAD_BOB_FT = 0.1
+WIDTH_SWAY_SHARE = 0.1
+# How a fix was made (FloorFix.reference): from the box bottom, else one bit per cut-off cue.
+FROM_BOTTOM, HEAD_CUE, WIDTH_CUE = 0, 1, 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,17 +70,21 @@ class BodySize:
     """What the cues assume of each person's body, parallel arrays over boxes (feet).
 
     ``height_ft`` of the head top and ``width_ft`` of the box at the body's depth, each with
-    its spread (``*_sd_ft``).
+    its spread (``*_sd_ft``) and how much of that the size wobbles from frame to frame
+    (``*_wobble_ft``; the rest is the same on every frame of one person).
     """
 
     height_ft: F64
     height_sd_ft: F64
     width_ft: F64
     width_sd_ft: F64
+    height_wobble_ft: F64
+    width_wobble_ft: F64
 
     @classmethod
     def default(cls, cfg: RangingConfig, count: int) -> BodySize:
-        """The configured sizes for ``count`` people of whom nothing is known."""
+        """The configured sizes for ``count`` people of whom nothing is known: their spread is
+        people's, around the assumed size; only head bob and sway wobble."""
 
         def filled(value: float) -> F64:
             return np.full(count, value, np.float64)
@@ -76,6 +94,8 @@ class BodySize:
             filled(cfg.head_height_sd_ft),
             filled(cfg.body_width_ft),
             filled(cfg.body_width_sd_ft),
+            filled(min(HEAD_BOB_FT, cfg.head_height_sd_ft)),
+            filled(min(WIDTH_SWAY_SHARE * cfg.body_width_ft, cfg.body_width_sd_ft)),
         )
 
     def __getitem__(self, rows: npt.NDArray[np.intp]) -> BodySize:
@@ -84,6 +104,8 @@ class BodySize:
             self.height_sd_ft[rows],
             self.width_ft[rows],
             self.width_sd_ft[rows],
+            self.height_wobble_ft[rows],
+            self.width_wobble_ft[rows],
         )
 
 
@@ -94,6 +116,9 @@ class FloorFix:
     ``floor_ft`` [M, 2] (NaN where no cue ranges the box), ``covariance`` [M, 2, 2] in ft^2,
     ``truncated`` [M]: the box reaches the frame bottom. ``height_ft`` and ``width_ft`` [M]:
     the sizes this box measures (NaN unless the whole box is in view), to be learnt from.
+    ``jitter`` [M, 2, 2]: the part of ``covariance`` that differs from frame to frame between
+    fixes of one person made the same way, ``reference`` [M] (:data:`FROM_BOTTOM`, or the
+    cut-off cues used, :data:`HEAD_CUE` | :data:`WIDTH_CUE`); see the module docstring.
     """
 
     floor_ft: F64
@@ -101,6 +126,8 @@ class FloorFix:
     truncated: Mask
     height_ft: F64
     width_ft: F64
+    jitter: F64
+    reference: npt.NDArray[np.int8]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,28 +193,34 @@ def _covariance(cue: _Cue, cfg: RangingConfig, along: F64, along_sd: F64) -> F64
     return cov
 
 
-def _head_cue(camera: Camera, tops: F64, size: BodySize, cfg: RangingConfig) -> tuple[F64, F64]:
-    """Floor positions and covariances of box tops ranged against the head heights."""
+def _head_cue(
+    camera: Camera, tops: F64, size: BodySize, cfg: RangingConfig
+) -> tuple[F64, F64, F64]:
+    """Floor positions, covariances and jitter of box tops ranged against the head heights."""
     cue = _on_planes(camera, _ray_fans(camera, tops), size.height_ft, cfg.body_radius_ft, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         per_ft = cue.rays[:, :2] / cue.rays[:, 2:]  # d position / d plane height
-    return cue.floor_ft, _covariance(cue, cfg, per_ft, size.height_sd_ft)
+    cov = _covariance(cue, cfg, per_ft, size.height_sd_ft)
+    return cue.floor_ft, cov, _covariance(cue, cfg, per_ft, size.height_wobble_ft)
 
 
 def _width_cue(
     camera: Camera, centres: F64, width_px: F64, size: BodySize, cfg: RangingConfig
-) -> tuple[F64, F64]:
-    """Floor positions and covariances of boxes ranged by their width."""
+) -> tuple[F64, F64, F64]:
+    """Floor positions, covariances and jitter of boxes ranged by their width."""
     cue = _by_width(camera, _ray_fans(camera, centres), width_px, size.width_ft)
     offset = cue.floor_ft - camera.centre[:2]
-    # Relative depth error: the assumed width's spread and both edges' pixel noise.
-    share = np.hypot(size.width_sd_ft / size.width_ft, np.sqrt(2) * cfg.pixel_noise_px / width_px)
-    return cue.floor_ft, _covariance(cue, cfg, offset, share)
+    # Relative depth error: the assumed width's spread (its wobble) and both edges' pixel noise.
+    edges = np.sqrt(2) * cfg.pixel_noise_px / width_px
+    share = np.hypot(size.width_sd_ft / size.width_ft, edges)
+    wobble = np.hypot(size.width_wobble_ft / size.width_ft, edges)
+    return cue.floor_ft, _covariance(cue, cfg, offset, share), _covariance(cue, cfg, offset, wobble)
 
 
-def _combined(floors: F64, covs: F64) -> tuple[F64, F64]:
-    """Inverse-covariance average [K, 2] and its covariance over cues [C, K, ...]; NaN cues
-    are left out, and rows without any cue stay NaN."""
+def _combined(floors: F64, covs: F64, jitters: F64) -> tuple[F64, F64, F64]:
+    """Inverse-covariance average [K, 2], its covariance and its jitter over cues [C, K, ...]
+    (each cue's jitter carried through its weight); NaN cues are left out, and rows without
+    any cue stay NaN."""
     valid = _finite(floors, 2) & _finite(covs, 2)
     info = np.zeros(covs.shape)
     info[valid] = np.linalg.inv(covs[valid])
@@ -198,7 +231,12 @@ def _combined(floors: F64, covs: F64) -> tuple[F64, F64]:
     any_cue = valid.any(axis=0)
     cov[any_cue] = np.linalg.inv(total[any_cue])
     floor[any_cue] = np.einsum("kij,kj->ki", cov[any_cue], weighted.sum(axis=0)[any_cue])
-    return floor, cov
+    gain = np.einsum("kij,ckjl->ckil", np.nan_to_num(cov), info)
+    jitter = np.einsum(
+        "ckij,ckjl,ckml->kim", gain, np.where(valid[..., None, None], jitters, 0.0), gain
+    )
+    jitter[~any_cue] = np.nan
+    return floor, cov, jitter
 
 
 def _axis_ends(camera: Camera, boxes: F64) -> tuple[F64, F64, F64]:
@@ -270,20 +308,29 @@ def locate(
     )
     floor = feet.floor_ft
     cov = _covariance(feet, cfg, np.zeros_like(floor), np.zeros(len(boxes)))
+    jitter = cov.copy()  # the box bottom assumes no size
+    reference = np.full(len(boxes), FROM_BOTTOM, np.int8)
 
     rows = np.flatnonzero(truncated)
     if rows.size:
         cut = size[rows]
-        head, head_cov = _head_cue(camera, tops[rows], cut, cfg)
-        wide, wide_cov = _width_cue(camera, centres[rows], width_px[rows], cut, cfg)
+        head, head_cov, head_jitter = _head_cue(camera, tops[rows], cut, cfg)
+        wide, wide_cov, wide_jitter = _width_cue(camera, centres[rows], width_px[rows], cut, cfg)
         head[~top_in[rows]] = np.nan
         wide[~sides_in[rows]] = np.nan
-        estimate, estimate_cov = _combined(np.stack([head, wide]), np.stack([head_cov, wide_cov]))
+        estimate, estimate_cov, estimate_jitter = _combined(
+            np.stack([head, wide]),
+            np.stack([head_cov, wide_cov]),
+            np.stack([head_jitter, wide_jitter]),
+        )
         bound = np.linalg.norm(floor[rows] - camera.centre[:2], axis=1)
         ranged = np.linalg.norm(estimate - camera.centre[:2], axis=1)
         better = np.isfinite(ranged) & ~(bound <= ranged)
         floor[rows[better]] = estimate[better]
         cov[rows[better]] = estimate_cov[better]
+        jitter[rows[better]] = estimate_jitter[better]
+        cues = np.where(_finite(head, 1), HEAD_CUE, 0) | np.where(_finite(wide, 1), WIDTH_CUE, 0)
+        reference[rows[better]] = cues[better]
 
     whole = ~truncated & top_in & sides_in & _finite(floor, 1)
     heights = np.full(len(boxes), np.nan)
@@ -292,4 +339,4 @@ def locate(
         heights[whole], widths[whole] = _measured_size(
             camera, floor[whole], centres[whole], width_px[whole], tops[whole], cfg
         )
-    return FloorFix(floor, cov, truncated, heights, widths)
+    return FloorFix(floor, cov, truncated, heights, widths, jitter, reference)

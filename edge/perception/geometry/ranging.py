@@ -11,9 +11,15 @@ bob, a tenth of the width for turning and arm swing) the spreads. Customers walk
 with their feet in view, so when they are cut off near the counter, their own size is known.
 
 Smoothing. Each track has a constant-velocity Kalman filter on the floor (feet, seconds). Its
-measurement noise is the fix's covariance, which includes ``step_noise_ft`` of foot-point
-jitter as people step, so far people are trusted less than near ones, and cut-off ones less
-than whole ones, without tuning per site.
+measurement noise is the fix's jitter (``FloorFix.jitter``: box jitter carried through the
+geometry, ``step_noise_ft`` of foot-point jitter as people step, the wobble of an assumed
+size), so far people are trusted less than near ones, and cut-off ones less than whole ones,
+without tuning per site. The spread of an assumed size around the person's own is left out:
+it is the same on every frame, so averaging fixes never removes it, and counted as noise it
+only made the filter slow to see a cut-off person walk in (their velocity lagging, their
+heading off). While the motion window holds fixes made different ways
+(``FloorFix.reference``: the feet leave the frame, the head or the sides come into view or
+go), the fixes differ by that spread too, so it counts again (the fix's whole covariance).
 
 Outputs. ``distance_ft`` from the filtered position to the counter; ``speed_ftps`` its rate of
 change (negative = approaching); ``zone_tta_s`` the time until the straight-line, constant-
@@ -46,17 +52,19 @@ import numpy.typing as npt
 
 from edge.config import Config, RangingConfig
 from edge.perception.geometry.camera import Camera
-from edge.perception.geometry.floor_position import BodySize, FloorFix, locate
+from edge.perception.geometry.floor_position import (
+    HEAD_BOB_FT,
+    WIDTH_SWAY_SHARE,
+    BodySize,
+    FloorFix,
+    locate,
+)
 from edge.perception.geometry.motion import MotionWindow, box_jumped
 
 F64 = npt.NDArray[np.float64]
 
 # Prior spread of a new track's velocity: a brisk walk (ft/s).
 _INITIAL_SPEED_SD_FTPS = 5.0
-# A learnt size is never trusted to better than this: heads bob by an inch or so as people
-# walk (ft); a box's width changes as they turn and swing their arms (share of the width).
-_MIN_LEARNT_HEIGHT_SD_FT = 0.1
-_MIN_LEARNT_WIDTH_SHARE = 0.1
 # Median absolute deviation -> standard deviation for normally spread samples.
 MAD_TO_SD = 1.4826
 
@@ -109,7 +117,7 @@ class _Sizes:
                 self._heights,
                 cfg.learn_min_frames,
                 cfg.learnt_height_range_ft,
-                min_sd=_MIN_LEARNT_HEIGHT_SD_FT,
+                min_sd=HEAD_BOB_FT,
             )
         if math.isfinite(width):
             self._widths.append(width)
@@ -117,7 +125,7 @@ class _Sizes:
                 self._widths,
                 cfg.learn_min_frames,
                 cfg.learnt_width_range_ft,
-                min_sd_share=_MIN_LEARNT_WIDTH_SHARE,
+                min_sd_share=WIDTH_SWAY_SHARE,
             )
 
 
@@ -249,14 +257,17 @@ class Ranger:
         return cls(camera, config.counter.position_ft, radii, config.ranging)
 
     def _body_sizes(self, ids: list[int]) -> BodySize:
-        """Each track's learnt size, the configured one where none is learnt yet."""
+        """Each track's learnt size, the configured one where none is learnt yet. A learnt
+        size's spread is the scatter of the track's own measurements: it wobbles that much."""
         size = BodySize.default(self._cfg, len(ids))
         for row, track_id in enumerate(ids):
             sizes = self._sizes.get(track_id)
             if sizes is not None and sizes.height is not None:
                 size.height_ft[row], size.height_sd_ft[row] = sizes.height
+                size.height_wobble_ft[row] = size.height_sd_ft[row]
             if sizes is not None and sizes.width is not None:
                 size.width_ft[row], size.width_sd_ft[row] = sizes.width
+                size.width_wobble_ft[row] = size.width_sd_ft[row]
         return size
 
     def update(
@@ -329,30 +340,31 @@ class Ranger:
             if jumped[row] and measured[row] and track is not None:
                 window.clear()
                 track, restarted[row] = None, True
+            if measured[row]:
+                sd = self._radial_sd(fix.floor_ft[row], fix.jitter[row])
+                size_sd = self._radial_sd(fix.floor_ft[row], fix.covariance[row])
+                window.add(t, fix.floor_ft[row], sd, size_sd, int(fix.reference[row]))
+            noise = fix.covariance[row] if window.mixed else fix.jitter[row]
             if track is None:
                 if not measured[row]:
                     continue
-                track = self._tracks[track_id] = _FloorTrack(
-                    fix.floor_ft[row], fix.covariance[row], t
-                )
+                track = self._tracks[track_id] = _FloorTrack(fix.floor_ft[row], noise, t)
             else:
                 track.predict(t, self._cfg.accel_noise_ftps2)
                 if measured[row]:
-                    track.correct(fix.floor_ft[row], fix.covariance[row])
-            if measured[row]:
-                window.add(t, fix.floor_ft[row], self._radial_sd(fix, row))
+                    track.correct(fix.floor_ft[row], noise)
             closing[row] = self._judge(track, window)
             states[row] = track.state
         return states, closing, restarted
 
-    def _radial_sd(self, fix: FloorFix, row: int) -> float:
-        """The fix's spread along the line to the counter (ft)."""
-        toward = self._counter - fix.floor_ft[row]
+    def _radial_sd(self, floor: F64, cov: F64) -> float:
+        """A fix's spread (covariance ``cov``) along the line to the counter (ft)."""
+        toward = self._counter - floor
         norm = float(np.linalg.norm(toward))
         if norm == 0:
-            return float(np.sqrt(np.trace(fix.covariance[row]) / 2))
+            return float(np.sqrt(np.trace(cov) / 2))
         unit = toward / norm
-        return float(np.sqrt(unit @ fix.covariance[row] @ unit))
+        return float(np.sqrt(unit @ cov @ unit))
 
     def _judge(self, track: _FloorTrack, window: MotionWindow) -> bool:
         """Whether the window shows the person closing in beyond its noise; holds the filter

@@ -298,6 +298,9 @@ class Person:
         """Cue rings due now (recorded in the visit): approaching and inside, or predicted to
         cross within the ring's lead time for ``enter_s``; at most once per visit. The
         prediction looks ``lead_s + enter_s`` ahead, so the debounce does not eat the lead.
+        A person at or inside the radius has reached it, so the prediction's run goes on
+        across the crossing: someone predicted just before the ring is not debounced afresh
+        from the crossing (the ring's own entry debounce starts only there).
 
         Approaching means held *and* in this frame: the held class lags a turn by up to
         ``classify_s``, and a cue, fired once, must not come in that lag."""
@@ -308,12 +311,13 @@ class Person:
             if not ring.cues:
                 continue
             horizon = ring.lead_s + self._presence.enter_s
-            soon = state.predicted.update(t, bool(self.row.zone_tta_s[i] < horizon))
+            reached = self.row.distance_ft <= ring.radius_ft
+            soon = state.predicted.update(t, reached or bool(self.row.zone_tta_s[i] < horizon))
             if ring.name in self.visit.cued or not approaching:
                 continue
             if soon or state.inside:
                 self.visit.cued[ring.name] = t
-                due.append((i, "predicted" if soon else "inside"))
+                due.append((i, "inside" if reached or state.inside else "predicted"))
         return due
 
     def waiting_due(self, t: float) -> float | None:

@@ -19,6 +19,7 @@ import pytest
 from edge.contract import CueIssued, ZoneEnter
 from edge.perception.detections import Detections
 from edge.perception.detectors import Detector
+from edge.perception.geometry.floor_position import FROM_BOTTOM, HEAD_CUE
 from edge.perception.geometry.motion import MotionWindow, box_jumped
 from edge.perception.sources import Frame
 from edge.service.turn import Effects, Turn
@@ -116,11 +117,30 @@ def test_the_window_needs_displacement_beyond_noise_whatever_the_frame_rate() ->
         still, walking = MotionWindow(1.0), MotionWindow(1.0)
         for frame in range(2 * fps):
             t = frame / fps
-            still.add(t, np.array([0.0, 8.0]) + rng.normal(0, 0.3, 2), 0.3)
-            walking.add(t, np.array([0.0, 12.0 - 1.5 * t]) + rng.normal(0, 0.3, 2), 0.3)
+            still.add(t, np.array([0.0, 8.0]) + rng.normal(0, 0.3, 2), 0.3, 0.3, 0)
+            walking.add(t, np.array([0.0, 12.0 - 1.5 * t]) + rng.normal(0, 0.3, 2), 0.3, 0.3, 0)
         quiet, moving = still.movement(np.zeros(2)), walking.movement(np.zeros(2))
         assert quiet.sd_ft == pytest.approx(moving.sd_ft) == pytest.approx(0.3 * np.sqrt(2))
         assert abs(quiet.closing_ft) < 2 * quiet.sd_ft < moving.closing_ft
+
+
+def test_fixes_made_different_ways_differ_by_their_assumed_sizes_which_is_no_step() -> None:
+    """A still person whose feet leave the frame is ranged from the head from then on, half a
+    foot nearer (taller than assumed, within the spread of heights). Fixes made one way differ
+    only by their jitter, so half a foot in a walk is a step; across ways the assumed size's
+    spread counts too, and the same half foot is none."""
+    still, walking = MotionWindow(1.0), MotionWindow(1.0)
+    for frame in range(10):
+        t, cut = frame / 10, frame >= 5
+        way = HEAD_CUE if cut else FROM_BOTTOM
+        still.add(t, np.array([0.0, 4.0 - 0.5 * cut]), 0.1, 0.8, way)
+        walking.add(t, np.array([0.0, 4.0 - 0.05 * frame]), 0.1, 0.8, FROM_BOTTOM)
+    assert still.mixed and not walking.mixed
+    quiet, moving = still.movement(np.zeros(2)), walking.movement(np.zeros(2))
+    assert quiet.sd_ft == pytest.approx(0.8 * np.sqrt(2))
+    assert moving.sd_ft == pytest.approx(0.1 * np.sqrt(2))
+    assert quiet.closing_ft < quiet.sd_ft
+    assert moving.closing_ft > moving.sd_ft
 
 
 def test_box_jumps_allow_for_walking_near_but_not_for_a_merge() -> None:

@@ -117,7 +117,7 @@ def test_a_cue_given_on_its_zone_entry_s_frame_is_named_by_that_entry() -> None:
     approach out: the cue and the entry come on one frame; the entry still names the cue,
     with a lead <= 0."""
     scene = Scene()
-    seen = events(scene.walk(11.75, 3.5, 4.0))
+    seen = events(scene.walk(11.0, 3.5, 4.0))
     [cue] = [e for e in seen if isinstance(e, CueIssued)]
     [entry] = [e for e in seen if isinstance(e, ZoneEnter) and e.zone == "10ft"]
     assert cue.captured_at == entry.captured_at, "one frame"

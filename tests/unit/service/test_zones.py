@@ -345,6 +345,18 @@ def test_cue_for_someone_first_seen_inside_is_late_with_negative_lead(first_seen
     assert cue.lead_s == pytest.approx(-0.3)
 
 
+def test_a_prediction_made_just_before_the_ring_is_not_debounced_again_at_the_crossing() -> None:
+    # Predicted at 10.3 ft, across the ring a frame later: the cue's debounce runs on over the
+    # crossing (enter_s, three frames, after the prediction began), not afresh from it.
+    decisions = run(make(cue=["10ft"]), [Walk(straight(10.3, 1, 3.5))])
+    (cue,) = of(CueDue, decisions)
+    entered = next(d for d in of(ZoneEntered, decisions) if d.zone == "10ft")
+    assert cue.t == pytest.approx(0.3)
+    assert cue.trigger == "inside"
+    assert cue.t < entered.t
+    assert entered.lead_s == pytest.approx(entered.crossed_t - cue.t)
+
+
 @pytest.mark.parametrize(
     ("stops", "cues"),
     [

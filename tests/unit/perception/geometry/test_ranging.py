@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from edge.config import Config, RangingConfig
 from edge.perception.geometry.camera import Camera
-from edge.perception.geometry.floor_position import locate
+from edge.perception.geometry.floor_position import FROM_BOTTOM, WIDTH_CUE, locate
 from edge.perception.geometry.ranging import Ranger, RangeResult
 
 F64 = npt.NDArray[np.float64]
@@ -397,3 +397,21 @@ def test_from_config_uses_counter_and_zones() -> None:
     result = ranger.update(np.array([1]), person_box(SHALLOW, where)[1][None], 0.0, SIZE)
     assert result.distance_ft[0] == pytest.approx(7.0, abs=0.1)
     assert result.zone_tta_s.shape == (1, 1)
+
+
+def test_an_assumed_sizes_spread_is_the_same_on_every_frame_not_jitter() -> None:
+    """People's spread around body_width_ft makes a cut-off person's position uncertain, but
+    alike on every frame: their fixes' jitter does not grow with it. A box ranged from its feet
+    assumes no size: its jitter is its whole covariance."""
+    seen_by, box = person_box(HEAD_HIGH, at(3.0, 0.0))
+    box[1] = 0.0  # the head out of the frame too: ranged by the width alone
+    narrow, wide = (
+        locate(seen_by, box[None], RangingConfig(body_width_sd_ft=sd)) for sd in (0.2, 0.6)
+    )
+    assert narrow.truncated[0] and narrow.reference[0] == wide.reference[0] == WIDTH_CUE
+    assert np.trace(wide.covariance[0]) > 2 * np.trace(narrow.covariance[0])
+    np.testing.assert_allclose(wide.jitter[0], narrow.jitter[0])
+    seen_by, whole = person_box(STEEP, at(6.0, 0.0))
+    fix = locate(seen_by, whole[None], RangingConfig())
+    assert fix.reference[0] == FROM_BOTTOM
+    np.testing.assert_array_equal(fix.jitter, fix.covariance)
