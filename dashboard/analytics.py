@@ -159,18 +159,19 @@ class Analytics:
         units: Units,
         before: dict[str, int],
         days: Units | None = None,
-        cameras: Units | None = None,
+        per_camera: Units | None = None,
     ) -> Report:
         """The report of these units; the by-day figures from ``days`` and the league tables
-        from ``cameras`` when given (the chain's totals), else from ``units`` too."""
+        from ``per_camera`` when given (the chain's totals), else from ``units`` too."""
         customers = units.take(~units.waiting)
         waiting = units.take(units.waiting)
         daily = customers if days is None else days.take(~days.waiting)
-        league = customers if cameras is None else cameras.take(~cameras.waiting)
+        league = customers if per_camera is None else per_camera.take(~per_camera.waiting)
         goals = self._settings.goals
         leads = customers.lead
         lead = weighted_quantiles(np.zeros(leads.unit.size, np.int64), leads, 1, (0.5, 0.1))
         acked = int(customers.acked.sum())
+        cameras = self._league(league, _joined(league.site, league.camera))
         return Report(
             overall=self._latency(customers),
             waiting=self._latency(waiting),
@@ -181,8 +182,8 @@ class Analytics:
             by_hour=self._groups(customers, customers.local_minute // 60, lambda h: f"{h:02d}:00"),
             by_day=self._groups(daily, daily.local_day, _day_label),
             by_daypart=self._by_daypart(customers),
-            league_sites=self._league(league, league.site),
-            league_cameras=self._league(league, _joined(league.site, league.camera)),
+            league_sites=self._league(league, league.site, cameras),
+            league_cameras=cameras,
             goals=[
                 {
                     "name": p.name,
@@ -263,8 +264,15 @@ class Analytics:
         groups = self._groups(units, keys, str)
         return sorted(groups, key=lambda g: order[g["key"]])
 
-    def _league(self, units: Units, keys: NDArray[Any]) -> list[dict[str, Any]]:
-        rows = self._groups(units, keys, str)
+    def _league(
+        self, units: Units, keys: NDArray[Any], cameras: list[dict[str, Any]] | None = None
+    ) -> list[dict[str, Any]]:
+        """The groups ranked, best first. Sites with one camera each (most stores) are their
+        cameras' rows under the site's name: ``cameras`` saves figuring them twice."""
+        if cameras is not None and len(cameras) == np.unique(keys).size:
+            rows = sorted(({**r, "key": r["key"].split("/", 1)[0]} for r in cameras), key=_key)
+        else:
+            rows = self._groups(units, keys, str)
         return sorted(rows, key=lambda r: (-(r["within_goal"] or 0), r["p90_s"] or 1e9))
 
 
@@ -298,6 +306,10 @@ def _joined(sites: NDArray[np.str_], cameras: NDArray[np.str_]) -> NDArray[np.st
     names = np.array([f"{site}/{camera}" for site, camera in pairs.T])
     joined: NDArray[np.str_] = names[index.ravel()] if sites.size else np.zeros(0, str)
     return joined
+
+
+def _key(row: dict[str, Any]) -> str:
+    return str(row["key"])
 
 
 def _number(value: float) -> float | None:

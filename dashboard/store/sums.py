@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import Connection, and_, delete, func, insert, select, text, tuple_, update
 
 from dashboard.samples import DENSE_CELLS, Entries, Floats, Ints, LocalClock, Units, bin_of
@@ -279,6 +280,8 @@ def _add(
     for level, names in (("site", sites), ("hour", hours)):
         keys = [(level, n, w, d) for n, w, d in zip(names, waiting, days.tolist(), strict=True)]
         for (lvl, name, w, day), sums in _grouped(keys, units, sign, within).items():
+            if lvl == "site":  # the league tables show no lead times
+                sums.lead = {}
             totals[(lvl, name, w)][day] = sums
     for (lvl, name, w, day), sums in _zone_sums(clock, spec, parts, through).items():
         totals[(lvl, name, w)][day] = sums
@@ -469,11 +472,17 @@ def report_units(
     bounds = ((last, 1), (first, -1))
 
     def totals(level: str, bound: int) -> Columns:
-        which = SumKeyRow.__table__.c.level == level
+        k = SumKeyRow.__table__.c
+        which = k.level == level
+        if level == "site":  # the league tables: customers not waiting
+            which = and_(which, k.waiting.is_(False))
         return _columns(connection.execute(_latest_query(which, bound, READ)).all(), READ)
 
     def differences(level: str) -> Units:
-        return Units.concat([_units(totals(level, b), sign, level) for b, sign in bounds])
+        both = [totals(level, bound) for bound, _ in bounds]
+        units = Units.concat([_units(t, s, level) for t, (_, s) in zip(both, bounds, strict=True)])
+        keys = [f"{k}|{w}" for t in both for k, w in zip(t["key"], t["waiting"], strict=True)]
+        return _netted(units, np.array(keys, str))
 
     before: dict[str, int] = defaultdict(int)
     for bound, sign in bounds:
@@ -489,6 +498,50 @@ def report_units(
         differences("site"),
         {zone: n for zone, n in before.items() if n},
     )
+
+
+def _netted(units: Units, keys: NDArray[np.str_]) -> Units:
+    """One unit per distinct key, with the counts and bins of its units summed (totals at the
+    last day less those before the first: half the entries, none of them zero)."""
+    names, first, index = np.unique(keys, return_index=True, return_inverse=True)
+    n = names.size
+
+    def total(values: Ints) -> Ints:
+        return np.bincount(index, weights=values, minlength=n).round().astype(np.int64)
+
+    within = None if units.within is None else total(units.within)
+    return Units(
+        site=units.site[first],
+        camera=units.camera[first],
+        waiting=units.waiting[first],
+        local_day=units.local_day[first],
+        local_minute=units.local_minute[first],
+        customers=total(units.customers),
+        acked=total(units.acked),
+        left=total(units.left),
+        closed=total(units.closed),
+        latency=_net_entries(units.latency, index, n),
+        lead=_net_entries(units.lead, index, n),
+        within=within,
+    )
+
+
+def _net_entries(entries: Entries, index: Ints, units: int) -> Entries:
+    """The binned entries summed per unit (``index`` maps the old units to the new)."""
+    if entries.bins is None or not entries.bins.size:
+        return entries.take(np.ones(index.size, bool), index)
+    low = int(entries.bins.min())
+    span = int(entries.bins.max()) - low + 1
+    key = index[entries.unit] * span + (entries.bins - low)
+    if units * span <= DENSE_CELLS:
+        dense = np.bincount(key, weights=entries.weight, minlength=units * span).round()
+        keys = np.flatnonzero(dense)
+        counts = dense[keys].astype(np.int64)
+    else:
+        keys, inverse = np.unique(key, return_inverse=True)
+        counts = np.bincount(inverse, weights=entries.weight).round().astype(np.int64)
+        keys, counts = keys[counts != 0], counts[counts != 0]
+    return Entries.binned(keys // span, keys % span + low, counts)
 
 
 def _columns(rows: Sequence[Any], names: Sequence[str]) -> Columns:
