@@ -19,7 +19,7 @@ from sqlalchemy import Connection, and_
 
 from dashboard.samples import Entries, Ints, LocalClock, Units, weighted_quantiles
 from dashboard.settings import DashboardConfig
-from dashboard.store import rollups, sums
+from dashboard.store import rollups, sum_reads, sums
 from dashboard.store.cue_reads import load_cues, zones_before
 from dashboard.store.tables import CueHourRow, CueHourZoneRow, CueRow
 
@@ -128,7 +128,7 @@ class Analytics:
             chain = not (filters.site or filters.camera)
             days = sums.whole_days(self.sums_spec, *filters.span) if chain else None
             if days and sums.built(connection, self.sums_spec):
-                hours_of_day, by_day, cameras, before = sums.report_units(connection, *days)
+                hours_of_day, by_day, cameras, before = sum_reads.report_units(connection, *days)
                 return self.figures(hours_of_day, before, by_day, cameras)
             hours = rollups.count(connection, _hours(CueHourRow.__table__.c, filters))
             if hours > self._settings.report_max_hours:

@@ -83,6 +83,26 @@ class Entries:
         )
 
 
+def summed_bins(group: Ints, bins: Ints, weight: Ints, groups: int) -> tuple[Ints, Ints, Ints]:
+    """The (group, bin) cells of weighted binned values, each cell's summed weight, leaving
+    out cells that sum to nought (signed weights: a difference of totals)."""
+    if not bins.size:
+        none = np.zeros(0, np.int64)
+        return none, none, none
+    low = int(bins.min())
+    span = int(bins.max()) - low + 1
+    key = group * span + (bins - low)
+    if groups * span <= DENSE_CELLS:  # counting: linear in the cells
+        dense = np.bincount(key, weights=weight, minlength=groups * span).round()
+        keys = np.flatnonzero(dense)
+        summed = dense[keys].astype(np.int64)
+    else:
+        keys, inverse = np.unique(key, return_inverse=True)
+        summed = np.bincount(inverse, weights=weight, minlength=keys.size).round().astype(np.int64)
+        keys, summed = keys[summed != 0], summed[summed != 0]
+    return keys // span, keys % span + low, summed
+
+
 def bin_of(values: Floats) -> Ints:
     """The rollup bin of each value (see ``Entries.binned``)."""
     return np.ceil(values / BIN_S - 1e-6).astype(np.int64)

@@ -20,11 +20,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from numpy.typing import NDArray
-from sqlalchemy import Connection, and_, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import Connection, delete, func, insert, select, text, tuple_, update
 
-from dashboard.samples import DENSE_CELLS, Entries, Floats, Ints, LocalClock, Units, bin_of
+from dashboard.samples import Entries, Floats, Ints, LocalClock, Units, bin_of, summed_bins
 from dashboard.store import rollups
+from dashboard.store.sum_reads import latest_query
 from dashboard.store.tables import (
     CueHourRow,
     CueHourZoneRow,
@@ -317,24 +317,11 @@ def _grouped(
 def _histograms(entries: Entries, group: Ints, sign: Ints, groups: int) -> list[Histogram]:
     """Per group, the signed customers of each bin of ``entries``."""
     out: list[Histogram] = [{} for _ in range(groups)]
-    if not entries.weight.size:
-        return out
     bins = entries.bins if entries.bins is not None else bin_of(entries.value)
     weight = entries.weight * sign[entries.unit]
-    low = int(bins.min())
-    span = int(bins.max()) - low + 1
-    key = group[entries.unit] * span + (bins - low)
-    if groups * span <= DENSE_CELLS:  # counting: linear in the cells
-        dense = np.bincount(key, weights=weight, minlength=groups * span)
-        keys = np.flatnonzero(dense)
-        summed = dense[keys]
-    else:
-        keys, inverse = np.unique(key, return_inverse=True)
-        summed = np.bincount(inverse, weights=weight, minlength=keys.size)
-    cells = zip((keys // span).tolist(), (keys % span + low).tolist(), summed.tolist(), strict=True)
-    for g, b, n in cells:
-        if round(n):
-            out[g][b] = round(n)
+    cells = summed_bins(group[entries.unit], bins, weight, groups)
+    for g, b, n in zip(*(cell.tolist() for cell in cells), strict=True):
+        out[g][b] = n
     return out
 
 
@@ -424,169 +411,10 @@ def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
     return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]
 
 
-# --- reading -------------------------------------------------------------------------------
-
-
 def latest(connection: Connection, keys: Sequence[Key], before: int) -> list[tuple[Key, Sums]]:
     """Each key's totals at its last day before ``before`` (keys with none are left out)."""
     out = []
     for part in _chunks(list(keys)):
-        for row in connection.execute(_latest_query(_keyed(SumKeyRow.__table__.c, part), before)):
+        for row in connection.execute(latest_query(_keyed(SumKeyRow.__table__.c, part), before)):
             out.append(((row.level, row.key, row.waiting), Sums.of_row(row)))
     return out
-
-
-def _latest_query(which: Any, before: int, columns: Sequence[str] | None = None) -> Any:
-    """The row of each key (of ``which``) at its last day before ``before``."""
-    s, k = SumRow.__table__.c, SumKeyRow.__table__.c
-    inner = SumRow.__table__.alias("inner")
-    last_day = (
-        select(func.max(inner.c.day))
-        .where(
-            inner.c.level == k.level,
-            inner.c.key == k.key,
-            inner.c.waiting == k.waiting,
-            inner.c.day < before,
-        )
-        .scalar_subquery()
-    )
-    joined = and_(s.level == k.level, s.key == k.key, s.waiting == k.waiting, s.day == last_day)
-    picked = [SumRow] if columns is None else [s[name] for name in columns]
-    return (
-        select(*picked).select_from(SumKeyRow.__table__.join(SumRow.__table__, joined)).where(which)
-    )
-
-
-COUNTED = ("customers", "acknowledged", "left", "closed", "within_goal", "latency_bins", "latency")
-READ = ("key", "waiting", *COUNTED, "lead_bins", "lead")  # columns of a total a report reads
-READ_DAY = ("local_day", "waiting", *COUNTED)
-Columns = dict[str, Sequence[Any]]
-
-
-def report_units(
-    connection: Connection, first: int, last: int
-) -> tuple[Units, Units, Units, dict[str, int]]:
-    """For the chain days ``[first, last)``: units per local hour of the chain, per local day
-    and per store camera (each a difference of totals, so its counts are signed), and the
-    customers acknowledged before each zone."""
-    bounds = ((last, 1), (first, -1))
-
-    def totals(level: str, bound: int) -> Columns:
-        k = SumKeyRow.__table__.c
-        which = k.level == level
-        if level == "site":  # the league tables: customers not waiting
-            which = and_(which, k.waiting.is_(False))
-        return _columns(connection.execute(_latest_query(which, bound, READ)).all(), READ)
-
-    def differences(level: str) -> Units:
-        both = [totals(level, bound) for bound, _ in bounds]
-        units = Units.concat([_units(t, s, level) for t, (_, s) in zip(both, bounds, strict=True)])
-        keys = [f"{k}|{w}" for t in both for k, w in zip(t["key"], t["waiting"], strict=True)]
-        return _netted(units, np.array(keys, str))
-
-    before: dict[str, int] = defaultdict(int)
-    for bound, sign in bounds:
-        zones = totals("zone", bound)
-        for zone, acknowledged in zip(zones["key"], zones["acknowledged"], strict=True):
-            before[zone] += sign * acknowledged
-    d = DaySumRow.__table__.c
-    query = select(*(d[name] for name in READ_DAY)).where(d.day >= first, d.day < last)
-    days = _columns(connection.execute(query).all(), READ_DAY)
-    return (
-        differences("hour"),
-        _units(days, 1, "day"),
-        differences("site"),
-        {zone: n for zone, n in before.items() if n},
-    )
-
-
-def _netted(units: Units, keys: NDArray[np.str_]) -> Units:
-    """One unit per distinct key, with the counts and bins of its units summed (totals at the
-    last day less those before the first: half the entries, none of them zero)."""
-    names, first, index = np.unique(keys, return_index=True, return_inverse=True)
-    n = names.size
-
-    def total(values: Ints) -> Ints:
-        return np.bincount(index, weights=values, minlength=n).round().astype(np.int64)
-
-    within = None if units.within is None else total(units.within)
-    return Units(
-        site=units.site[first],
-        camera=units.camera[first],
-        waiting=units.waiting[first],
-        local_day=units.local_day[first],
-        local_minute=units.local_minute[first],
-        customers=total(units.customers),
-        acked=total(units.acked),
-        left=total(units.left),
-        closed=total(units.closed),
-        latency=_net_entries(units.latency, index, n),
-        lead=_net_entries(units.lead, index, n),
-        within=within,
-    )
-
-
-def _net_entries(entries: Entries, index: Ints, units: int) -> Entries:
-    """The binned entries summed per unit (``index`` maps the old units to the new)."""
-    if entries.bins is None or not entries.bins.size:
-        return entries.take(np.ones(index.size, bool), index)
-    low = int(entries.bins.min())
-    span = int(entries.bins.max()) - low + 1
-    key = index[entries.unit] * span + (entries.bins - low)
-    if units * span <= DENSE_CELLS:
-        dense = np.bincount(key, weights=entries.weight, minlength=units * span).round()
-        keys = np.flatnonzero(dense)
-        counts = dense[keys].astype(np.int64)
-    else:
-        keys, inverse = np.unique(key, return_inverse=True)
-        counts = np.bincount(inverse, weights=entries.weight).round().astype(np.int64)
-        keys, counts = keys[counts != 0], counts[counts != 0]
-    return Entries.binned(keys // span, keys % span + low, counts)
-
-
-def _columns(rows: Sequence[Any], names: Sequence[str]) -> Columns:
-    """Rows as a column of values per name."""
-    values = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    return dict(zip(names, values, strict=True))
-
-
-def _units(columns: Columns, sign: int, level: str) -> Units:
-    """Totals (``level``: hour, site or day) as units, their counts times ``sign``."""
-    n = len(columns["waiting"])
-    site, camera = np.full(n, "", object), np.full(n, "", object)
-    minute, day = np.zeros(n, np.int64), np.zeros(n, np.int64)
-    if level == "site":
-        pairs = [key.split("/", 1) for key in columns["key"]]
-        site[:], camera[:] = [p[0] for p in pairs], [p[1] for p in pairs]
-    elif level == "hour":
-        minute = np.array(columns["key"], np.int64).reshape(n) * 60
-    else:
-        day = np.array(columns["local_day"], np.int64).reshape(n)
-
-    def column(name: str) -> Ints:
-        return np.array(columns[name], np.int64).reshape(n) * sign
-
-    return Units(
-        site=site.astype(str),
-        camera=camera.astype(str),
-        waiting=np.array(columns["waiting"], bool).reshape(n),
-        local_day=day,
-        local_minute=minute,
-        customers=column("customers"),
-        acked=column("acknowledged"),
-        left=column("left"),
-        closed=column("closed"),
-        latency=_entries(columns, "latency", sign),
-        lead=_entries(columns, "lead", sign) if level != "day" else Entries.empty(),
-        within=column("within_goal"),
-    )
-
-
-def _entries(columns: Columns, name: str, sign: int) -> Entries:
-    joined = ",".join(text for text in columns[name] if text)
-    if not joined:
-        return Entries.binned(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
-    pairs = np.fromstring(joined, dtype=np.int64, sep=",").reshape(-1, 2)
-    per_row = np.array(columns[f"{name}_bins"], np.int64)
-    unit = np.repeat(np.arange(per_row.size), per_row)
-    return Entries.binned(unit, pairs[:, 0], pairs[:, 1] * sign)
