@@ -272,11 +272,13 @@ class Ingest:
             event = decode_event(payload)
         except ContractError:
             return  # the worker that stores it counts it
-        self._show(event)
+        self._show(event, self._hub.watched())
 
-    def _show(self, event: Event) -> None:
-        """An event on the open pages; an ack or a customer who left closes its cue there."""
-        self._hub.post(Update("event", event.model_dump(mode="json")))
+    def _show(self, event: Event, watched: bool) -> None:
+        """An event on the open pages (if any page takes it: made only then); an ack or a
+        customer who left closes its cue on the staff pages."""
+        if watched:
+            self._hub.post(Update("event", event.model_dump(mode="json")))
         if isinstance(event, AckRecorded | CueUnacknowledged):
             outcome = "acknowledged" if isinstance(event, AckRecorded) else "left"
             self._hub.resolved(event.site, str(event.cue_id), outcome)
@@ -455,8 +457,9 @@ class Ingest:
 
     def _tell_pages(self, fresh: list[writes.Received], others: list[Any]) -> None:
         if not self._broker.shared_group:  # shared: the live-only subscription shows them all
+            watched = self._hub.watched()
             for item in fresh:
-                self._show(item.event)
+                self._show(item.event, watched)
         for other in others:
             if isinstance(other, ZoneOccupancy):
                 self._hub.post(Update("zone", other.model_dump(mode="json")))

@@ -70,6 +70,12 @@ class LiveHub:
                 continue
             listener.loop.call_soon_threadsafe(_offer, listener.queue, update)
 
+    def watched(self) -> bool:
+        """Whether a page that takes every update (not a staff device's) is open: with none,
+        an update for all pages need not even be made."""
+        with self._lock:
+            return any(listener.device is None for listener in self._by_id.values())
+
     def cue(self, command: CueCommand) -> None:
         """A cue command for a site's device: remembered until it expires or is resolved."""
         device = DeviceId(command.site, command.device)

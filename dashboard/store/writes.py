@@ -24,8 +24,9 @@ from typing import Any
 from sqlalchemy import Connection, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dashboard.store import rollups
+from dashboard.store import rollups, staging
 from dashboard.store.event_inserts import insert_events
+from dashboard.store.staging import STAGED_CUES
 from dashboard.store.tables import CameraRow, CueRow, EventRow, OccupancyRow
 from edge.contract import AckRecorded, CueIssued, CueUnacknowledged, Event, ZoneEnter
 
@@ -112,6 +113,8 @@ def store_events(connection: Connection, items: Sequence[Received]) -> list[Rece
     """Insert the events not stored yet; apply the effects of those, return them."""
     if not items:
         return []
+    if connection.dialect.name == "postgresql":
+        staging.prepare(connection)
     rows = {values[0]: (values, item) for item in items for values in [_event_values(item)]}
     ordered = [rows[key][0] for key in sorted(rows)]  # one lock order for all workers
     new_ids = insert_events(connection, EVENT_COLUMNS, ordered)
@@ -233,14 +236,19 @@ _UPDATES = {
 }
 
 
-_STATEMENTS: dict[tuple[str, Any], Any] = {}
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
 
 
-def _cue_statement(connection: Connection, update: Any) -> Any:
-    """The upsert for one kind of change, built once per dialect."""
-    key = (connection.dialect.name, update)
+def _cue_statement(connection: Connection, update: Any, staged: tuple[str, ...] = ()) -> Any:
+    """The upsert for one kind of change, built once per dialect: of the rows bound to it, or
+    (PostgreSQL) of the ``staged`` columns of the staged cue rows."""
+    key = (connection.dialect.name, update, staged)
     if key not in _STATEMENTS:
         statement = _insert(connection, CueRow)
+        if staged:
+            columns = [STAGED_CUES.c[name] for name in staged]
+            rows = select(*columns).order_by(STAGED_CUES.c.cue_id)
+            statement = statement.from_select(staged, rows)
         _STATEMENTS[key] = statement.on_conflict_do_update(
             index_elements=["cue_id"], set_=update(statement, CueRow.__table__.c)
         )
@@ -249,7 +257,8 @@ def _cue_statement(connection: Connection, update: Any) -> Any:
 
 def _upsert_cues(connection: Connection, rows: list[Row], update: Any) -> None:
     """Insert or update cue rows in as few statements as can be: one per round in which each
-    cue appears once (PostgreSQL refuses a statement that updates one row twice)."""
+    cue appears once (PostgreSQL refuses a statement that updates one row twice). On
+    PostgreSQL a round's rows are staged by ``COPY``, then upserted by one statement."""
     rounds: list[dict[str, Row]] = []
     for row in sorted(rows, key=lambda row: str(row["cue_id"])):  # one lock order for all workers
         free = next((r for r in rounds if row["cue_id"] not in r), None)
@@ -257,6 +266,14 @@ def _upsert_cues(connection: Connection, rows: list[Row], update: Any) -> None:
             free = {}
             rounds.append(free)
         free[row["cue_id"]] = row
+    if rounds and connection.dialect.name == "postgresql":  # staging made by store_events
+        keys = tuple(rows[0])
+        for batch in rounds:
+            values = [tuple(row[key] for key in keys) for row in batch.values()]
+            staging.copy_rows(connection, STAGED_CUES.name, keys, values)
+            connection.execute(_cue_statement(connection, update, keys))
+            connection.exec_driver_sql(f"DELETE FROM {STAGED_CUES.name}")
+        return
     for batch in rounds:
         connection.execute(_cue_statement(connection, update), list(batch.values()))
 

@@ -394,7 +394,11 @@ def test_a_stalled_writer_turns_alive_off_with_the_reason_and_recovers(
 
 
 class BrokenHub(LiveHub):
-    """A hub whose pages fail: a bug in the writer's path, not a message's fault."""
+    """A hub whose pages (open: updates are made for them) fail: a bug in the writer's path,
+    not a message's fault."""
+
+    def watched(self) -> bool:
+        return True
 
     def post(self, update: Update) -> None:
         raise RuntimeError("page hub is broken")
