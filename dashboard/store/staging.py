@@ -16,15 +16,18 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from sqlalchemy import Column, Connection, MetaData, Table
+from sqlalchemy import Column, Connection, Integer, MetaData, String, Table
 from sqlalchemy.exc import DBAPIError
 
 from dashboard.store.tables import CueRow
 
-# A cue's staged change: every column of ``cues``, none required (a kind of change fills some).
+# A cue's staged change: its kind (writes._UPDATES), its round within the kind, and every
+# column of ``cues``, none required (a kind of change fills some).
 STAGED_CUES = Table(
     "staged_cues",
     MetaData(),
+    Column("kind", String(16)),
+    Column("step", Integer),
     *(Column(column.name, column.type) for column in CueRow.__table__.c),
 )
 
@@ -54,10 +57,9 @@ def prepare(connection: Connection) -> None:
     """Make the temporary staging tables ``staged_events`` and ``staged_cues`` (the columns of
     ``events`` and ``cues``, no constraints) unless this connection has them, in one round
     trip; they are emptied at every commit."""
+    made = "CREATE TEMPORARY TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS AS SELECT {} WITH NO DATA"
     connection.exec_driver_sql(
-        ";".join(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS staged_{name} ON COMMIT DELETE ROWS AS "
-            f"SELECT * FROM {name} WITH NO DATA"
-            for name in ("events", "cues")
-        )
+        made.format("staged_events", "* FROM events")
+        + ";"
+        + made.format(STAGED_CUES.name, "''::varchar(16) AS kind, 0 AS step, * FROM cues")
     )
