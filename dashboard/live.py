@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -106,7 +106,7 @@ class LiveHub:
                 del self._pending[key]
             return [_cue_body(c) for (_, d), c in self._pending.items() if d == device]
 
-    async def stream(self, device: DeviceId | None = None) -> AsyncIterator[Update]:
+    async def stream(self, device: DeviceId | None = None) -> AsyncGenerator[Update, None]:
         """Updates for one page until it goes away (``device``: a staff page)."""
         listener = _Listener(asyncio.Queue(QUEUE), device, asyncio.get_running_loop())
         key = id(listener)
