@@ -270,7 +270,9 @@ def _apply(connection: Connection, effects: dict[str, list[Row]]) -> None:
     if connection.dialect.name != "postgresql":
         for name, rows in effects.items():
             for batch in _rounds(rows):
-                connection.execute(_cue_statement(connection, _UPDATES[name]), batch)
+                sql, keys = _driver_upsert(connection, name, tuple(batch[0]))
+                values = [tuple(row.get(key, _DEFAULTS.get(key)) for key in keys) for row in batch]
+                connection.exec_driver_sql(sql, values)
         rollups.mark(connection, (row["cue_id"] for rows in effects.values() for row in rows))
         return
     staged: list[tuple[Any, ...]] = []
@@ -282,6 +284,34 @@ def _apply(connection: Connection, effects: dict[str, list[Row]]) -> None:
     if staged:
         staging.copy_rows(connection, STAGED_CUES.name, ("kind", "step", *STAGED_KEYS), staged)
         connection.exec_driver_sql(";".join([*statements, MARK_STAGED]))
+
+
+# What a new cue row takes for the columns a kind of change leaves out.
+_DEFAULTS = {
+    column.name: column.default.arg
+    for column in CueRow.__table__.c
+    if isinstance(column.default, ScalarElementColumnDefault)
+}
+_DRIVER_SQL: dict[tuple[Any, ...], tuple[str, tuple[str, ...]]] = {}
+
+
+def _driver_upsert(
+    connection: Connection, name: str, keys: tuple[str, ...]
+) -> tuple[str, tuple[str, ...]]:
+    """The upsert of one kind of change (the rows' ``keys``) as the driver's SQL and the
+    columns it binds, in order (those with a default included), made once: SQLAlchemy's
+    binding of each row cost more than SQLite's work."""
+    key = (connection.dialect.name, name, keys)
+    if key not in _DRIVER_SQL:
+        columns = [*keys, *(column for column in _DEFAULTS if column not in keys)]
+        compiled = _cue_statement(connection, _UPDATES[name]).compile(
+            dialect=connection.dialect, column_keys=columns
+        )
+        bound = tuple(compiled.positiontup or ())
+        if sorted(bound) != sorted(columns):  # a value bound in the update itself
+            raise RuntimeError(f"the {name} upsert binds {bound}, not the columns {columns}")
+        _DRIVER_SQL[key] = (str(compiled), bound)
+    return _DRIVER_SQL[key]
 
 
 STAGED_KEYS = tuple(CueRow.__table__.c.keys())
