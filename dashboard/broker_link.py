@@ -9,9 +9,11 @@ message, so the link takes QoS 1 messages at gmqtt's hook for them
 (``MqttPackageHandler._handle_qos_1_publish_packet``, gmqtt 0.8; pinned in pyproject.toml,
 and the ingest's tests fail if it moves: nothing would be acknowledged). A receipt names its
 connection: one from a connection that has closed is not sent on the next (the broker
-resends that message there). The session is persistent (clean start off, a session expiry)
-and the broker sends at most Receive Maximum unacknowledged messages, so a restart loses
-nothing and a slow database holds the rest at the broker.
+resends that message there). The messages gmqtt parses from one read of the socket (up to
+64 KiB) are handed over as one list, once it is done with them: the ingest then takes its
+queue's lock once per read, not per message. The session is persistent (clean start off, a
+session expiry) and the broker sends at most Receive Maximum unacknowledged messages, so a
+restart loses nothing and a slow database holds the rest at the broker.
 """
 
 from __future__ import annotations
@@ -59,21 +61,23 @@ class Delivery:
 
 class BrokerLink:
     """Connects (the first time with back-off, then through gmqtt's reconnects every
-    ``RECONNECT_S[0]``), subscribes on every connection, hands each message
-    to ``deliver`` (on the link's thread: it may wait there, which holds further messages),
-    acknowledges receipts and publishes, from any thread."""
+    ``RECONNECT_S[0]``), subscribes on every connection, hands the messages to ``deliver``
+    in order, those parsed from one read of the socket together (on the link's thread: it may
+    wait there, which holds further messages), acknowledges receipts and publishes, from any
+    thread."""
 
     def __init__(
         self,
         broker: Broker,
         receive_maximum: int,
         wanted: Sequence[tuple[str, int, int]],
-        deliver: Callable[[Delivery], None],
+        deliver: Callable[[list[Delivery]], None],
         connected: Callable[[bool], None],
     ) -> None:
         self._broker, self._wanted = broker, list(wanted)
         self._deliver, self._connected = deliver, connected
         self._is_connected = False
+        self._arrived: list[Delivery] = []  # handed over together once gmqtt's read is parsed
         # Made here, so a CA, certificate or key that does not load stops the start-up.
         self._ssl = tls_context(broker.tls, "broker.tls") if broker.tls else False
         self._loop = asyncio.new_event_loop()
@@ -207,7 +211,13 @@ class BrokerLink:
         if isinstance(topic, bytes):  # gmqtt hands over a topic that is not UTF-8 as bytes
             topic = topic.decode("utf-8", "replace")
         identifiers = tuple(properties.get("subscription_identifier", ()))
-        self._deliver(Delivery(topic, payload, qos, identifiers, receipt))
+        if not self._arrived:
+            self._loop.call_soon(self._hand_over_arrived)
+        self._arrived.append(Delivery(topic, payload, qos, identifiers, receipt))
+
+    def _hand_over_arrived(self) -> None:
+        arrived, self._arrived = self._arrived, []
+        self._deliver(arrived)
 
     def _send_acks(self, receipts: list[Receipt]) -> None:
         connection = self._client._connection

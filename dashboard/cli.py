@@ -61,8 +61,9 @@ def serve(
     """Run the dashboard: MQTT ingest, manager pages, staff pages, API and /metrics."""
     if context.invoked_subcommand is not None:
         return
+    from dashboard.gc_tuning import tune_gc
     from dashboard.systemd import serve_app
-    from dashboard.web.app import create_app, tune_gc
+    from dashboard.web.app import create_app
 
     settings = load_settings(config)
     app = create_app(settings, config_hint=_hint(config))
@@ -329,6 +330,7 @@ def ingest_worker(
     import signal
     import threading
 
+    from dashboard.gc_tuning import tune_gc
     from dashboard.ingest import Ingest
     from dashboard.store.database import require_migrated
     from edge.plumbing.systemd import Notifier
@@ -346,6 +348,7 @@ def ingest_worker(
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
+    tune_gc()
     feeder = Ingest.from_settings(settings, engine, broker=broker).start()
     console.print(f"ingest worker {worker} ({broker.client_id}) into {engine.url!r}")
     systemd = Notifier()

@@ -74,7 +74,7 @@ CONFLICT_STATES = ("40P01", "40001")  # PostgreSQL: deadlock detected, serializa
 CONFLICT_RETRIES = 10  # at once, before the back-off of a database that is down
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Incoming:
     """A message as it arrived, until it is stored and acknowledged."""
 
@@ -146,7 +146,7 @@ class Ingest:
             broker,
             self._receive_maximum,
             subscriptions(broker, live),
-            self._on_message,
+            self._on_messages,
             self._on_connection,
         )
         self._throttles = LogThrottles(LOG_EVERY_S)
@@ -241,17 +241,26 @@ class Ingest:
     def _on_connection(self, connected: bool) -> None:
         self.stats.connected = connected
 
-    def _on_message(self, delivery: Delivery) -> None:
-        size = len(delivery.payload)
-        if size > MAX_PAYLOAD_BYTES:  # refused before it is queued or parsed
-            self._refuse("too_large", delivery.topic, f"{size} bytes; at most {MAX_PAYLOAD_BYTES}")
-            self._link.acknowledge([delivery.receipt])
-            return
-        if LIVE_ONLY in delivery.subscriptions:
-            self._live_only(delivery.payload)
-            return
-        self.stats.received += 1
-        self._enqueue(Incoming(delivery.topic, delivery.payload, time.time(), delivery))
+    def _on_messages(self, deliveries: list[Delivery]) -> None:
+        """Messages as they arrived together: queued at once if they fit, else one by one
+        (waiting for room as ``_enqueue`` says)."""
+        now, queued = time.time(), []
+        for delivery in deliveries:
+            size = len(delivery.payload)
+            if size > MAX_PAYLOAD_BYTES:  # refused before it is queued or parsed
+                why = f"{size} bytes; at most {MAX_PAYLOAD_BYTES}"
+                self._refuse("too_large", delivery.topic, why)
+                self._link.acknowledge([delivery.receipt])
+            elif LIVE_ONLY in delivery.subscriptions:
+                self._live_only(delivery.payload)
+            else:
+                queued.append((Incoming(delivery.topic, delivery.payload, now, delivery), size))
+        self.stats.received += len(queued)
+        priority = all(item.qos > 0 for item, _ in queued)
+        if queued and not self._queue.put_all(queued, priority):
+            for item, _ in queued:
+                self._enqueue(item)
+        self.stats.queued, self.stats.queued_bytes = self._queue.queued, self._queue.held[1]
 
     def _enqueue(self, item: Incoming) -> None:
         """Queue a message, waiting while the queue is full (back-pressure: the network
@@ -275,7 +284,6 @@ class Ingest:
                 held_s,
                 *self._queue.held,
             )
-        self.stats.queued, self.stats.queued_bytes = self._queue.queued, self._queue.held[1]
 
     def _live_only(self, payload: bytes) -> None:
         """An event another worker stores: only shown on open pages."""
@@ -283,11 +291,13 @@ class Ingest:
             event = decode_event(payload)
         except ContractError:
             return  # the worker that stores it counts it
-        self._show(event)
+        self._show(event, self._hub.watched())
 
-    def _show(self, event: Event) -> None:
-        """An event on the open pages; an ack or a customer who left closes its cue there."""
-        self._hub.post(Update("event", event.model_dump(mode="json")))
+    def _show(self, event: Event, watched: bool) -> None:
+        """An event on the open pages (if any page takes it: made only then); an ack or a
+        customer who left closes its cue on the staff pages."""
+        if watched:
+            self._hub.post(Update("event", event.model_dump(mode="json")))
         if isinstance(event, AckRecorded | CueUnacknowledged):
             outcome = "acknowledged" if isinstance(event, AckRecorded) else "left"
             self._hub.resolved(event.site, str(event.cue_id), outcome)
@@ -494,8 +504,9 @@ class Ingest:
 
     def _tell_pages(self, fresh: list[writes.Received], others: list[Any]) -> None:
         if not self._broker.shared_group:  # shared: the live-only subscription shows them all
+            watched = self._hub.watched()
             for item in fresh:
-                self._show(item.event)
+                self._show(item.event, watched)
         for other in others:
             if isinstance(other, ZoneOccupancy):
                 self._hub.post(Update("zone", other.model_dump(mode="json")))

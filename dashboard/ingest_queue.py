@@ -67,12 +67,27 @@ class BoundedQueue(Generic[T]):
                 self._changed.notify_all()
             return True
 
-    def _fits(self, size: int, priority: bool) -> bool:
-        if self._held_items == 0:
+    def put_all(self, items: list[tuple[T, int]], priority: bool = False) -> bool:
+        """Queue all of ``items`` (with their sizes) if they fit now, else none; never
+        waits. False: none queued (the queue is closed, or they do not all fit)."""
+        size = sum(one for _, one in items)
+        with self._changed:
+            if self._closed or not self._fits(size, priority, len(items)):
+                return False
+            before = len(self._items)
+            self._items.extend(items)
+            self._held_items += len(items)
+            self._held_bytes += size
+            if before == 0 or before < self._wanted <= len(self._items):
+                self._changed.notify_all()
+            return True
+
+    def _fits(self, size: int, priority: bool, count: int = 1) -> bool:
+        if self._held_items == 0 and count == 1:
             return True  # one item always fits, whatever its size
         keep_items, keep_bytes = (0, 0) if priority else self._reserved
         return (
-            self._held_items + 1 <= self._max[0] - keep_items
+            self._held_items + count <= self._max[0] - keep_items
             and self._held_bytes + size <= self._max[1] - keep_bytes
         )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -70,6 +70,12 @@ class LiveHub:
                 continue
             listener.loop.call_soon_threadsafe(_offer, listener.queue, update)
 
+    def watched(self) -> bool:
+        """Whether a page that takes every update (not a staff device's) is open: with none,
+        an update for all pages need not even be made."""
+        with self._lock:
+            return any(listener.device is None for listener in self._by_id.values())
+
     def cue(self, command: CueCommand) -> None:
         """A cue command for a site's device: remembered until it expires or is resolved."""
         device = DeviceId(command.site, command.device)
@@ -100,7 +106,7 @@ class LiveHub:
                 del self._pending[key]
             return [_cue_body(c) for (_, d), c in self._pending.items() if d == device]
 
-    async def stream(self, device: DeviceId | None = None) -> AsyncIterator[Update]:
+    async def stream(self, device: DeviceId | None = None) -> AsyncGenerator[Update, None]:
         """Updates for one page until it goes away (``device``: a staff page)."""
         listener = _Listener(asyncio.Queue(QUEUE), device, asyncio.get_running_loop())
         key = id(listener)

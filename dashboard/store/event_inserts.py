@@ -5,9 +5,10 @@ SQLAlchemy builds and binds an insert of many rows about four times slower than 
 runs it, and the ingest writes every event it receives, so this statement skips all but its
 error handling (a driver's error still comes as SQLAlchemy's, which the ingest sorts into the
 database's fault and the message's):
-SQLite takes a multi-row ``VALUES`` list, PostgreSQL one array per column (``unnest``), any
-number of rows in one round trip. ``ON CONFLICT DO NOTHING RETURNING id`` keeps it safe with
-several workers on one database: only the worker whose insert created a row gets its id."""
+SQLite takes a multi-row ``VALUES`` list; PostgreSQL takes the rows by ``COPY`` into a staging
+table, then one statement moves them on (``dashboard/store/staging.py``). ``ON CONFLICT DO
+NOTHING RETURNING id`` keeps it safe with several workers on one database: only the worker
+whose insert created a row gets its id."""
 
 from __future__ import annotations
 
@@ -17,20 +18,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-# PostgreSQL's array type per ``events`` column, in ``columns`` order (tables.EventRow).
-POSTGRESQL_TYPES = {
-    "track_id": "integer",
-    "captured_s": "float8",
-    "received_s": "float8",
-    "payload": "text",
-}
+from dashboard.store import staging
 
 
 def insert_events(
     connection: Connection, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> set[str]:
     """Insert ``rows`` (values in ``columns`` order, the id first) unless their id is stored;
-    the ids inserted."""
+    the ids inserted. PostgreSQL: after ``staging.prepare`` in this transaction."""
     if not rows:
         return set()
     if connection.dialect.name == "postgresql":
@@ -60,11 +55,11 @@ def _sqlite(
 def _postgresql(
     connection: Connection, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> set[str]:
-    # %b: each array is sent in binary, not as text that escapes every payload's quotes.
-    arrays = ",".join(f"%b::{POSTGRESQL_TYPES.get(name, 'varchar')}[]" for name in columns)
+    staging.copy_rows(connection, "staged_events", columns, rows)
+    names = ",".join(columns)
     result = connection.exec_driver_sql(
-        f"INSERT INTO events ({','.join(columns)}) SELECT * FROM unnest({arrays}) "
-        "ON CONFLICT DO NOTHING RETURNING id",
-        tuple(list(values) for values in zip(*rows, strict=True)),
+        f"WITH moved AS (DELETE FROM staged_events RETURNING {names}) "
+        f"INSERT INTO events ({names}) SELECT {names} FROM moved ORDER BY id "
+        "ON CONFLICT DO NOTHING RETURNING id"
     )
     return set(result.scalars())

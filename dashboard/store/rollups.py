@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, select, text
 
 from dashboard.samples import Entries, Floats, Ints, LocalClock, Units, bin_of
+from dashboard.store import staging
 from dashboard.store.cue_reads import CueColumns, joiner, load_cues, zones_before
 from dashboard.store.tables import CueHourRow, CueHourZoneRow, CueRow, RollupDirtyRow
 
@@ -34,9 +35,13 @@ Observer = Callable[[Connection, set[Bucket]], Callable[[], None]]
 
 def mark(connection: Connection, cue_ids: Iterable[str]) -> None:
     """Note that these cues changed, in the transaction that changed them."""
-    rows = [{"cue_id": cue_id} for cue_id in sorted(set(cue_ids))]
-    if rows:
-        connection.execute(insert(RollupDirtyRow), rows)
+    distinct = sorted(set(cue_ids))
+    if not distinct:
+        return
+    if connection.dialect.name == "postgresql":  # by COPY: binding each id cost more
+        staging.copy_rows(connection, "rollup_dirty", ["cue_id"], [(i,) for i in distinct])
+    else:
+        connection.execute(insert(RollupDirtyRow), [{"cue_id": i} for i in distinct])
 
 
 def refresh(

@@ -21,11 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select, update
+from sqlalchemy import Connection, case, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
-from dashboard.store import rollups
+from dashboard.store import rollups, staging
 from dashboard.store.event_inserts import insert_events
+from dashboard.store.staging import STAGED_CUES
 from dashboard.store.tables import CameraRow, CueRow, EventRow, OccupancyRow
 from edge.contract import AckRecorded, CueIssued, CueUnacknowledged, Event, ZoneEnter
 
@@ -112,6 +114,8 @@ def store_events(connection: Connection, items: Sequence[Received]) -> list[Rece
     """Insert the events not stored yet; apply the effects of those, return them."""
     if not items:
         return []
+    if connection.dialect.name == "postgresql":
+        staging.prepare(connection)
     rows = {values[0]: (values, item) for item in items for values in [_event_values(item)]}
     ordered = [rows[key][0] for key in sorted(rows)]  # one lock order for all workers
     new_ids = insert_events(connection, EVENT_COLUMNS, ordered)
@@ -119,9 +123,7 @@ def store_events(connection: Connection, items: Sequence[Received]) -> list[Rece
     effects: dict[str, list[Row]] = {name: [] for name in _UPDATES}
     for item in fresh:
         _effects(item.event, effects)
-    for name, rows_of_kind in effects.items():
-        _upsert_cues(connection, rows_of_kind, _UPDATES[name])
-    rollups.mark(connection, (row["cue_id"] for kind in effects.values() for row in kind))
+    _apply(connection, effects)
     return fresh
 
 
@@ -233,7 +235,7 @@ _UPDATES = {
 }
 
 
-_STATEMENTS: dict[tuple[str, Any], Any] = {}
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
 
 
 def _cue_statement(connection: Connection, update: Any) -> Any:
@@ -247,18 +249,106 @@ def _cue_statement(connection: Connection, update: Any) -> Any:
     return _STATEMENTS[key]
 
 
-def _upsert_cues(connection: Connection, rows: list[Row], update: Any) -> None:
-    """Insert or update cue rows in as few statements as can be: one per round in which each
-    cue appears once (PostgreSQL refuses a statement that updates one row twice)."""
+def _rounds(rows: list[Row]) -> list[list[Row]]:
+    """The rows in as few rounds as can be in which each cue appears once (PostgreSQL refuses
+    a statement that updates one row twice), each in cue order (one lock order for all
+    workers)."""
     rounds: list[dict[str, Row]] = []
-    for row in sorted(rows, key=lambda row: str(row["cue_id"])):  # one lock order for all workers
+    for row in sorted(rows, key=lambda row: str(row["cue_id"])):
         free = next((r for r in rounds if row["cue_id"] not in r), None)
         if free is None:
             free = {}
             rounds.append(free)
         free[row["cue_id"]] = row
-    for batch in rounds:
-        connection.execute(_cue_statement(connection, update), list(batch.values()))
+    return [list(batch.values()) for batch in rounds]
+
+
+def _apply(connection: Connection, effects: dict[str, list[Row]]) -> None:
+    """Each kind of change to its cue rows, and the marks of the cues changed: a statement a
+    round and kind. On PostgreSQL every change is staged by one ``COPY``, then the upserts and
+    the marks run as one request (a round trip each cost more than the statement under load)."""
+    if connection.dialect.name != "postgresql":
+        for name, rows in effects.items():
+            for batch in _rounds(rows):
+                sql, keys = _driver_upsert(connection, name, tuple(batch[0]))
+                values = [tuple(row.get(key, _DEFAULTS.get(key)) for key in keys) for row in batch]
+                connection.exec_driver_sql(sql, values)
+        rollups.mark(connection, (row["cue_id"] for rows in effects.values() for row in rows))
+        return
+    staged: list[tuple[Any, ...]] = []
+    statements = []
+    for name, rows in effects.items():
+        for step, batch in enumerate(_rounds(rows)):
+            staged += [(name, step, *(row.get(key) for key in STAGED_KEYS)) for row in batch]
+            statements.append(_staged_upsert(connection, name, step, tuple(batch[0])))
+    if staged:
+        staging.copy_rows(connection, STAGED_CUES.name, ("kind", "step", *STAGED_KEYS), staged)
+        connection.exec_driver_sql(";".join([*statements, MARK_STAGED]))
+
+
+# What a new cue row takes for the columns a kind of change leaves out.
+_DEFAULTS = {
+    column.name: column.default.arg
+    for column in CueRow.__table__.c
+    if isinstance(column.default, ScalarElementColumnDefault)
+}
+_DRIVER_SQL: dict[tuple[Any, ...], tuple[str, tuple[str, ...]]] = {}
+
+
+def _driver_upsert(
+    connection: Connection, name: str, keys: tuple[str, ...]
+) -> tuple[str, tuple[str, ...]]:
+    """The upsert of one kind of change (the rows' ``keys``) as the driver's SQL and the
+    columns it binds, in order (those with a default included), made once: SQLAlchemy's
+    binding of each row cost more than SQLite's work."""
+    key = (connection.dialect.name, name, keys)
+    if key not in _DRIVER_SQL:
+        columns = [*keys, *(column for column in _DEFAULTS if column not in keys)]
+        compiled = _cue_statement(connection, _UPDATES[name]).compile(
+            dialect=connection.dialect, column_keys=columns
+        )
+        bound = tuple(compiled.positiontup or ())
+        if sorted(bound) != sorted(columns):  # a value bound in the update itself
+            raise RuntimeError(f"the {name} upsert binds {bound}, not the columns {columns}")
+        _DRIVER_SQL[key] = (str(compiled), bound)
+    return _DRIVER_SQL[key]
+
+
+STAGED_KEYS = tuple(CueRow.__table__.c.keys())
+MARK_STAGED = (
+    f"INSERT INTO rollup_dirty (cue_id) SELECT DISTINCT cue_id FROM {STAGED_CUES.name} "
+    "ORDER BY cue_id"
+)
+_STAGED_SQL: dict[tuple[Any, ...], str] = {}
+
+
+def _staged_upsert(connection: Connection, name: str, step: int, keys: tuple[str, ...]) -> str:
+    """The SQL of the upsert of one kind and round of staged changes (their ``keys``), made
+    once: it binds nothing (its kind and round are literals), so several go in one request."""
+    key = (name, step, keys)
+    if key not in _STAGED_SQL:
+        s, c = STAGED_CUES.c, CueRow.__table__.c
+        defaults = {  # what a new row takes for the columns this kind leaves out
+            column.name: literal(column.default.arg, column.type).label(column.name)
+            for column in c
+            if column.name not in keys and isinstance(column.default, ScalarElementColumnDefault)
+        }
+        rows = (
+            select(*(s[column] for column in keys), *defaults.values())
+            .where(s.kind == name, s.step == step)
+            .order_by(s.cue_id)
+        )
+        statement = postgresql.insert(CueRow).from_select(
+            [*keys, *defaults], rows, include_defaults=False
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["cue_id"], set_=_UPDATES[name](statement, CueRow.__table__.c)
+        )
+        compiled = statement.compile(
+            dialect=connection.dialect, compile_kwargs={"literal_binds": True}
+        )
+        _STAGED_SQL[key] = str(compiled)
+    return _STAGED_SQL[key]
 
 
 def store_availability(connection: Connection, item: Availability) -> None:

@@ -23,13 +23,13 @@ from rich.progress import Progress
 from sqlalchemy import Engine
 
 from dashboard.analytics import Analytics, Filters, ReportTooLargeError
+from dashboard.gc_tuning import tune_gc
 from dashboard.reports.figures import gather
 from dashboard.reports.pdf import report_pdf
 from dashboard.settings import DashboardConfig
 from dashboard.store import writes
 from dashboard.store.database import head_revision, open_engine, upgrade
 from dashboard.synthetic import visit_events, visits
-from dashboard.web.app import tune_gc
 from edge.cli.bench_ingest import EVENTS_PER_VISIT
 
 QUERY_TARGET_MS = 100.0  # p95 of the Acknowledgement page's queries

@@ -214,7 +214,7 @@ def drain_rate(client: str, payloads: Payloads, traffic: str, progress: Progress
 
 
 class _GmqttDrain:
-    """The ingest's own broker link (gmqtt), acknowledging each message as it comes."""
+    """The ingest's own broker link (gmqtt), acknowledging the messages as they come."""
 
     def __init__(self, broker: Broker, receive_maximum: int) -> None:
         self._broker, self._receive_maximum = broker, receive_maximum
@@ -234,10 +234,10 @@ class _GmqttDrain:
     def _connection(self, connected: bool) -> None:
         self.connected = connected
 
-    def _deliver(self, delivery: Delivery) -> None:
-        self.received += 1
+    def _deliver(self, deliveries: list[Delivery]) -> None:
+        self.received += len(deliveries)
         if self._link is not None:
-            self._link.acknowledge([delivery.receipt])
+            self._link.acknowledge([delivery.receipt for delivery in deliveries])
 
     def stop(self) -> None:
         if self._link is not None:

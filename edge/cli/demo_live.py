@@ -24,9 +24,10 @@ import uvicorn
 from rich.console import Console
 
 from dashboard import auth
+from dashboard.gc_tuning import tune_gc
 from dashboard.settings import Broker, DashboardConfig, Listen
 from dashboard.store.database import open_engine, upgrade
-from dashboard.web.app import create_app, tune_gc
+from dashboard.web.app import create_app
 from edge.config import Config
 from edge.service.delivery.broker import Mosquitto
 from edge.service.service import Service, Tick

@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -223,6 +224,30 @@ def test_each_hostile_message_is_refused_and_counted_and_the_next_good_one_store
     assert stored_events(engine) == len(hostile())
 
 
+def test_hostile_messages_within_one_batch_are_each_refused_and_the_good_ones_stored(
+    backend: str, request: pytest.FixtureRequest, mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """Messages arrive in groups and are written in batches: a hostile one among them costs
+    only itself."""
+    settings = store_for(backend, request, tmp_path)
+    engine = migrated_engine(settings)
+    ingest = start_ingest(settings, mosquitto, engine, linger_s=1.0)  # one batch for all
+    publisher = Publisher(mosquitto)
+    attacks = hostile()
+    good = [payload for n in range(1, len(attacks) + 1) for payload in visit(n)[:1]]
+    try:
+        for (_, topic, payload, _), event in zip(attacks, good, strict=True):
+            publisher.send(topic, payload)
+            publisher.send(EVENT, event)
+        wait_until(has_stored(ingest, len(good)), "the good events")
+        assert dict(ingest.stats.refused) == Counter(kind for *_, kind in attacks)
+        assert ingest.alive
+    finally:
+        ingest.stop()
+        publisher.close()
+    assert stored_events(engine) == len(good)
+
+
 def test_a_retained_hostile_zone_does_not_stop_ingest_at_a_restart(
     mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
@@ -394,7 +419,11 @@ def test_a_stalled_writer_turns_alive_off_with_the_reason_and_recovers(
 
 
 class BrokenHub(LiveHub):
-    """A hub whose pages fail: a bug in the writer's path, not a message's fault."""
+    """A hub whose pages (open: updates are made for them) fail: a bug in the writer's path,
+    not a message's fault."""
+
+    def watched(self) -> bool:
+        return True
 
     def post(self, update: Update) -> None:
         raise RuntimeError("page hub is broken")

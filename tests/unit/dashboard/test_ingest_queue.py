@@ -38,3 +38,24 @@ def test_fewer_items_than_a_batch_leave_after_the_linger() -> None:
         queue.put(n, 10, GUARD_S)
     assert take_in_thread(queue, 10, 0.05) == [0, 1, 2]
     assert queue.held == (3, 30)  # until the writer is done with them
+
+
+def test_a_group_put_all_at_once_wakes_the_writer_with_a_full_batch() -> None:
+    queue: BoundedQueue[int] = BoundedQueue(100, 1 << 20)
+    queue.put(0, 10, GUARD_S)
+    putter = threading.Timer(0.05, lambda: queue.put_all([(n, 10) for n in range(1, 10)]))
+    putter.start()
+    assert take_in_thread(queue, 10, FOREVER_S) == list(range(10))
+    putter.join()
+
+
+def test_a_group_that_does_not_fit_whole_is_not_queued_at_all() -> None:
+    queue: BoundedQueue[int] = BoundedQueue(10, 1000, reserved_items=4, reserved_bytes=100)
+    assert queue.put_all([(n, 10) for n in range(6)])  # up to the reserve
+    assert not queue.put_all([(6, 10)])  # an ordinary item may not take the reserve
+    assert queue.put_all([(6, 10), (7, 10)], priority=True)
+    assert not queue.put_all([(n, 10) for n in range(8, 11)], priority=True)  # 11 > 10
+    assert not queue.put_all([(8, 950)], priority=True)  # past the bytes
+    assert queue.held == (8, 80)
+    queue.close()
+    assert not queue.put_all([(8, 10)], priority=True)

@@ -1,7 +1,9 @@
-"""The events' one-statement insert on the driver (SQLite's multi-row ``VALUES``, PostgreSQL's
-``unnest`` arrays) stores what SQLAlchemy's insert of the same rows stored, and the cue rows
-that follow are those of storing each event on its own; repeats are ignored (in a batch and
-across batches), and a batch past SQLite's parameter limit is split, not refused."""
+"""The events' insert on the driver (SQLite's multi-row ``VALUES``, PostgreSQL's ``COPY`` into
+a staging table) stores what SQLAlchemy's insert of the same rows stored, and the cue rows that
+follow are those of storing each event on its own; repeats are ignored (in a batch and
+across batches), a batch past SQLite's parameter limit is split, not refused, and a row
+PostgreSQL refuses in a ``COPY`` comes out as SQLAlchemy's error, as a statement's would (the
+ingest tells the message's fault from the database's by it)."""
 
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, insert, select, text
+from sqlalchemy.exc import DataError
 
 from dashboard.settings import DashboardConfig
-from dashboard.store import writes
+from dashboard.store import staging, writes
 from dashboard.store.tables import CueRow, EventRow
 from dashboard.synthetic import visit_events, visits
 from edge.contract import Event, encode
@@ -152,3 +155,15 @@ def test_a_batch_past_sqlite_s_parameter_limit_is_split(fresh_store: Stores) -> 
     assert limit == 100
     with engine.connect() as connection:
         assert connection.scalar(text("SELECT count(*) FROM events")) == len(items)
+
+
+@pytest.mark.parametrize("fresh_store", ["postgresql"], indirect=True)
+def test_a_row_postgresql_refuses_in_a_copy_comes_as_sqlalchemy_s_error(
+    fresh_store: Stores,
+) -> None:
+    engine = fresh_store()
+    with pytest.raises(DataError, match="integer"), engine.begin() as connection:
+        staging.copy_rows(connection, "rollup_dirty", ["id", "cue_id"], [("x", "cue")])
+    with engine.begin() as connection:  # the store goes on
+        staging.copy_rows(connection, "rollup_dirty", ["cue_id"], [("cue",)])
+        assert connection.scalar(text("SELECT count(*) FROM rollup_dirty")) == 1
