@@ -10,7 +10,6 @@ Then the report for the default view, 90 days and one year over every store is t
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -21,9 +20,9 @@ from rich.progress import Progress
 from sqlalchemy import Engine
 
 from dashboard.analytics import Analytics, Filters
-from dashboard.samples import Entries, LocalClock, Units
+from dashboard.samples import Entries, Units
 from dashboard.settings import DashboardConfig
-from dashboard.store import rollups, sums
+from dashboard.store import rollups
 from dashboard.store.tables import CueHourRow
 from dashboard.synthetic import ZONES, Visit, visits
 from edge.cli.bench_dashboard import QueryFigure, time_reports
@@ -97,21 +96,6 @@ def load_chain(engine: Engine, stores: int, days: int, end_s: float, progress: P
         cursor.execute("ANALYZE cue_hours")
     progress.remove_task(task)
     return total
-
-
-def build_totals(engine: Engine, days: int, progress: Progress) -> float:
-    """Build the running totals of the loaded hours as the ingest does, a week per
-    transaction; how long it took (s)."""
-    spec = Analytics(DashboardConfig()).sums_spec
-    task = progress.add_task("building the running totals by day", total=days)
-    clock, start = LocalClock(), time.perf_counter()
-    done = False
-    while not done:
-        with engine.begin() as connection:
-            done = sums.build(connection, spec, clock)
-        progress.advance(task, sums.BUILD_DAYS)
-    progress.remove_task(task)
-    return time.perf_counter() - start
 
 
 def load_raw_cues(engine: Engine, stores: int, end_s: float, progress: Progress) -> int:

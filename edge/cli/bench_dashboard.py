@@ -26,8 +26,9 @@ from dashboard.analytics import Analytics, Filters, ReportTooLargeError
 from dashboard.gc_tuning import tune_gc
 from dashboard.reports.figures import gather
 from dashboard.reports.pdf import report_pdf
+from dashboard.samples import LocalClock
 from dashboard.settings import DashboardConfig
-from dashboard.store import writes
+from dashboard.store import rollups, sums, writes
 from dashboard.store.database import head_revision, open_engine, upgrade
 from dashboard.synthetic import visit_events, visits
 from edge.cli.bench_ingest import EVENTS_PER_VISIT
@@ -51,7 +52,7 @@ def query_store(events: int, sites: int, days: int, progress: Progress) -> Path:
     """A SQLite store of about ``events`` events (built once, kept in the cache)."""
     cache = Path(platformdirs.user_cache_dir("greetcue")) / "bench"
     cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"dashboard-{head_revision()}-{events}-{sites}-{days}.sqlite3"
+    path = cache / f"dashboard-{head_revision()}-totalled-{events}-{sites}-{days}.sqlite3"
     if path.exists():
         return path
     partial = path.with_suffix(".partial")
@@ -73,10 +74,28 @@ def query_store(events: int, sites: int, days: int, progress: Progress) -> Path:
             batch = []
     with engine.begin() as connection:
         writes.store_events(connection, batch)
+    with engine.connect() as connection:  # rolled up and totalled, as the ingest does
+        rollups.catch_up(connection, DashboardConfig().zone_of, LocalClock())
+    build_totals(engine, days, progress)
     engine.dispose()
     progress.remove_task(task)
     partial.rename(path)
     return path
+
+
+def build_totals(engine: Engine, days: int, progress: Progress) -> float:
+    """Build the running totals of the loaded hours as the ingest does, a week per
+    transaction; how long it took (s)."""
+    spec = Analytics(DashboardConfig()).sums_spec
+    task = progress.add_task("building the running totals by day", total=days)
+    clock, start = LocalClock(), time.perf_counter()
+    done = False
+    while not done:
+        with engine.begin() as connection:
+            done = sums.build(connection, spec, clock)
+        progress.advance(task, sums.BUILD_DAYS)
+    progress.remove_task(task)
+    return time.perf_counter() - start
 
 
 def _midnight() -> float:

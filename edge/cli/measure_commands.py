@@ -480,6 +480,7 @@ def bench_chain_command(
 
     from dashboard.store.database import open_engine, upgrade
     from edge.cli import bench_chain as bench
+    from edge.cli.bench_dashboard import build_totals
     from edge.tools.bench.postgres_server import PostgresServer
 
     end = time.time() // bench.DAY_S * bench.DAY_S
@@ -487,7 +488,7 @@ def bench_chain_command(
         engine = open_engine(pg.fresh_database("chain"))
         upgrade(engine)
         hours = bench.load_chain(engine, stores, days, end, progress)
-        built_s = bench.build_totals(engine, days, progress)
+        built_s = build_totals(engine, days, progress)
         cues = bench.load_raw_cues(engine, stores, end, progress)
         figures = bench.chain_latency(engine, end, rounds, progress)
         engine.dispose()
