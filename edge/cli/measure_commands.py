@@ -284,6 +284,9 @@ def bench_memory_command(
         None, "--config", "-c", help="configuration (default: deploy/examples/pets-kiosk.yaml)"
     ),
     part: int = typer.Option(0, min=0, max=1, help="which PETS part to play"),
+    metrics: bool = typer.Option(
+        True, help="greetcue run serves Prometheus /metrics, as by default (--no-metrics: off)"
+    ),
 ) -> None:
     """Peak RSS of `greetcue run` at 10 fps on a PETS clip against a bare ONNX Runtime loop at
     the same rate on the same frames, in one run; exit code 1 above 1.3x."""
@@ -294,12 +297,13 @@ def bench_memory_command(
 
     clip = footage_path(f"{PETS_DIR}/{PETS_PARTS[part]}")
     with console().status(f"greetcue run, then the bare loop, on {clip.name} (twice its length)"):
-        report = bench_memory(config or EXAMPLES / KIOSK, clip, threads)
+        report = bench_memory(config or EXAMPLES / KIOSK, clip, threads, metrics)
+    endpoint = "with" if metrics else "without"
     console().print(
         f"peak RSS on {report.clip} at {report.fps:g} fps ({report.model}, {threads} thread(s)): "
-        f"greetcue run {report.service_peak_mb:.0f} MiB, bare ONNX Runtime loop "
-        f"{report.bare_peak_mb:.0f} MiB, ratio {report.ratio:.2f}x (target <= {TARGET_RATIO}x: "
-        f"{'met' if report.met else 'MISSED'})",
+        f"greetcue run ({endpoint} /metrics) {report.service_peak_mb:.0f} MiB, bare ONNX Runtime "
+        f"loop {report.bare_peak_mb:.0f} MiB, ratio {report.ratio:.2f}x "
+        f"(target <= {TARGET_RATIO}x: {'met' if report.met else 'MISSED'})",
         highlight=False,
     )
     if not report.met:

@@ -20,24 +20,24 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from wsgiref.simple_server import WSGIServer
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import prometheus_client
 from numpy.typing import NDArray
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from edge.config import Config
 from edge.contract import MAX_FPS, Metrics, utc
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from edge.service.health.prometheus import Series
 
 log = logging.getLogger(__name__)
 
 DEFAULT_STAGES = ("capture", "detect", "track", "range", "zones", "cues")
 WINDOW_FRAMES = 8192  # stage medians cover at most this many of the latest frames
 LATENCY_SAMPLES = 10_000  # latency percentiles cover at most this many of the latest events
-STAGE_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
-LATENCY_BUCKETS_S = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-LABELS = ("site", "camera")
 
 
 class StageClock:
@@ -171,58 +171,6 @@ class RunningTotal:
         return grew
 
 
-class _Series:
-    """The Prometheus series of one service, labelled with its site and camera."""
-
-    def __init__(self, registry: CollectorRegistry, site: str, camera: str) -> None:
-        labels = {"site": site, "camera": camera}
-
-        def gauge(name: str, doc: str) -> Gauge:
-            return Gauge(name, doc, LABELS, registry=registry).labels(**labels)
-
-        def counter(name: str, doc: str) -> Counter:
-            return Counter(name, doc, LABELS, registry=registry).labels(**labels)
-
-        self.fps = gauge("greetcue_fps", "Frames per second over the last metrics interval")
-        self.camera_online = gauge("greetcue_camera_online", "1 while the camera delivers")
-        self.people = gauge("greetcue_people", "People tracked now")
-        self.outbox_depth = gauge("greetcue_outbox_depth", "Events waiting in the outbox")
-        self.frames = counter("greetcue_frames", "Frames processed")
-        self.frames_dropped = counter("greetcue_frames_dropped", "Frames the loop was too slow for")
-        self.outbox_dropped = counter("greetcue_outbox_dropped", "Events dropped at the bound")
-        self.latency = Histogram(
-            "greetcue_e2e_latency_seconds",
-            "Frame capture to broker PUBACK, per event",
-            LABELS,
-            registry=registry,
-            buckets=LATENCY_BUCKETS_S,
-        ).labels(**labels)
-        self._stage = Histogram(
-            "greetcue_stage_seconds",
-            "Time per frame in each loop stage",
-            (*LABELS, "stage"),
-            registry=registry,
-            buckets=STAGE_BUCKETS_S,
-        )
-        self._refused = Gauge(
-            "greetcue_refused_messages",
-            "Messages refused since start, by kind (see the Metrics schema's refused field)",
-            (*LABELS, "kind"),
-            registry=registry,
-        )
-        self._labels = labels
-
-    def set_refused(self, refused: dict[str, int]) -> None:
-        for kind, total in refused.items():
-            self._refused.labels(kind=kind, **self._labels).set(total)
-
-    def observe_stages(self, stages: Sequence[str], rows: NDArray[np.float64]) -> None:
-        for i, stage in enumerate(stages):
-            child = self._stage.labels(stage=stage, **self._labels)
-            for seconds in rows[:, i][~np.isnan(rows[:, i])]:
-                child.observe(float(seconds))
-
-
 class ServiceMetrics:
     """Collects the figures, and every ``interval_s`` reports them (see the module docstring).
 
@@ -239,13 +187,17 @@ class ServiceMetrics:
         stages: Sequence[str] = DEFAULT_STAGES,
         now: Callable[[], float] = time.perf_counter,
         wall: Callable[[], float] = time.time,
+        exported: bool = True,
     ) -> None:
         self.site = site
         self.camera = camera
         self.interval_s = interval_s
         self.clock = StageClock(stages, now=now)
-        self.registry = CollectorRegistry()
-        self._series = _Series(self.registry, site, camera)
+        self._series: Series | None = None
+        if exported:  # Prometheus (and the HTTP server it brings) only for a /metrics endpoint
+            from edge.service.health.prometheus import Series
+
+            self._series = Series(site, camera)
         self._now = now
         self._wall = wall
         self._lock = threading.Lock()
@@ -257,7 +209,7 @@ class ServiceMetrics:
         self._people = 0
         self._refused: dict[str, int] = {}
         self._window_start = now()
-        self._server: tuple[WSGIServer, threading.Thread] | None = None
+        self._server: tuple[Any, threading.Thread] | None = None
 
     @classmethod
     def from_config(cls, config: Config, stages: Sequence[str] = DEFAULT_STAGES) -> ServiceMetrics:
@@ -267,6 +219,7 @@ class ServiceMetrics:
             config.camera.name,
             interval_s=config.service.metrics_interval_s,
             stages=stages,
+            exported=config.service.metrics_port is not None,
         )
 
     def add_latency_ms(self, ms: float) -> None:
@@ -278,12 +231,16 @@ class ServiceMetrics:
         """The outbox's unsent rows and its dropped count (which may restart at zero)."""
         with self._lock:
             self._outbox_depth = depth
-            self._series.outbox_dropped.inc(self._outbox_dropped.update(dropped))
+            grew = self._outbox_dropped.update(dropped)
+            if self._series:
+                self._series.outbox_dropped.inc(grew)
 
     def set_frames_dropped(self, dropped: int) -> None:
         """The frame source's dropped count (which restarts when the camera is reopened)."""
         with self._lock:
-            self._series.frames_dropped.inc(self._frames_dropped.update(dropped))
+            grew = self._frames_dropped.update(dropped)
+            if self._series:
+                self._series.frames_dropped.inc(grew)
 
     def set_camera_online(self, online: bool) -> None:
         with self._lock:
@@ -319,14 +276,21 @@ class ServiceMetrics:
         log.info(summary_line(metrics))
         return metrics
 
+    @property
+    def registry(self) -> CollectorRegistry:
+        """The Prometheus registry of this service's series."""
+        if self._series is None:
+            raise RuntimeError("these metrics were made without Prometheus series (exported)")
+        return self._series.registry
+
     def start_http(self, host: str, port: int) -> int:
         """Serve ``/metrics`` from this service's registry; returns the port (``0``: any free)."""
         if self._server is not None:
             raise RuntimeError("the /metrics endpoint is already running")
+        if self._series is None:
+            raise RuntimeError("these metrics were made without Prometheus series (exported)")
         try:
-            server, thread = prometheus_client.start_http_server(
-                port, addr=host, registry=self.registry
-            )
+            server, thread = self._series.serve(host, port)
         except OSError as exc:
             raise MetricsPortError(_listen_failure(host, port, exc)) from None
         self._server = server, thread
@@ -365,6 +329,8 @@ class ServiceMetrics:
         self, metrics: Metrics, frames: int, rows: NDArray[np.float64], latencies: list[float]
     ) -> None:
         series = self._series
+        if series is None:
+            return
         series.fps.set(metrics.fps)
         series.camera_online.set(1.0 if metrics.camera_online else 0.0)
         series.people.set(metrics.people)

@@ -70,14 +70,19 @@ def _high_water_kib(status: str) -> int:
     return 0
 
 
-def bench_memory(base: Path, clip: Path, threads: int = 1) -> MemoryBench:
-    """Both peaks on ``clip`` with ``base``'s detector at ``PACED_FPS``."""
+def bench_memory(base: Path, clip: Path, threads: int = 1, metrics: bool = True) -> MemoryBench:
+    """Both peaks on ``clip`` with ``base``'s detector at ``PACED_FPS``; ``greetcue run``
+    serves Prometheus ``/metrics`` (on a free port) as by default, or, ``metrics`` false, not."""
     with tempfile.TemporaryDirectory(prefix="greetcue-bench-memory-") as folder:
         work = Path(folder)
         with Mosquitto(work / "mosquitto", port=0) as broker:
             config = bench_config(base, broker.port, None, threads)
+            port = 0 if metrics else None
             config = config.model_copy(
-                update={"outbox": config.outbox.model_copy(update={"path": work / "outbox"})}
+                update={
+                    "outbox": config.outbox.model_copy(update={"path": work / "outbox"}),
+                    "service": config.service.model_copy(update={"metrics_port": port}),
+                }
             )
             path = write_config(config, work / "config.yaml")
             service = [sys.executable, "-m", "edge.cli", "run", "--config", str(path)]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -280,3 +282,22 @@ def test_close_stops_the_endpoint(fake_time: FakeTime) -> None:
     service.close()
     with pytest.raises(urllib.error.URLError):
         _scrape(port)
+
+
+def test_without_an_endpoint_no_prometheus_is_loaded_and_the_figures_still_come() -> None:
+    script = (
+        "import sys\n"
+        "from edge.service.health.metrics import ServiceMetrics\n"
+        "m = ServiceMetrics('store-1', 'counter-1', exported=False)\n"
+        "m.set_frames_dropped(3); m.set_outbox(2, 1); m.clock.begin(); m.clock.end()\n"
+        "print(m.report().outbox_depth, 'prometheus_client' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["2", "False"]
+
+
+def test_serving_metrics_made_without_series_is_a_clear_error(fake_time: FakeTime) -> None:
+    metrics = ServiceMetrics("store-1", "counter-1", now=fake_time, exported=False)
+    with pytest.raises(RuntimeError, match="without Prometheus series"):
+        metrics.start_http("127.0.0.1", 0)
