@@ -29,8 +29,10 @@ LOCK_KEY = 0x6772_6565_7463  # "greetc": the advisory lock of the refresh
 PASS_MARKS = 20_000  # marks read by one refresh
 CHUNK = 5_000  # values bound in one IN (...)
 Bucket = tuple[str, str, float]  # site, camera, UTC start of the local hour
-# Told of the hours about to be rebuilt; gives what to call once they are (``sums.observer``)
-Observer = Callable[[Connection, set[Bucket]], Callable[[], None]]
+# What a rebuild made: its cues as one-cue units, their hours' UTC starts, the zone rows
+Rebuilt = Callable[[Units, Floats, list[dict[str, Any]]], None]
+# Told of the hours about to be rebuilt; gives what to call with what they became
+Observer = Callable[[Connection, set[Bucket]], Rebuilt]
 
 
 def mark(connection: Connection, cue_ids: Iterable[str]) -> None:
@@ -64,15 +66,15 @@ def refresh(
     if not marks:
         return 0
     buckets: set[Bucket] = set()
-    for part in _chunks(sorted({cue_id for _, cue_id in marks})):
+    for part in chunks(sorted({cue_id for _, cue_id in marks})):
         _, keys = _buckets(load_cues(connection, [CueRow.cue_id.in_(part)]), zone_of, clock)
         buckets.update(zip(*keys, strict=True))
     if buckets:
         rebuilt = observe(connection, buckets) if observe else None
-        _rebuild(connection, buckets, zone_of, clock)
+        made = _rebuild(connection, buckets, zone_of, clock)
         if rebuilt:
-            rebuilt()
-    for part in _chunks([mark_id for mark_id, _ in marks]):
+            rebuilt(*made)
+    for part in chunks([mark_id for mark_id, _ in marks]):
         connection.execute(delete(RollupDirtyRow).where(d.id.in_(part)))
     return len(marks)
 
@@ -89,8 +91,9 @@ def catch_up(
     connection.commit()
 
 
-def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
-    return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]
+def chunks(values: Sequence[Any], size: int = CHUNK) -> list[Sequence[Any]]:
+    """``values`` in pieces of at most ``size`` (values bound in one IN (...))."""
+    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 def _buckets(
@@ -106,8 +109,9 @@ def _buckets(
 
 def _rebuild(
     connection: Connection, buckets: set[Bucket], zone_of: ZoneOf, clock: LocalClock
-) -> None:
-    """Replace the rollup rows of ``buckets`` by the ones their cue rows give now."""
+) -> tuple[Units, Floats, list[dict[str, Any]]]:
+    """Replace the rollup rows of ``buckets`` by the ones their cue rows give now; those cues
+    as one-cue units, the start of each one's hour, and the zone rows made."""
     c = CueRow.__table__.c
     sites = sorted({site for site, _, _ in buckets})
     starts = [start for _, _, start in buckets]
@@ -117,7 +121,8 @@ def _rebuild(
     )
     local, (site, camera, start) = _buckets(cues, zone_of, clock)
     keep = np.array([b in buckets for b in zip(site, camera, start, strict=True)], bool)
-    rows, zones = hour_rows(cues.units(local).take(keep), start[keep], cues.before[keep])
+    units = cues.units(local).take(keep)
+    rows, zones = hour_rows(units, start[keep], cues.before[keep])
     keys = [{"s": s, "c": cam, "t": t} for s, cam, t in sorted(buckets)]
     for model in (CueHourRow, CueHourZoneRow):
         table = model.__table__
@@ -131,6 +136,7 @@ def _rebuild(
         connection.execute(insert(CueHourRow), rows)
     if zones:
         connection.execute(insert(CueHourZoneRow), zones)
+    return units, start[keep], zones
 
 
 def hour_rows(

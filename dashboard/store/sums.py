@@ -13,7 +13,7 @@ days per call, and until it is done reports read the hours."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -211,28 +211,31 @@ def _state(connection: Connection) -> tuple[str, int] | None:
     return None if row is None else (str(row[0]), int(row[1]))
 
 
-def zone_rows(connection: Connection, conditions: list[Any]) -> Any:
-    """The ``cue_hour_zones`` rows (customers not waiting) matching ``conditions``."""
-    z = CueHourZoneRow.__table__.c
-    columns = (z.site, z.camera, z.start_s, z.zone, z.acknowledged)
-    return connection.execute(select(*columns).where(z.waiting.is_(False), *conditions)).all()
+def zone_rows(connection: Connection, conditions: list[Any]) -> list[dict[str, Any]]:
+    """The ``cue_hour_zones`` rows matching ``conditions``, as the rollups make them."""
+    query = select(CueHourZoneRow.__table__).where(*conditions)
+    return [dict(row._mapping) for row in connection.execute(query)]
 
 
 def observer(spec: SumsSpec, clock: LocalClock) -> rollups.Observer:
     """What keeps the totals up while the rollup refresh rebuilds hours."""
 
-    def observe(connection: Connection, buckets: set[rollups.Bucket]) -> Callable[[], None]:
+    def observe(connection: Connection, buckets: set[rollups.Bucket]) -> rollups.Rebuilt:
         old = _hours_of(connection, buckets)
-        return lambda: changed(connection, spec, clock, old, _hours_of(connection, buckets))
+
+        def rebuilt(units: Units, starts: Floats, zones: list[dict[str, Any]]) -> None:
+            changed(connection, spec, clock, old, (units, starts, zones))
+
+        return rebuilt
 
     return observe
 
 
-def forgetting(connection: Connection, buckets: set[rollups.Bucket]) -> Callable[[], None]:
+def forgetting(connection: Connection, buckets: set[rollups.Bucket]) -> rollups.Rebuilt:
     """An observer for a refresh that does not know the goals: the totals it cannot keep up
     are dropped (reports read the hours until they are built again)."""
     connection.execute(delete(SumStateRow))
-    return lambda: None
+    return lambda *_: None
 
 
 def _hours_of(connection: Connection, buckets: set[rollups.Bucket]) -> tuple[Units, Floats, Any]:
@@ -246,7 +249,11 @@ def _hours_of(connection: Connection, buckets: set[rollups.Bucket]) -> tuple[Uni
     pairs = zip(units.site.tolist(), units.camera.tolist(), start.tolist(), strict=True)
     keep = [b in buckets for b in pairs]
     window = [z.site.in_(sites), z.start_s >= min(starts), z.start_s <= max(starts)]
-    zones = [r for r in zone_rows(connection, window) if (r.site, r.camera, r.start_s) in buckets]
+    zones = [
+        r
+        for r in zone_rows(connection, window)
+        if (r["site"], r["camera"], r["start_s"]) in buckets
+    ]
     mask = np.array(keep, bool)
     return units.take(mask), start[mask], zones
 
@@ -262,14 +269,15 @@ def _add(
     parts: Sequence[tuple[tuple[Units, Floats, Any], int]],
     through: int,
 ) -> None:
-    """Add each part's hours, times its sign, to the totals of the days up to ``through``."""
+    """Add each part's units (hours, or the cues of rebuilt hours), times its sign, to the
+    totals of the days up to ``through``."""
     units = Units.concat([hours for (hours, _, _), _ in parts])
     starts = np.concatenate([starts for (_, starts, _), _ in parts])
     sign = np.concatenate([np.full(hours.size, s, np.int64) for (hours, _, _), s in parts])
     days = chain_days(clock, spec.zone, starts)
     keep = days <= through
     units, sign, days = units.take(keep), sign[keep], days[keep]
-    latency = units.latency
+    latency = units.latency = _binned(units.latency)  # the goal meets a bin's upper edge
     goal = spec.goal_by_minute[units.local_minute]
     fast = latency.weight * (latency.upper <= goal[latency.unit] + 1e-9)
     within = np.bincount(latency.unit, weights=fast, minlength=units.size).astype(np.int64)
@@ -289,6 +297,11 @@ def _add(
     by_day = _grouped(list(zip(waiting, days.tolist(), local, strict=True)), units, sign, within)
     _accumulate(connection, totals)
     _add_days(connection, by_day)
+
+
+def _binned(entries: Entries) -> Entries:
+    """Entries in rollup bins, as the hours hold them (a cue's exact value into its bin)."""
+    return Entries.binned(entries.unit, bin_of(entries.value), entries.weight)
 
 
 def _grouped(
@@ -334,11 +347,11 @@ def _zone_sums(
     """Customers acknowledged before each zone, signed, by zone and day."""
     out: dict[tuple[str, str, bool, int], Sums] = defaultdict(Sums)
     for (_, _, rows), sign in parts:
-        days = chain_days(clock, spec.zone, np.array([r.start_s for r in rows], float))
+        days = chain_days(clock, spec.zone, np.array([r["start_s"] for r in rows], float))
         for row, day in zip(rows, days.tolist(), strict=True):
-            if day <= through:
-                key = ("zone", str(row.zone), False, day)
-                out[key] = out[key].plus(Sums(acknowledged=sign * int(row.acknowledged)))
+            if day <= through and not row["waiting"]:
+                key = ("zone", str(row["zone"]), False, day)
+                out[key] = out[key].plus(Sums(acknowledged=sign * int(row["acknowledged"])))
     return out
 
 
@@ -350,7 +363,7 @@ def _accumulate(connection: Connection, totals: dict[Key, dict[int, Sums]]) -> N
     first = min(min(days) for days in totals.values())
     keys = sorted(totals)
     stored: dict[Key, dict[int, Sums]] = defaultdict(dict)
-    for part in _chunks(keys):
+    for part in rollups.chunks(keys, CHUNK):
         query = select(SumRow).where(_keyed(s, part), s.day >= first)
         for row in connection.execute(query):
             stored[(row.level, row.key, row.waiting)][row.day] = Sums.of_row(row)
@@ -367,16 +380,10 @@ def _accumulate(connection: Connection, totals: dict[Key, dict[int, Sums]]) -> N
                 {"level": level, "key": name, "waiting": waiting, "day": day}
                 | running.plus(carried).columns()
             )
-    for part in _chunks(keys):
+    for part in rollups.chunks(keys, CHUNK):
         connection.execute(delete(SumRow).where(_keyed(s, part), s.day >= first))
     connection.execute(insert(SumRow), rows)
-    k = SumKeyRow.__table__.c
-    known = set()
-    for part in _chunks(keys):
-        known |= {
-            tuple(r)
-            for r in connection.execute(select(k.level, k.key, k.waiting).where(_keyed(k, part)))
-        }
+    known = set(stored) | set(bases)  # a key has rows as long as it is listed
     fresh = [{"level": a, "key": b, "waiting": c} for a, b, c in keys if (a, b, c) not in known]
     if fresh:
         connection.execute(insert(SumKeyRow), fresh)
@@ -388,7 +395,7 @@ def _add_days(connection: Connection, by_day: dict[tuple[bool, int, int], Sums])
     d = DaySumRow.__table__.c
     keys = sorted(by_day)
     rows = []
-    for part in _chunks(keys):
+    for part in rollups.chunks(keys, CHUNK):
         where = tuple_(d.waiting, d.day, d.local_day).in_(part)
         old = {
             (r.waiting, r.day, r.local_day): Sums.of_row(r)
@@ -407,14 +414,10 @@ def _keyed(c: Any, keys: Sequence[Key]) -> Any:
     return tuple_(c.level, c.key, c.waiting).in_(list(keys))
 
 
-def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
-    return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]
-
-
 def latest(connection: Connection, keys: Sequence[Key], before: int) -> list[tuple[Key, Sums]]:
     """Each key's totals at its last day before ``before`` (keys with none are left out)."""
     out = []
-    for part in _chunks(list(keys)):
+    for part in rollups.chunks(list(keys), CHUNK):
         for row in connection.execute(latest_query(_keyed(SumKeyRow.__table__.c, part), before)):
             out.append(((row.level, row.key, row.waiting), Sums.of_row(row)))
     return out

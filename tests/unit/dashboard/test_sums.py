@@ -59,8 +59,10 @@ def from_totals(
 
 
 def chain(dashboard: Dashboard) -> DashboardConfig:
+    """Two stores, one in another time zone, with a goal between two 0.1 s bins."""
+    goals = Goals(dayparts=[Daypart(name="all", start=time(0), end=time(0), goal_s=3.55)])
     return dashboard.settings.model_copy(
-        update={"sites": {"store-2": Site(timezone="Asia/Kolkata")}}
+        update={"sites": {"store-2": Site(timezone="Asia/Kolkata")}, "goals": goals}
     )
 
 
