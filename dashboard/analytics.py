@@ -10,6 +10,7 @@ was open (not after the customer left).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,7 @@ from dashboard.store import rollups, sum_reads, sums
 from dashboard.store.cue_reads import load_cues, zones_before
 from dashboard.store.tables import CueHourRow, CueHourZoneRow, CueRow
 
+by_key = itemgetter("key")
 READ_DAYS = 14  # rollup hours read per query: PostgreSQL joins a column into at most 1 GB
 HISTOGRAM_EDGES = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30, 45, 60)
 
@@ -270,7 +272,7 @@ class Analytics:
         """The groups ranked, best first. Sites with one camera each (most stores) are their
         cameras' rows under the site's name: ``cameras`` saves figuring them twice."""
         if cameras is not None and len(cameras) == np.unique(keys).size:
-            rows = sorted(({**r, "key": r["key"].split("/", 1)[0]} for r in cameras), key=_key)
+            rows = sorted(({**r, "key": r["key"].split("/", 1)[0]} for r in cameras), key=by_key)
         else:
             rows = self._groups(units, keys, str)
         return sorted(rows, key=lambda r: (-(r["within_goal"] or 0), r["p90_s"] or 1e9))
@@ -306,10 +308,6 @@ def _joined(sites: NDArray[np.str_], cameras: NDArray[np.str_]) -> NDArray[np.st
     names = np.array([f"{site}/{camera}" for site, camera in pairs.T])
     joined: NDArray[np.str_] = names[index.ravel()] if sites.size else np.zeros(0, str)
     return joined
-
-
-def _key(row: dict[str, Any]) -> str:
-    return str(row["key"])
 
 
 def _number(value: float) -> float | None:

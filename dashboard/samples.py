@@ -170,15 +170,8 @@ def weighted_quantiles(
     if weights.size == 0:
         return [np.full(groups, np.nan) for _ in qs]
     distinct, index = entries.levels()
-    key = group * distinct.size + index
-    if groups * distinct.size <= DENSE_CELLS:  # counting sort: linear in the cells
-        dense = np.bincount(key, weights=weights, minlength=groups * distinct.size)
-        keys = np.flatnonzero(dense)
-        counts = dense[keys]
-    else:
-        keys, inverse = np.unique(key, return_inverse=True)
-        counts = np.bincount(inverse, weights=weights)
-    ordered, cumulative = distinct[keys % distinct.size], np.cumsum(counts)
+    _, level, counts = summed_bins(group, index, weights, groups)  # in group, then value order
+    ordered, cumulative = distinct[level], np.cumsum(counts)
     before = np.cumsum(totals) - totals
     last = np.maximum(totals - 1, 0)
 

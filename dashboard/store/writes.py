@@ -329,9 +329,9 @@ def _staged_upsert(connection: Connection, name: str, step: int, keys: tuple[str
     if key not in _STAGED_SQL:
         s, c = STAGED_CUES.c, CueRow.__table__.c
         defaults = {  # what a new row takes for the columns this kind leaves out
-            column.name: literal(column.default.arg, column.type).label(column.name)
-            for column in c
-            if column.name not in keys and isinstance(column.default, ScalarElementColumnDefault)
+            name: literal(value, c[name].type).label(name)
+            for name, value in _DEFAULTS.items()
+            if name not in keys
         }
         rows = (
             select(*(s[column] for column in keys), *defaults.values())
