@@ -134,9 +134,9 @@ class Service:
                 failures = 0
                 while not self._stop.is_set() and not ahead.ended:
                     try:
-                        detected = ahead.next()
-                        self._turn(detected, connections)
-                        systemd.turned(detected is not None, self.feed.online)
+                        # no frame outlives its turn: the next one is read meanwhile
+                        turned = self._turn(ahead.next(), connections)
+                        systemd.turned(turned, self.feed.online)
                         failures = 0
                     except (SourceError, CalibrationError, ConfigError):
                         raise  # the set-up is wrong: say so and stop
@@ -152,7 +152,8 @@ class Service:
                 self._finish(connections)
         return self.result
 
-    def _turn(self, detected: Detected | None, connections: Connections) -> None:
+    def _turn(self, detected: Detected | None, connections: Connections) -> bool:
+        """One turn of the loop, with a frame or without; whether it had one."""
         clock = self.metrics.clock
         clock.begin()
         frame = detected.frame if detected is not None else None
@@ -177,6 +178,7 @@ class Service:
         if self._observer is not None:
             people = self.turn.people()
             self._observer(Tick(frame, people, effects.events, self.feed.online, metrics))
+        return frame is not None
 
     def _report(self, connections: Connections, frame: Frame | None) -> Metrics | None:
         metrics, dispatch = self.metrics, connections.dispatch

@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+from statistics import median
 
 import numpy as np
 import numpy.typing as npt
@@ -99,7 +100,7 @@ class MotionWindow:
         to_counter = counter - fixes[-1, 1:3]
         distance = float(np.linalg.norm(to_counter))
         closing = float(step @ to_counter) / distance if distance > 0 else 0.0
-        spread = np.max(fixes[:, 4]) if self.mixed else np.median(fixes[:, 3])
+        spread = np.max(fixes[:, 4]) if self.mixed else median(fixes[:, 3].tolist())
         sd = math.sqrt(2.0) * float(spread)
         return Movement(closing, float(np.linalg.norm(step)), sd, len(fixes))
 

@@ -46,6 +46,7 @@ import math
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from statistics import median
 
 import numpy as np
 import numpy.typing as npt
@@ -81,19 +82,10 @@ def _learnt(
     ``min_count``."""
     if len(samples) < min_count:
         return None
-    median = _median(samples)
-    size = min(max(median, bounds[0]), bounds[1])
-    scatter = MAD_TO_SD * _median([abs(value - median) for value in samples])
+    middle = median(samples)
+    size = min(max(middle, bounds[0]), bounds[1])
+    scatter = MAD_TO_SD * median([abs(value - middle) for value in samples])
     return size, max(scatter, min_sd, min_sd_share * size)
-
-
-def _median(values: Iterable[float]) -> float:
-    """``np.median`` of a few finite floats, to the bit, without numpy's per-call overhead."""
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    if len(ordered) % 2:
-        return ordered[middle]
-    return (ordered[middle - 1] + ordered[middle]) / 2
 
 
 class _Sizes:

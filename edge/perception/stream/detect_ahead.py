@@ -6,6 +6,10 @@ N: the loop then runs at the detector's rate, not at detector + everything else.
 latency is unchanged (it is detected as soon as it is read, and handed on at once). The camera
 is read on this thread too, so a camera that is down never holds up the loop: without frames
 the thread hands on an empty turn every ``POLL_S``.
+
+The thread reads the next frame only once the loop has taken the last one, so exactly one frame
+is ever ahead of the loop: a live camera's frame is read as late as it can be (the freshest
+picture), and no more frames are held than the overlap needs (a 1080p frame is 6 MiB).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ class DetectAhead:
         self._feed = feed
         self._detector = detector
         self._items: queue.Queue[_Item] = queue.Queue(maxsize=1)
+        self._room = threading.Semaphore(1)  # released each time the loop takes an item
         self._stop = threading.Event()
         self.ended = False
         self._thread = threading.Thread(target=self._run, name="greetcue-detect", daemon=True)
@@ -62,6 +67,7 @@ class DetectAhead:
             item = self._items.get(timeout=2 * POLL_S)
         except queue.Empty:
             return None
+        self._room.release()
         if isinstance(item, _End):
             self.ended = True
             return None
@@ -72,25 +78,27 @@ class DetectAhead:
     def close(self) -> None:
         """Stop the thread, then release the camera."""
         self._stop.set()
-        deadline = time.monotonic() + JOIN_TIMEOUT_S
-        while self._thread.is_alive() and time.monotonic() < deadline:
-            try:
-                self._items.get_nowait()  # a full queue must not keep the thread waiting
-            except queue.Empty:
-                self._thread.join(POLL_S)
+        self._thread.join(JOIN_TIMEOUT_S)
         if self._thread.is_alive():
             log.warning("detection thread still busy after %.0f s; leaving it", JOIN_TIMEOUT_S)
         self._feed.close()
 
     def _run(self) -> None:
         try:
-            while not self._stop.is_set():
+            while self._wait_for_room():
                 item = self._step()
-                self._put(item)
+                self._items.put_nowait(item)  # the loop took the last one: there is room
                 if isinstance(item, _End):
                     return
         except BaseException as exc:  # handed to the loop, never lost in this thread
-            self._put(exc)
+            self._items.put_nowait(exc)
+
+    def _wait_for_room(self) -> bool:
+        """Wait until the loop has taken the last item; False once closing."""
+        while not self._stop.is_set():
+            if self._room.acquire(timeout=POLL_S):
+                return True
+        return False
 
     def _step(self) -> _Item:
         start = time.perf_counter()
@@ -100,11 +108,3 @@ class DetectAhead:
         read = time.perf_counter()
         detections = self._detector.detect(frame.image)
         return Detected(frame, detections, read - start, time.perf_counter() - read)
-
-    def _put(self, item: _Item) -> None:
-        while not self._stop.is_set():
-            try:
-                self._items.put(item, timeout=POLL_S)
-                return
-            except queue.Full:
-                continue

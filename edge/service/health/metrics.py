@@ -20,6 +20,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from statistics import median
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -101,7 +102,7 @@ def stage_medians_ms(stages: Sequence[str], rows: NDArray[np.float64]) -> dict[s
     for i, stage in enumerate(stages):
         values = rows[:, i][~np.isnan(rows[:, i])]
         if values.size:
-            medians[stage] = float(np.median(values)) * 1000.0
+            medians[stage] = median(values.tolist()) * 1000.0
     return medians
 
 

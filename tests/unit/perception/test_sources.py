@@ -225,16 +225,19 @@ def test_redact_url_hides_credentials(url: str, shown: str) -> None:
 
 class CountedFrames(FileSource):
     """``total`` grey images, noting how many decoded images waited in the queue at each
-    decode and telling the test each time a decode starts."""
+    decode and on which thread, and telling the test each time a decode starts."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, realtime: bool = False) -> None:
         self.waiting: list[int] = []
+        self.threads: list[threading.Thread] = []
         self.decoding = threading.Semaphore(0)
         self._left = total - 1
-        super().__init__("counted", np.zeros((4, 4, 3), np.uint8), 10.0, total, realtime=False)
+        grey = np.zeros((4, 4, 3), np.uint8)
+        super().__init__("counted", grey, 100.0, total, realtime=realtime)
 
     def _decode(self) -> Image | None:
         self.waiting.append(self._ahead.qsize())
+        self.threads.append(threading.current_thread())
         self.decoding.release()
         if self._left == 0:
             return None
@@ -250,6 +253,12 @@ def test_a_file_source_holds_one_decoded_image_ahead_not_two() -> None:
         assert source.decoding.acquire(timeout=WAIT_S)  # the reader is ahead of the consumer
     assert taken == 12
     assert source.waiting == [0] * 12  # no decode began while an image still waited
+
+
+def test_a_paced_file_is_decoded_when_asked_on_the_callers_thread() -> None:
+    source = CountedFrames(5, realtime=True)
+    assert len(list(source)) == 5
+    assert source.threads == [threading.current_thread()] * 5  # no image decoded ahead
 
 
 @pytest.mark.footage
@@ -406,11 +415,14 @@ def test_bad_sources_fail_clearly_at_start(
 
 
 @pytest.mark.footage
-def test_folder_with_mixed_sizes_fails_at_the_odd_image(footage_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("realtime", [False, True], ids=["decoded ahead", "paced"])
+def test_folder_with_mixed_sizes_fails_at_the_odd_image(
+    footage_dir: Path, tmp_path: Path, realtime: bool
+) -> None:
     image = _pets_frames(footage_dir, [0])[0]
     cv2.imwrite(str(tmp_path / "a1.png"), image)
     cv2.imwrite(str(tmp_path / "a2.png"), image[:100])
-    with open_source(tmp_path) as source:
+    with open_source(tmp_path, realtime) as source:
         next(source)
         with pytest.raises(SourceError, match=r"a2\.png: image is 768x100"):
             next(source)

@@ -125,10 +125,41 @@ def test_a_camera_without_frames_gives_empty_turns_and_no_end() -> None:
         ahead.close()
 
 
+class AskedFeed(FakeFeed):
+    """A FakeFeed noting, at each read, how many frames the loop had asked for."""
+
+    def __init__(self, frames: int) -> None:
+        super().__init__(frames)
+        self.asked = 0
+        self.asked_at_read: list[int] = []
+
+    def next_frame(self) -> Frame | None:
+        self.asked_at_read.append(self.asked)
+        return super().next_frame()
+
+
+def test_a_frame_is_read_only_once_the_loop_has_taken_the_one_before() -> None:
+    feed, detector = AskedFeed(6), FakeDetector()
+    ahead = detect_ahead(feed, detector)
+    try:
+        for index in range(6):
+            feed.asked += 1
+            item = None
+            while item is None:
+                item = ahead.next()
+            assert item.frame.index == index
+            if index < 5:  # the loop holds this frame until the next one is being detected
+                assert detector.started[index + 1].wait(WAIT_S)
+    finally:
+        ahead.close()
+    # frame i is read once the loop asked for frame i - 1: one frame ahead, never two
+    assert feed.asked_at_read[1:6] == [1, 2, 3, 4, 5]
+
+
 def test_close_returns_though_a_detected_frame_waits_for_a_loop_that_stopped_asking() -> None:
     feed, detector = FakeFeed(3), FakeDetector()
     ahead = detect_ahead(feed, detector)
-    assert detector.started[1].wait(WAIT_S)  # frame 0 waits in the hand-over, 1 behind it
+    assert detector.started[0].wait(WAIT_S)  # frame 0 goes to the hand-over; nobody takes it
     start = time.monotonic()
     ahead.close()
     assert time.monotonic() - start < JOIN_TIMEOUT_S
