@@ -289,7 +289,9 @@ def bench_memory_command(
     ),
 ) -> None:
     """Peak RSS of `greetcue run` at 10 fps on a PETS clip against a bare ONNX Runtime loop at
-    the same rate on the same frames, in one run; exit code 1 above 1.3x."""
+    the same rate on the same frames, in one run; exit code 1 above 1.3x. The ratio is highest
+    with a cold page cache, as after a boot (as root: `sync; echo 3 >
+    /proc/sys/vm/drop_caches` first)."""
     from edge.tools.bench.memory import TARGET_RATIO, bench_memory
     from edge.tools.demo.replays import EXAMPLES
     from edge.tools.demo.service import KIOSK
