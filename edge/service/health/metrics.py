@@ -58,7 +58,9 @@ class StageClock:
     ) -> None:
         self.stages = tuple(stages)
         self._index = {stage: i for i, stage in enumerate(self.stages)}
-        self._window = np.full((capacity, len(self.stages)), np.nan)
+        # rows are written whole before they are read: only the pages of the frames of one
+        # interval become resident (50 rows at 10 fps), not all of the capacity
+        self._window = np.empty((capacity, len(self.stages)))
         self._row = np.full(len(self.stages), np.nan)
         self._frames = 0
         self._mark = 0.0
