@@ -10,7 +10,6 @@ hands over its latest: no thread, and one decoded frame fewer held (6 MiB at 108
 from __future__ import annotations
 
 import math
-import queue
 import re
 import threading
 import time
@@ -20,9 +19,11 @@ from pathlib import Path
 import cv2
 
 from edge.perception.sources.frame import Frame, FrameSource, Image, SourceError, as_image
+from edge.perception.sources.handover import Handover
 from edge.perception.sources.pacing import Pacer
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
+POLL_S = 0.1  # how often a decoder waiting for room checks for close()
 
 
 def _check_fps(fps: float) -> None:
@@ -48,9 +49,8 @@ class FileSource(FrameSource):
         self._index = 0
         self._pacer = Pacer() if realtime else None
         self._closed = False
-        self._ahead: queue.Queue[Image | Exception | None] = queue.Queue()
-        self._slots = threading.Semaphore(1)  # an image decoded and not yet taken
         self._stop = threading.Event()
+        self._ahead: Handover[Image | Exception | None] = Handover(self._stop, POLL_S)
         self._reader: threading.Thread | None = None
         if not realtime:
             self._reader = threading.Thread(target=self._read_ahead, name="decode", daemon=True)
@@ -61,13 +61,8 @@ class FileSource(FrameSource):
         """The image after the last one decoded, or ``None`` at the end."""
 
     def _read_ahead(self) -> None:
-        """Decode into the queue until the end, an error, or ``close()``.
-
-        A slot is taken before decoding, not after, so the source never holds more than one
-        decoded image (a full 1080p frame is 6 MiB); one waiting for room while another sits in
-        the queue would be one too many.
-        """
-        while self._take_slot():
+        """Decode into the hand-over until the end, an error, or ``close()``: one image ahead."""
+        while self._ahead.wait_for_room():
             item = self._decode_or_error()
             self._ahead.put(item)
             if item is None or isinstance(item, Exception):
@@ -81,13 +76,6 @@ class FileSource(FrameSource):
         except Exception as exc:
             return exc
 
-    def _take_slot(self) -> bool:
-        """Wait until the consumer has taken an image; False once the source is closing."""
-        while not self._stop.is_set():
-            if self._slots.acquire(timeout=0.1):
-                return True
-        return False
-
     def __next__(self) -> Frame:
         if self._closed:
             raise StopIteration
@@ -96,8 +84,7 @@ class FileSource(FrameSource):
         elif self._reader is None:
             image = self._decode_or_error()
         else:
-            image = self._ahead.get()
-            self._slots.release()
+            image = self._ahead.take()
         self._pending = None
         if isinstance(image, Exception):
             self.close()

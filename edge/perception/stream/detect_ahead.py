@@ -7,9 +7,9 @@ latency is unchanged (it is detected as soon as it is read, and handed on at onc
 is read on this thread too, so a camera that is down never holds up the loop: without frames
 the thread hands on an empty turn every ``POLL_S``.
 
-The thread reads the next frame only once the loop has taken the last one, so exactly one frame
-is ever ahead of the loop: a live camera's frame is read as late as it can be (the freshest
-picture), and no more frames are held than the overlap needs (a 1080p frame is 6 MiB).
+The thread reads the next frame only once the loop has taken the last one (a ``Handover``), so
+exactly one frame is ever ahead of the loop: a live camera's frame is read as late as it can be
+(the freshest picture), and no more frames are held than the overlap needs.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from edge.perception.detections import Detections
 from edge.perception.detectors import PersonDetector
 from edge.perception.sources import Frame
+from edge.perception.sources.handover import Handover
 from edge.perception.stream.camera_feed import POLL_S, CameraFeed
 
 log = logging.getLogger(__name__)
@@ -53,9 +54,8 @@ class DetectAhead:
     def __init__(self, feed: CameraFeed, detector: PersonDetector) -> None:
         self._feed = feed
         self._detector = detector
-        self._items: queue.Queue[_Item] = queue.Queue(maxsize=1)
-        self._room = threading.Semaphore(1)  # released each time the loop takes an item
         self._stop = threading.Event()
+        self._items: Handover[_Item] = Handover(self._stop, POLL_S)
         self.ended = False
         self._thread = threading.Thread(target=self._run, name="greetcue-detect", daemon=True)
         self._thread.start()
@@ -64,10 +64,9 @@ class DetectAhead:
         """The next detected frame, or None for a turn without one (camera down, or waiting);
         an error of the camera or detector is raised here, in the loop's thread."""
         try:
-            item = self._items.get(timeout=2 * POLL_S)
+            item = self._items.take(timeout=2 * POLL_S)
         except queue.Empty:
             return None
-        self._room.release()
         if isinstance(item, _End):
             self.ended = True
             return None
@@ -85,20 +84,13 @@ class DetectAhead:
 
     def _run(self) -> None:
         try:
-            while self._wait_for_room():
+            while self._items.wait_for_room():
                 item = self._step()
-                self._items.put_nowait(item)  # the loop took the last one: there is room
+                self._items.put(item)
                 if isinstance(item, _End):
                     return
         except BaseException as exc:  # handed to the loop, never lost in this thread
-            self._items.put_nowait(exc)
-
-    def _wait_for_room(self) -> bool:
-        """Wait until the loop has taken the last item; False once closing."""
-        while not self._stop.is_set():
-            if self._room.acquire(timeout=POLL_S):
-                return True
-        return False
+            self._items.put(exc)
 
     def _step(self) -> _Item:
         start = time.perf_counter()

@@ -236,7 +236,7 @@ class CountedFrames(FileSource):
         super().__init__("counted", grey, 100.0, total, realtime=realtime)
 
     def _decode(self) -> Image | None:
-        self.waiting.append(self._ahead.qsize())
+        self.waiting.append(len(self._ahead))
         self.threads.append(threading.current_thread())
         self.decoding.release()
         if self._left == 0:
