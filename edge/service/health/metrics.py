@@ -21,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from statistics import median
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,6 +30,8 @@ from edge.config import Config
 from edge.contract import MAX_FPS, Metrics, utc
 
 if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
     from prometheus_client import CollectorRegistry
 
     from edge.service.health.prometheus import Series
@@ -212,7 +214,7 @@ class ServiceMetrics:
         self._people = 0
         self._refused: dict[str, int] = {}
         self._window_start = now()
-        self._server: tuple[Any, threading.Thread] | None = None
+        self._server: tuple[WSGIServer, threading.Thread] | None = None
 
     @classmethod
     def from_config(cls, config: Config, stages: Sequence[str] = DEFAULT_STAGES) -> ServiceMetrics:
