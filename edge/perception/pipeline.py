@@ -1,10 +1,9 @@
 """Perception: one frame through detector -> tracker -> ranging, wired and nothing more.
 
-:class:`Sight` takes from a frame's pixels all that the later stages need (the detector's
-boxes and the strong boxes' appearance), so the pixels can go as soon as a frame is sighted.
-:class:`Perception` then passes one stage's output to the next and tells the ranging stage
-which tracks ended. Each stage keeps its own state. Ranging takes the detector's own box of
-the frame (NaN for a coasting track, which it then predicts), so no box is smoothed twice.
+Each stage keeps its own state; this class only passes one stage's output to the next (with
+the strong boxes' appearance for the tracker, which needs the frame's pixels) and tells the
+ranging stage which tracks ended. Ranging takes the detector's own box of the frame
+(NaN for a coasting track, which it then predicts), so no box is smoothed twice.
 """
 
 from __future__ import annotations
@@ -12,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from edge.config import Config, TrackerConfig
+from edge.config import Config
 from edge.perception.detections import Detections
 from edge.perception.detectors import Detector, PersonDetector, create_detector
 from edge.perception.detectors.tiled import TiledDetector
 from edge.perception.geometry.camera import Camera
 from edge.perception.geometry.ranging import Ranger, RangeResult
-from edge.perception.sources import Frame, FrameInfo
+from edge.perception.sources import Frame
 from edge.perception.tiling import tiled_detector
 from edge.perception.tracking.appearance import F32, describe_strong
 from edge.perception.tracking.tracker import Tracker, Tracks
@@ -46,61 +45,41 @@ def tracking_detector(
 
 
 @dataclass(frozen=True, slots=True)
-class Sighting:
-    """All that tracking needs of a frame's pixels, taken from them: the detections and the
-    strong boxes' appearance (None: re-link is off). Once a frame is sighted its pixels can go,
-    so the service's loop, handed sightings by its detection thread, never holds an image."""
-
-    frame: FrameInfo
-    detections: Detections
-    appearance: F32 | None
-
-
-class Sight:
-    """A frame's pixels to its :class:`Sighting`: the detector's boxes (unless given), then the
-    appearance of the strong ones, for the tracker's re-link."""
-
-    def __init__(self, detector: PersonDetector, tracker: TrackerConfig) -> None:
-        self.detector = detector
-        self._tracker = tracker
-
-    def __call__(
-        self, frame: Frame, detections: Detections | None = None, lap: Lap = _no_lap
-    ) -> Sighting:
-        """``frame`` sighted; ``detections``: its boxes found elsewhere (None: detect here,
-        then ``lap("detect")``)."""
-        if detections is None:
-            detections = self.detector.detect(frame.image)
-            lap("detect")
-        cfg, appearance = self._tracker, None
-        if cfg.relink_similarity > 0:
-            xyxy, scores = detections.xyxy, detections.scores
-            appearance = describe_strong(frame.image, xyxy, scores, cfg.high_score)
-        return Sighting(frame.info, detections, appearance)
-
-
-@dataclass(frozen=True, slots=True)
 class Perceived:
     """One frame's people: their tracks and, row for row, their ranging."""
 
-    frame: FrameInfo
+    frame: Frame
     tracks: Tracks
     ranges: RangeResult
 
 
 class Perception:
-    """Track and range the people of one calibrated camera, sighting by sighting."""
+    """Detect, track and range people frame by frame for one calibrated camera."""
 
-    def __init__(self, camera: Camera, config: Config) -> None:
+    def __init__(self, detector: PersonDetector, camera: Camera, config: Config) -> None:
+        self.detector = detector
         self.tracker = Tracker(config.tracker)
         self.ranger = Ranger.from_config(config, camera)
 
-    def __call__(self, sighting: Sighting, lap: Lap = _no_lap) -> Perceived:
-        """The sighting's people; ``lap(stage)`` is called as each stage finishes (for timing)."""
-        frame = sighting.frame
-        tracks = self.tracker.update(sighting.detections, frame.t, sighting.appearance)
+    def __call__(self, frame: Frame, lap: Lap = _no_lap) -> Perceived:
+        """One frame's people; ``lap(stage)`` is called as each stage finishes (for timing)."""
+        detections = self.detector.detect(frame.image)
+        lap("detect")
+        return self.track(frame, detections, lap)
+
+    def track(self, frame: Frame, detections: Detections, lap: Lap = _no_lap) -> Perceived:
+        """Track and range the frame's detections (when detection ran elsewhere)."""
+        tracks = self.tracker.update(detections, frame.t, self._appearance(frame, detections))
         lap("track")
         self.ranger.end(tracks.ended.tolist())
-        ranges = self.ranger.update(tracks.ids, tracks.observed, frame.t, frame.size)
+        height, width = frame.image.shape[:2]
+        ranges = self.ranger.update(tracks.ids, tracks.observed, frame.t, (width, height))
         lap("range")
         return Perceived(frame, tracks, ranges)
+
+    def _appearance(self, frame: Frame, detections: Detections) -> F32 | None:
+        """The strong boxes' appearance, for the tracker's re-link (None: re-link is off)."""
+        cfg = self.tracker.config
+        if cfg.relink_similarity <= 0:
+            return None
+        return describe_strong(frame.image, detections.xyxy, detections.scores, cfg.high_score)

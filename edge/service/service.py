@@ -26,7 +26,7 @@ from edge.config import Config, ConfigError
 from edge.contract import EventBase, Metrics
 from edge.perception.geometry.calibration import CalibrationError
 from edge.perception.pipeline import tracking_detector
-from edge.perception.sources import FrameInfo, SourceError
+from edge.perception.sources import Frame, SourceError
 from edge.perception.stream.camera_feed import CameraFeed
 from edge.perception.stream.detect_ahead import DetectAhead, Detected
 from edge.service.connections import Connections, Runtime
@@ -50,7 +50,7 @@ MAX_FAILURES_IN_A_ROW = 50
 class Tick:
     """What one turn of the loop saw and did, for a live console."""
 
-    frame: FrameInfo | None
+    frame: Frame | None
     people: list[PersonView]
     events: list[EventBase]
     camera_online: bool
@@ -127,7 +127,7 @@ class Service:
     def _run(self) -> RunResult:
         with Runtime(self.config, self.metrics) as connections:
             self._connections = connections
-            ahead = DetectAhead(self.feed, self.turn.sight)
+            ahead = DetectAhead(self.feed, self.detector)
             systemd = ServiceNotifier()
             systemd.ready()
             try:
@@ -156,14 +156,19 @@ class Service:
         """One turn of the loop, with a frame or without; whether it had one."""
         clock = self.metrics.clock
         clock.begin()
-        sighting = detected.sighting if detected is not None else None
-        frame = sighting.frame if sighting is not None else None
+        frame = detected.frame if detected is not None else None
         camera_lost, self._camera_lost = self._camera_lost, False
         if detected is not None:
             self.result.frames += 1
             clock.add("capture", detected.capture_s)
             clock.add("detect", detected.detect_s)
-        effects = self.turn(sighting, None, connections.acks.drain(), camera_lost, clock.lap)
+        effects = self.turn(
+            frame,
+            detected.detections if detected is not None else None,
+            connections.acks.drain(),
+            camera_lost,
+            clock.lap,
+        )
         captured = frame.captured_wall if frame is not None else None
         connections.dispatch.effects(effects, captured, time.time())
         if frame is not None:
@@ -175,7 +180,7 @@ class Service:
             self._observer(Tick(frame, people, effects.events, self.feed.online, metrics))
         return frame is not None
 
-    def _report(self, connections: Connections, frame: FrameInfo | None) -> Metrics | None:
+    def _report(self, connections: Connections, frame: Frame | None) -> Metrics | None:
         metrics, dispatch = self.metrics, connections.dispatch
         for seconds in dispatch.latencies():
             metrics.add_latency_ms(seconds * 1000.0)

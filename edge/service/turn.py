@@ -20,8 +20,8 @@ from edge.contract import CueCommand, EventBase
 from edge.perception.detections import Detections
 from edge.perception.detectors import PersonDetector
 from edge.perception.geometry.calibration import camera_for
-from edge.perception.pipeline import Lap, Perceived, Perception, Sight, Sighting
-from edge.perception.sources import Frame, FrameInfo
+from edge.perception.pipeline import Lap, Perceived, Perception
+from edge.perception.sources import Frame
 from edge.service.cues.desk import CueCounts, CueDesk, StaffAck
 from edge.service.cues.stage import cue_events
 from edge.service.delivery.events import EventWriter
@@ -53,20 +53,19 @@ class Effects:
 class Turn:
     """One camera's per-frame step: perception -> zones -> decisions -> cue desk -> events.
 
-    ``detector`` sights the frames passed with their pixels (it runs only for a frame passed
-    without detections); ``clock`` gives wall-clock seconds (cue and ack times), ``time.time``
-    unless a test controls it.
+    ``detector`` is the one :class:`~edge.perception.pipeline.Perception` tracks with (it runs
+    only for a frame passed without detections); ``clock`` gives wall-clock seconds (cue and
+    ack times), ``time.time`` unless a test controls it.
     """
 
     def __init__(self, config: Config, detector: PersonDetector, clock: Clock = time.time) -> None:
-        self._config, self._clock = config, clock
-        self.sight = Sight(detector, config.tracker)
+        self._config, self._detector, self._clock = config, detector, clock
         self.zones = Zones.from_config(config)
         self.desk = CueDesk(config)
         self._writer = EventWriter(config.site, config.camera.name)
         self._radius = {zone.name: zone.radius_ft for zone in config.zones}
         self._perception: Perception | None = None
-        self._last_frame: FrameInfo | None = None
+        self._last_frame: Frame | None = None
 
     @property
     def counts(self) -> CueCounts:
@@ -79,16 +78,15 @@ class Turn:
 
     def __call__(
         self,
-        frame: Frame | Sighting | None,
+        frame: Frame | None,
         detections: Detections | None = None,
         acks: Sequence[StaffAck] = (),
         camera_lost: bool = False,
         lap: Lap = _no_lap,
     ) -> Effects:
-        """One turn. ``frame``: a frame with its pixels, sighted here (``detections`` None:
-        detect people in it here too), or one sighted already (as the service's detection
-        thread does); None: a turn without one (the camera is down or late). ``camera_lost``:
-        the camera went down since the last turn, so nobody is seen and every visit ends."""
+        """One turn. ``frame`` None: a turn without one (the camera is down or late);
+        ``detections`` None: detect people in the frame here. ``camera_lost``: the camera
+        went down since the last turn, so nobody is seen and every visit ends."""
         now = self._clock()
         events: list[EventBase] = []
         decisions: list[Decision] = []
@@ -96,12 +94,10 @@ class Turn:
             decisions += self._react(self.zones.end_all(), self._last_frame, events)
         perceived = None
         if frame is not None:
-            sighting = self.sight(frame, detections, lap) if isinstance(frame, Frame) else frame
-            perceived = self._perceive(sighting, lap)
-            seen = perceived.frame
-            decided = self.zones.update(seen.t, perceived.ranges, perceived.tracks.ended.tolist())
+            perceived = self._perceive(frame, detections, lap)
+            decided = self.zones.update(frame.t, perceived.ranges, perceived.tracks.ended.tolist())
             lap("zones")
-            decisions += self._react(decided, seen, events)
+            decisions += self._react(decided, frame, events)
         for ack in acks:
             events += self.desk.ack(ack, partial(self.zones.reached, by_t=self._frame_time(ack)))
         events += self.desk.tick(now)
@@ -112,15 +108,17 @@ class Turn:
         commands = self.desk.take_commands()
         return Effects(events, commands, occupancy, nearest, perceived, decisions)
 
-    def _perceive(self, sighting: Sighting, lap: Lap) -> Perceived:
-        self._last_frame = sighting.frame
+    def _perceive(self, frame: Frame, detections: Detections | None, lap: Lap) -> Perceived:
+        self._last_frame = frame
         if self._perception is None:
-            camera = camera_for(self._config, sighting.frame.size)
-            self._perception = Perception(camera, self._config)
-        return self._perception(sighting, lap)
+            camera = camera_for(self._config, (frame.image.shape[1], frame.image.shape[0]))
+            self._perception = Perception(self._detector, camera, self._config)
+        if detections is None:
+            return self._perception(frame, lap)
+        return self._perception.track(frame, detections, lap)
 
     def _react(
-        self, decisions: Sequence[Decision], frame: FrameInfo, events: list[EventBase]
+        self, decisions: Sequence[Decision], frame: Frame, events: list[EventBase]
     ) -> list[Decision]:
         """Each decision's event and the cue desk's answer to it, in order, into ``events``."""
         if not decisions:

@@ -9,9 +9,7 @@ the thread hands on an empty turn every ``POLL_S``.
 
 The thread reads the next frame only once the loop has taken the last one (a ``Handover``), so
 exactly one frame is ever ahead of the loop: a live camera's frame is read as late as it can be
-(the freshest picture). The thread also sights the frame (:class:`~edge.perception.pipeline.Sight`:
-its boxes and their appearance) and hands the loop the sighting, not the pixels, so one decoded
-image is alive at a time: the one being read and detected.
+(the freshest picture), and no more frames are held than the overlap needs.
 """
 
 from __future__ import annotations
@@ -22,7 +20,9 @@ import threading
 import time
 from dataclasses import dataclass
 
-from edge.perception.pipeline import Sight, Sighting
+from edge.perception.detections import Detections
+from edge.perception.detectors import PersonDetector
+from edge.perception.sources import Frame
 from edge.perception.sources.handover import Handover
 from edge.perception.stream.camera_feed import POLL_S, CameraFeed
 
@@ -33,9 +33,10 @@ JOIN_TIMEOUT_S = 10.0
 
 @dataclass(frozen=True, slots=True)
 class Detected:
-    """A frame's sighting, with the seconds spent waiting for the frame and sighting it."""
+    """A frame and its detections, with the seconds spent waiting for it and detecting."""
 
-    sighting: Sighting
+    frame: Frame
+    detections: Detections
     capture_s: float
     detect_s: float
 
@@ -48,11 +49,11 @@ _Item = Detected | BaseException | _End | None
 
 
 class DetectAhead:
-    """Reads ``feed`` and runs ``sight`` on a thread; ``next()`` hands the results on."""
+    """Reads ``feed`` and runs ``detector`` on a thread; ``next()`` hands the results on."""
 
-    def __init__(self, feed: CameraFeed, sight: Sight) -> None:
+    def __init__(self, feed: CameraFeed, detector: PersonDetector) -> None:
         self._feed = feed
-        self._sight = sight
+        self._detector = detector
         self._stop = threading.Event()
         self._items: Handover[_Item] = Handover(self._stop, POLL_S)
         self.ended = False
@@ -97,5 +98,5 @@ class DetectAhead:
         if frame is None:
             return _End() if self._feed.ended else None
         read = time.perf_counter()
-        sighting = self._sight(frame)
-        return Detected(sighting, read - start, time.perf_counter() - read)
+        detections = self._detector.detect(frame.image)
+        return Detected(frame, detections, read - start, time.perf_counter() - read)

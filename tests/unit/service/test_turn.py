@@ -56,13 +56,12 @@ def config() -> Config:
 class Scene:
     """A turn and a clock; ``step`` shows it one frame of people at floor points."""
 
-    def __init__(self, sighted: bool = False) -> None:
+    def __init__(self) -> None:
         self.clock = Clock()
         self.detector = Mock(spec=Detector)  # the turn is handed its detections
         self.turn = Turn(config(), self.detector, self.clock)
         self.index = 0
-        self.image = np.random.default_rng(7).integers(0, 256, (SIZE[1], SIZE[0], 3), np.uint8)
-        self.sighted = sighted  # hand the turn sightings, as the service's detection thread does
+        self.image = np.zeros((SIZE[1], SIZE[0], 3), np.uint8)
 
     def step(self, people: Sequence[tuple[float, float]], acks: Sequence[StaffAck] = ()) -> Effects:
         t = self.index / FPS
@@ -72,8 +71,6 @@ class Scene:
         detections = Detections(xyxy, np.full(len(boxes), 0.9, np.float32))
         frame = Frame(self.image, self.index, t, t, WALL0 + t)
         self.index += 1
-        if self.sighted:
-            return self.turn(self.turn.sight(frame, detections), None, acks)
         return self.turn(frame, detections, acks)
 
     def walk(self, start_y: float, end_y: float, speed_ftps: float) -> list[Effects]:
@@ -165,18 +162,3 @@ def test_a_turn_without_a_frame_escalates_and_a_lost_camera_ends_every_visit() -
     lost = scene.turn(None, camera_lost=True)
     assert {type(e).__name__ for e in lost.events} >= {"TrackEnd", "ZoneExit"}
     assert lost.perceived is None and lost.nearest_zone is None
-
-
-def test_a_frame_sighted_ahead_without_its_pixels_gives_the_turn_the_frame_would() -> None:
-    def said(effects: Sequence[Effects]) -> list[tuple[object, ...]]:
-        fields = ("type", "track_id", "zone", "distance_ft", "tta_s", "captured_at")
-        return [tuple(getattr(e, f, None) for f in fields) for e in events(effects)]
-
-    by_frame, by_sighting = Scene(), Scene(sighted=True)
-    framed = by_frame.walk(16.0, 2.0, 4.0) + by_frame.stand(2.0, 1.0)
-    sighted = by_sighting.walk(16.0, 2.0, 4.0) + by_sighting.stand(2.0, 1.0)
-    assert said(sighted) == said(framed) and len(said(framed)) >= 5
-    for one, other in zip(framed, sighted, strict=True):
-        assert one.perceived is not None and other.perceived is not None
-        assert other.perceived.frame == one.perceived.frame
-        np.testing.assert_array_equal(other.perceived.tracks.ids, one.perceived.tracks.ids)

@@ -6,20 +6,16 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import fields
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 import pytest
 
-from edge.config import TrackerConfig
 from edge.perception.detections import Detections
 from edge.perception.detectors import Detector
-from edge.perception.pipeline import Sight
 from edge.perception.sources import Frame
 from edge.perception.stream.camera_feed import CameraFeed
 from edge.perception.stream.detect_ahead import JOIN_TIMEOUT_S, DetectAhead
-from edge.perception.tracking.appearance import describe_strong
 
 WAIT_S = 10.0  # guards a hung test only
 
@@ -65,12 +61,12 @@ class FakeDetector:
         self.started[index].set()
         if index == self.fail_on:
             raise RuntimeError(f"detector broke on frame {index}")
-        box = np.array([[0, 0, 20, 30]], np.float32)
+        box = np.array([[0, 0, 1, 1]], np.float32)
         return Detections(box, np.array([index / 100], np.float32))
 
 
 def detect_ahead(feed: FakeFeed, detector: FakeDetector) -> DetectAhead:
-    return DetectAhead(cast(CameraFeed, feed), Sight(cast(Detector, detector), TrackerConfig()))
+    return DetectAhead(cast(CameraFeed, feed), cast(Detector, detector))
 
 
 def next_detected(ahead: DetectAhead) -> list[int]:
@@ -81,11 +77,9 @@ def next_detected(ahead: DetectAhead) -> list[int]:
         assert time.monotonic() < deadline, "the feed never ended"
         item = ahead.next()
         if item is not None:
-            assert item.sighting.detections.scores.tolist() == pytest.approx(
-                [item.sighting.frame.index / 100]
-            )
+            assert item.detections.scores.tolist() == pytest.approx([item.frame.index / 100])
             assert item.capture_s >= 0 and item.detect_s >= 0
-            got.append(item.sighting.frame.index)
+            got.append(item.frame.index)
     return got
 
 
@@ -104,7 +98,7 @@ def test_the_next_frame_is_detected_while_the_loop_holds_this_one() -> None:
     ahead = detect_ahead(feed, detector)
     try:
         first = ahead.next()
-        assert first is not None and first.sighting.frame.index == 0
+        assert first is not None and first.frame.index == 0
         assert detector.started[1].wait(WAIT_S), "frame 1 is detected before the loop asks"
     finally:
         ahead.close()
@@ -114,7 +108,7 @@ def test_a_detector_error_is_raised_in_the_loop_thread() -> None:
     ahead = detect_ahead(FakeFeed(3), FakeDetector(fail_on=1))
     try:
         first = ahead.next()
-        assert first is not None and first.sighting.frame.index == 0
+        assert first is not None and first.frame.index == 0
         with pytest.raises(RuntimeError, match="detector broke on frame 1"):
             while ahead.next() is None:
                 pass
@@ -153,7 +147,7 @@ def test_a_frame_is_read_only_once_the_loop_has_taken_the_one_before() -> None:
             item = None
             while item is None:
                 item = ahead.next()
-            assert item.sighting.frame.index == index
+            assert item.frame.index == index
             if index < 5:  # the loop holds this frame until the next one is being detected
                 assert detector.started[index + 1].wait(WAIT_S)
     finally:
@@ -170,29 +164,3 @@ def test_close_returns_though_a_detected_frame_waits_for_a_loop_that_stopped_ask
     ahead.close()
     assert time.monotonic() - start < JOIN_TIMEOUT_S
     assert feed.closed
-
-
-def test_the_loop_is_handed_the_frames_size_and_appearance_but_never_its_pixels() -> None:
-    feed, detector = FakeFeed(3), FakeDetector()
-    image = np.random.default_rng(3).integers(0, 256, (40, 30, 3), np.uint8)
-    image[0, 0, 0] = 2
-    third = feed._frames[2] = Frame(image, 2, 0.2, time.monotonic(), time.time())
-    tracker = TrackerConfig(low_score=0.01, high_score=0.01, new_track_score=0.5)
-    ahead = DetectAhead(cast(CameraFeed, feed), Sight(cast(Detector, detector), tracker))
-    try:
-        handed = []
-        while not ahead.ended:
-            item = ahead.next()
-            if item is not None:
-                handed.append(item)
-    finally:
-        ahead.close()
-    last = handed[-1]
-    assert last.sighting.frame == third.info and third.info.size == (30, 40)
-    held: list[Any] = [last, last.sighting, last.sighting.frame]
-    values = [getattr(part, field.name) for part in held for field in fields(part)]
-    assert not [v for v in values if isinstance(v, np.ndarray) and v.ndim == 3], "no image"
-    found = last.sighting.detections
-    expected = describe_strong(image, found.xyxy, found.scores, tracker.high_score)
-    assert last.sighting.appearance is not None and last.sighting.appearance.any()
-    np.testing.assert_array_equal(last.sighting.appearance, expected)
