@@ -21,7 +21,7 @@ from edge.perception.detections import Detections
 from edge.perception.detectors import PersonDetector
 from edge.perception.geometry.calibration import camera_for
 from edge.perception.pipeline import Lap, Perceived, Perception
-from edge.perception.sources import Frame
+from edge.perception.sources import Frame, FrameInfo
 from edge.service.cues.desk import CueCounts, CueDesk, StaffAck
 from edge.service.cues.stage import cue_events
 from edge.service.delivery.events import EventWriter
@@ -65,7 +65,7 @@ class Turn:
         self._writer = EventWriter(config.site, config.camera.name)
         self._radius = {zone.name: zone.radius_ft for zone in config.zones}
         self._perception: Perception | None = None
-        self._last_frame: Frame | None = None
+        self._last_frame: FrameInfo | None = None  # not the Frame: no image outlives its turn
 
     @property
     def counts(self) -> CueCounts:
@@ -97,7 +97,7 @@ class Turn:
             perceived = self._perceive(frame, detections, lap)
             decided = self.zones.update(frame.t, perceived.ranges, perceived.tracks.ended.tolist())
             lap("zones")
-            decisions += self._react(decided, frame, events)
+            decisions += self._react(decided, frame.info, events)
         for ack in acks:
             events += self.desk.ack(ack, partial(self.zones.reached, by_t=self._frame_time(ack)))
         events += self.desk.tick(now)
@@ -109,7 +109,7 @@ class Turn:
         return Effects(events, commands, occupancy, nearest, perceived, decisions)
 
     def _perceive(self, frame: Frame, detections: Detections | None, lap: Lap) -> Perceived:
-        self._last_frame = frame
+        self._last_frame = frame.info
         if self._perception is None:
             camera = camera_for(self._config, (frame.image.shape[1], frame.image.shape[0]))
             self._perception = Perception(self._detector, camera, self._config)
@@ -118,7 +118,7 @@ class Turn:
         return self._perception.track(frame, detections, lap)
 
     def _react(
-        self, decisions: Sequence[Decision], frame: Frame, events: list[EventBase]
+        self, decisions: Sequence[Decision], frame: FrameInfo, events: list[EventBase]
     ) -> list[Decision]:
         """Each decision's event and the cue desk's answer to it, in order, into ``events``."""
         if not decisions:

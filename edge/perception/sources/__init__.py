@@ -10,7 +10,7 @@ reconnect on their own; files give every frame in order, optionally paced to the
 
 from edge.perception.sources.capture import Capture, CaptureFactory, open_capture
 from edge.perception.sources.files import ImageFolderSource, VideoFileSource
-from edge.perception.sources.frame import Frame, FrameSource, Image, SourceError
+from edge.perception.sources.frame import Frame, FrameInfo, FrameSource, Image, SourceError
 from edge.perception.sources.live import Backoff, LiveSource
 from edge.perception.sources.pacing import Pacer
 from edge.perception.sources.spec import is_live_spec, open_source, redact_url
@@ -20,6 +20,7 @@ __all__ = [
     "Capture",
     "CaptureFactory",
     "Frame",
+    "FrameInfo",
     "FrameSource",
     "Image",
     "ImageFolderSource",

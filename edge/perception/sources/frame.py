@@ -52,6 +52,26 @@ class Frame:
                 f"{self.image.shape}"
             )
 
+    @property
+    def info(self) -> FrameInfo:
+        """This frame without its pixels."""
+        height, width = self.image.shape[:2]
+        return FrameInfo(
+            self.index, self.t, self.captured_mono, self.captured_wall, (width, height)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FrameInfo:
+    """A frame without its pixels: its place in the source and its times (as :class:`Frame`'s),
+    and its ``size`` (width, height). What is kept of a frame once its pixels have been read."""
+
+    index: int
+    t: float
+    captured_mono: float
+    captured_wall: float
+    size: tuple[int, int]
+
 
 class FrameSource(Iterator[Frame], ABC):
     """An iterator of frames that owns a capture: use it in ``with`` so ``close()`` runs.

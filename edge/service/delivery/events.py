@@ -21,7 +21,7 @@ from edge.contract import (
     new_id,
     utc,
 )
-from edge.perception.sources import Frame
+from edge.perception.sources import FrameInfo
 from edge.service.presence.decisions import (
     Decision,
     TrackEnded,
@@ -41,7 +41,7 @@ class EventWriter:
         self._started: dict[int, float] = {}
         self._entered: dict[tuple[UUID, str], float] = {}
 
-    def event(self, decision: Decision, frame: Frame, approach: Approach) -> EventBase | None:
+    def event(self, decision: Decision, frame: FrameInfo, approach: Approach) -> EventBase | None:
         """The decision's event (None for those the cue desk answers), seen on ``frame``;
         ``approach`` is the person's class now."""
 

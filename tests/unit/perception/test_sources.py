@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -259,6 +260,60 @@ def test_a_paced_file_is_decoded_when_asked_on_the_callers_thread() -> None:
     source = CountedFrames(5, realtime=True)
     assert len(list(source)) == 5
     assert source.threads == [threading.current_thread()] * 5  # no image decoded ahead
+
+
+class HoldingFrames(CountedFrames):
+    """CountedFrames whose decoder, before decoding the third image, waits for the consumer to
+    let go of the second and counts the references to it."""
+
+    def __init__(self) -> None:
+        self.second: Image | None = None
+        self.let_go = threading.Event()
+        self.refs_while_decoding: int | None = None
+        super().__init__(4)
+
+    def _decode(self) -> Image | None:
+        if self.second is not None and self.refs_while_decoding is None:
+            assert self.let_go.wait(WAIT_S)
+            self.refs_while_decoding = sys.getrefcount(self.second)
+        image = super()._decode()
+        if len(self.threads) == 1:  # the second image (the first came with the constructor)
+            self.second = image
+        return image
+
+
+def test_the_decoder_holds_no_image_it_handed_on_while_it_decodes_the_next() -> None:
+    source = HoldingFrames()
+    frames = iter(source)
+    next(frames), next(frames)  # the second frame is taken, then dropped
+    source.let_go.set()
+    assert len(list(frames)) == 2
+    # the `second` attribute and getrefcount's argument: the decoder keeps none
+    assert source.refs_while_decoding == 2, "the decoder still held the image it handed on"
+
+
+class OrderedFrames(CountedFrames):
+    """CountedFrames, paced on a clock that only its waits move, noting waits and decodes."""
+
+    def __init__(self, total: int) -> None:
+        self.order: list[str] = []
+        super().__init__(total, realtime=True)
+        self.now = 0.0
+        self._pacer = Pacer(clock=lambda: self.now, sleep=self._wait)
+
+    def _wait(self, seconds: float) -> None:
+        self.order.append("wait")
+        self.now += seconds
+
+    def _decode(self) -> Image | None:
+        self.order.append("decode")
+        return super()._decode()
+
+
+def test_a_paced_file_decodes_each_frame_once_it_is_due_so_none_waits_decoded() -> None:
+    source = OrderedFrames(4)
+    assert len(list(source)) == 4
+    assert source.order == ["wait", "decode"] * 4  # frames 1-3, then the end of the file
 
 
 @pytest.mark.footage

@@ -7,6 +7,7 @@ would send. The wall clock is the test's.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from unittest.mock import Mock
 
@@ -162,3 +163,17 @@ def test_a_turn_without_a_frame_escalates_and_a_lost_camera_ends_every_visit() -
     lost = scene.turn(None, camera_lost=True)
     assert {type(e).__name__ for e in lost.events} >= {"TrackEnd", "ZoneExit"}
     assert lost.perceived is None and lost.nearest_zone is None
+
+
+def test_no_frame_image_outlives_its_turn() -> None:
+    scene = Scene()
+    scene.walk(16.0, 10.0, 4.0)
+    image = np.zeros((SIZE[1], SIZE[0], 3), np.uint8)
+    held = sys.getrefcount(image)
+    t = scene.index / FPS
+    box = person_box(STEEP, np.array([0.0, 9.0]))[1]
+    detections = Detections(np.asarray([box], np.float32), np.array([0.9], np.float32))
+    effects = scene.turn(Frame(image, scene.index, t, t, WALL0 + t), detections)
+    assert effects.perceived is not None and effects.perceived.frame.image is image
+    del effects
+    assert sys.getrefcount(image) == held, "the turn kept the frame (and its image)"

@@ -4,6 +4,7 @@ of a file, a camera without frames, and a close that never waits on a full hand-
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from typing import cast
@@ -164,3 +165,35 @@ def test_close_returns_though_a_detected_frame_waits_for_a_loop_that_stopped_ask
     ahead.close()
     assert time.monotonic() - start < JOIN_TIMEOUT_S
     assert feed.closed
+
+
+class HoldingFeed(FakeFeed):
+    """A FakeFeed that, before reading frame 1, waits for the loop to let go of frame 0 and
+    then counts the references to frame 0's image."""
+
+    def __init__(self) -> None:
+        super().__init__(2)
+        self.first_image = self._frames[0].image
+        self.let_go = threading.Event()
+        self.refs_while_reading: int | None = None
+
+    def next_frame(self) -> Frame | None:
+        if len(self._frames) == 1:
+            assert self.let_go.wait(WAIT_S)
+            self.refs_while_reading = sys.getrefcount(self.first_image)
+        return super().next_frame()
+
+
+def test_the_thread_holds_no_frame_it_handed_on_while_it_reads_the_next() -> None:
+    feed = HoldingFeed()
+    ahead = detect_ahead(feed, FakeDetector())
+    try:
+        first = ahead.next()
+        assert first is not None and first.frame.index == 0
+        del first  # the loop's turn is over
+        feed.let_go.set()
+        assert next_detected(ahead) == [1]
+    finally:
+        ahead.close()
+    # the feed's own reference and getrefcount's argument: frame 0 itself is gone
+    assert feed.refs_while_reading == 2, "frame 0 was still held while frame 1 was read"

@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 import pytest
 
 from edge.contract import TrackEnd, TrackStart, ZoneEnter, ZoneExit, new_id
-from edge.perception.sources import Frame
+from edge.perception.sources import FrameInfo
 from edge.service.delivery.events import EventWriter
 from edge.service.presence.decisions import (
     CueDue,
@@ -26,8 +25,8 @@ FRAME_T = 20.0
 VISIT = new_id()
 
 
-def frame_at(t: float = FRAME_T) -> Frame:
-    return Frame(np.zeros((2, 2, 3), np.uint8), int(t * 10), t, 0.0, WALL + t - FRAME_T)
+def frame_at(t: float = FRAME_T) -> FrameInfo:
+    return FrameInfo(int(t * 10), t, 0.0, WALL + t - FRAME_T, (2, 2))
 
 
 def wall(t: float) -> datetime:
