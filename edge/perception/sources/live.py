@@ -183,8 +183,8 @@ class LiveSource(FrameSource):
                         break
                     capture, error = self._open()
                     continue
-                image, error = _read(capture)
-                if image is None:
+                error = self._read_one(capture)
+                if error:
                     capture.release()
                     capture = None
                     continue
@@ -192,10 +192,17 @@ class LiveSource(FrameSource):
                     log.info("%s: reconnected after %d attempts", self._description, attempt)
                     attempt = 0
                 self._backoff.reset()
-                self._publish(image)
         finally:
             if capture is not None:
                 capture.release()
+
+    def _read_one(self, capture: Capture) -> str:
+        """Read and publish the next image; "" or why the stream is lost. Its own call, so this
+        thread holds no reference to an image it published while it waits for the next."""
+        image, error = _read(capture)
+        if image is not None:
+            self._publish(image)
+        return error
 
     def _publish(self, image: Image) -> None:
         now = time.monotonic()

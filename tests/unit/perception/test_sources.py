@@ -221,6 +221,37 @@ def test_redact_url_hides_credentials(url: str, shown: str) -> None:
     assert redact_url(url) == shown
 
 
+class HoldingCamera(FakeCamera):
+    """A FakeCamera whose third read waits for the consumer to let go of the second image and
+    then counts the references to it."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
+        self.second: Image | None = None
+        self.let_go = threading.Event()
+        self.refs_while_reading: int | None = None
+
+    def read(self) -> tuple[bool, Image]:
+        if self.reads == 2:
+            assert self.let_go.wait(WAIT_S)
+            self.refs_while_reading = sys.getrefcount(self.second)
+        ok, image = super().read()
+        if self.reads == 2:
+            self.second = image
+        return ok, image
+
+
+def test_the_reader_holds_no_image_it_published_while_it_reads_the_next() -> None:
+    camera = HoldingCamera()
+    with live(0, Factory(camera)) as source:
+        while int(next(source).image.flat[1]) != 2:  # frame 1 may be dropped for the newer 2
+            pass
+        camera.let_go.set()  # the consumer is done with frame 2
+        assert int(next(source).image.flat[1]) > 2
+    # the camera's `second` attribute and getrefcount's argument: the reader keeps none
+    assert camera.refs_while_reading == 2, "the reader still held the image it published"
+
+
 # --- files ----------------------------------------------------------------------------------
 
 
