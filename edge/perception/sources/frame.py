@@ -55,22 +55,18 @@ class Frame:
     @property
     def info(self) -> FrameInfo:
         """This frame without its pixels."""
-        height, width = self.image.shape[:2]
-        return FrameInfo(
-            self.index, self.t, self.captured_mono, self.captured_wall, (width, height)
-        )
+        return FrameInfo(self.index, self.t, self.captured_mono, self.captured_wall)
 
 
 @dataclass(frozen=True, slots=True)
 class FrameInfo:
-    """A frame without its pixels: its place in the source and its times (as :class:`Frame`'s),
-    and its ``size`` (width, height). What is kept of a frame once its pixels have been read."""
+    """A frame without its pixels: its place in the source and its times, as :class:`Frame`'s.
+    What is kept of a frame once its turn is over, so no image outlives its use."""
 
     index: int
     t: float
     captured_mono: float
     captured_wall: float
-    size: tuple[int, int]
 
 
 class FrameSource(Iterator[Frame], ABC):

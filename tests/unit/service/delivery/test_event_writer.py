@@ -26,7 +26,7 @@ VISIT = new_id()
 
 
 def frame_at(t: float = FRAME_T) -> FrameInfo:
-    return FrameInfo(int(t * 10), t, 0.0, WALL + t - FRAME_T, (2, 2))
+    return FrameInfo(int(t * 10), t, 0.0, WALL + t - FRAME_T)
 
 
 def wall(t: float) -> datetime:
