@@ -32,6 +32,11 @@ def _check_fps(fps: float) -> None:
         raise ValueError(f"fps must be a positive number of frames per second, got {fps}")
 
 
+def _ends(item: Image | Exception | None) -> bool:
+    """Whether a decoded item is the last: the end of the file, or an error."""
+    return item is None or isinstance(item, Exception)
+
+
 class FileSource(FrameSource):
     """Numbers, times and optionally paces the images a subclass decodes."""
 
@@ -63,15 +68,7 @@ class FileSource(FrameSource):
 
     def _read_ahead(self) -> None:
         """Decode into the hand-over until the end, an error, or ``close()``: one image ahead."""
-        while self._ahead.wait_for_room() and self._hand_on():
-            pass
-
-    def _hand_on(self) -> bool:
-        """Decode the next image into the hand-over; False at the end or an error. Its own
-        call, so the thread holds no reference to an image it handed on while it decodes."""
-        item = self._decode_or_error()
-        self._ahead.put(item)
-        return item is not None and not isinstance(item, Exception)
+        self._ahead.produce(self._decode_or_error, _ends)
 
     def _decode_or_error(self) -> Image | Exception | None:
         """The next image, None at the end, or the error that stopped decoding (raised by

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
 
 class Handover(Generic[T]):
-    """``wait_for_room()`` then ``put()`` on the producer's side, ``take()`` on the consumer's."""
+    """``produce()`` on the producer's side, ``take()`` on the consumer's."""
 
     def __init__(self, stop: threading.Event, poll_s: float) -> None:
         self._items: queue.Queue[T] = queue.Queue(maxsize=1)
@@ -28,15 +29,26 @@ class Handover(Generic[T]):
         """Items made and not yet taken (0 or 1)."""
         return self._items.qsize()
 
-    def wait_for_room(self) -> bool:
+    def _wait_for_room(self) -> bool:
         """Wait until the consumer has taken the last item; False once ``stop`` is set."""
         while not self._stop.is_set():
             if self._room.acquire(timeout=self._poll_s):
                 return True
         return False
 
+    def produce(self, make: Callable[[], T], last: Callable[[T], bool]) -> None:
+        """The producer's loop: make and hand over items until ``last(item)`` or ``stop``.
+        No item handed over is held while the next one is made."""
+        while self._wait_for_room():
+            item = make()
+            self.put(item)
+            if last(item):
+                return
+            del item
+
     def put(self, item: T) -> None:
-        """Hand over an item made after ``wait_for_room()`` returned True (so never blocks)."""
+        """Hand over an item made once there was room (so never blocks): ``produce()``'s, or
+        the one a producer hands over when its ``produce()`` raised."""
         self._items.put_nowait(item)
 
     def take(self, timeout: float | None = None) -> T:

@@ -84,17 +84,9 @@ class DetectAhead:
 
     def _run(self) -> None:
         try:
-            while self._items.wait_for_room() and self._hand_on():
-                pass
+            self._items.produce(self._step, lambda item: isinstance(item, _End))
         except BaseException as exc:  # handed to the loop, never lost in this thread
             self._items.put(exc)
-
-    def _hand_on(self) -> bool:
-        """Read, detect and hand on the next frame; False at the end of the file. Its own call,
-        so the thread holds no reference to a frame it handed on while it reads the next."""
-        item = self._step()
-        self._items.put(item)
-        return not isinstance(item, _End)
 
     def _step(self) -> _Item:
         start = time.perf_counter()
