@@ -94,10 +94,11 @@ class Turn:
             decisions += self._react(self.zones.end_all(), self._last_frame, events)
         perceived = None
         if frame is not None:
+            self._last_frame = seen = frame.info
             perceived = self._perceive(frame, detections, lap)
             decided = self.zones.update(frame.t, perceived.ranges, perceived.tracks.ended.tolist())
             lap("zones")
-            decisions += self._react(decided, frame.info, events)
+            decisions += self._react(decided, seen, events)
         for ack in acks:
             events += self.desk.ack(ack, partial(self.zones.reached, by_t=self._frame_time(ack)))
         events += self.desk.tick(now)
@@ -109,7 +110,6 @@ class Turn:
         return Effects(events, commands, occupancy, nearest, perceived, decisions)
 
     def _perceive(self, frame: Frame, detections: Detections | None, lap: Lap) -> Perceived:
-        self._last_frame = frame.info
         if self._perception is None:
             camera = camera_for(self._config, (frame.image.shape[1], frame.image.shape[0]))
             self._perception = Perception(self._detector, camera, self._config)
